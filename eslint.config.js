@@ -1,0 +1,33 @@
+import js from '@eslint/js';
+import simpleImportSort from 'eslint-plugin-simple-import-sort';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['dist/', 'node_modules/', '.pgvigil-local/', 'coverage/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    plugins: { 'simple-import-sort': simpleImportSort },
+    rules: {
+      'simple-import-sort/imports': 'error',
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    // core/ is pure: no I/O libraries, no clocks, no timers. Time is an argument.
+    files: ['src/core/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['pg', 'ioredis', 'redlock', 'pino', 'prom-client', 'fastify', 'node:*', 'fs', 'net', 'child_process'], message: 'src/core is pure: pass data in, return decisions.' },
+            { group: ['../adapters/*', '../runtime/*', '../../adapters/*', '../../runtime/*'], message: 'src/core must not depend on adapters or runtime.' },
+          ],
+        },
+      ],
+      'no-restricted-globals': ['error', 'Date', 'setTimeout', 'setInterval', 'performance', 'process'],
+    },
+  },
+);

@@ -1,0 +1,125 @@
+/**
+ * The data every decision is made from. Plain values only: no classes, no I/O.
+ *
+ * Times: `now`/`at` fields named `*Mono` are monotonic milliseconds (performance.now() in the
+ * runtime); fields named `*Wall` are wall-clock epoch milliseconds. Core never reads a clock.
+ * LSNs are byte positions as numbers (exact up to 2^53 bytes = 8 PiB of WAL).
+ */
+
+export type NodeRole = 'primary' | 'standby';
+
+/** Why a probe failed. `refused` is surer evidence (postmaster gone) than `timeout`. */
+export type ProbeFailure =
+  | 'refused' // ECONNREFUSED / ECONNRESET / "the database system is shutting down"
+  | 'timeout' // connect or statement timed out: hung or partitioned
+  | 'write-failed' // connected, but the heartbeat could not commit (disk full, read-only, stuck I/O)
+  | 'auth' // authentication failed: a config problem, still no evidence of health
+  | 'error'; // anything else
+
+/** What one probe of one node saw. */
+export interface ProbeResult {
+  node: string;
+  ok: boolean;
+  failure?: ProbeFailure;
+  message?: string;
+  /** monotonic ms when the probe finished */
+  atMono: number;
+  durationMs: number;
+  role?: NodeRole;
+  /** primary: pg_current_wal_lsn(); standby: pg_last_wal_receive_lsn() */
+  currentLsn?: number;
+  receivedLsn?: number;
+  replayedLsn?: number;
+  /** standby: seconds since last replayed transaction when behind, 0 when caught up */
+  lagSeconds?: number;
+  /** primary: one row per connected standby (pg_stat_replication, application_name = node name) */
+  replicas?: ReplicaStat[];
+  /** standby: pg_stat_wal_receiver, absent when no receiver runs */
+  walReceiver?: WalReceiverStat;
+  /** epoch stamped in pgvigil.epoch on this node, when readable */
+  stampedEpoch?: number;
+}
+
+export interface ReplicaStat {
+  name: string;
+  state: string; // streaming, catchup, ...
+  syncState: string; // async, sync, potential, quorum
+  sentLsn: number;
+  replayLsn: number;
+  lagBytes: number;
+  replayLagSeconds: number | null;
+}
+
+export interface WalReceiverStat {
+  status: string; // streaming, waiting, ...
+  senderHost: string | null;
+  senderPort: number | null;
+  /** ms since the receiver last heard from its sender, computed by the server */
+  lastMsgAgeMs: number;
+  receivedLsn: number;
+}
+
+/** Static description of a node, from config. */
+export interface NodeSpec {
+  name: string;
+  host: string;
+  port: number;
+  priority: number; // higher wins among equally advanced candidates
+  noFailover: boolean;
+}
+
+export type TopologyState = 'ok' | 'failing-over' | 'switching-over' | 'degraded';
+
+export interface TopologyNode {
+  name: string;
+  host: string;
+  port: number;
+  role: NodeRole;
+  state: 'up' | 'down' | 'fenced' | 'unknown';
+}
+
+/** The committed topology, as stored in `pgvigil:<c>:topology`. */
+export interface Topology {
+  cluster: string;
+  epoch: number;
+  primary: string;
+  nodes: TopologyNode[];
+  syncStandbys: string[];
+  state: TopologyState;
+  updatedAt: string; // ISO 8601
+  reason: string;
+  /** the primary before the last failover/switchover (failback target when no preferredPrimary) */
+  previousPrimary?: string;
+  /** wall ms of the last automatic failover (cooldown, rule 6) */
+  lastFailoverWall?: number;
+  /** sentinel that committed this epoch */
+  committedBy?: string;
+}
+
+/** One sentinel's down opinion, as stored in `pgvigil:<c>:vote:<sentinel>` (with a TTL). */
+export interface Vote {
+  sentinel: string;
+  /** epoch of the topology whose primary this vote is about */
+  epoch: number;
+  primary: string;
+  down: boolean;
+  reason: string;
+  atWall: number;
+}
+
+/** Sentinel presence, `pgvigil:<c>:sentinel:<id>` (with a TTL). */
+export interface SentinelPresence {
+  id: string;
+  api: string | null;
+  leader: boolean;
+  atWall: number;
+  tilt: boolean;
+  version: string;
+}
+
+export interface PauseState {
+  paused: boolean;
+  by?: string;
+  atWall?: number;
+  reason?: string;
+}

@@ -1,0 +1,88 @@
+/**
+ * Coordination store port: the Redis servers of `coordination.redis`, used by majority.
+ *
+ * Error contract (adapters translate library errors to these, see src/core/errors.ts):
+ * - `CoordinationUnavailable`: fewer than a majority of servers answered. The caller must
+ *   not fail over; monitoring goes on.
+ * - A lost compare-and-set is NOT an error: `casTopology` returns `{ committed: false }`.
+ *
+ * Timing-critical calls (run every tick): `publishVote`, `publishPresence`, `readVotes`,
+ * `readTopology`, `readPause`. Each must answer within the adapter's command timeout
+ * (well under `downAfterMs`), never hang.
+ */
+import type { StampedEvent } from '../core/events.js';
+import type { PauseState, SentinelPresence, Topology, Vote } from '../core/model.js';
+
+export interface MajorityRead<T> {
+  value: T;
+  /** servers that answered / configured */
+  answered: number;
+  total: number;
+}
+
+export interface CasResult {
+  committed: boolean;
+  /** servers that accepted the write */
+  accepted: number;
+  total: number;
+  /** highest epoch seen on the servers that refused */
+  seenEpoch: number;
+}
+
+export interface CoordinationStore {
+  /** number of configured servers and the majority needed */
+  readonly total: number;
+  readonly majority: number;
+
+  /**
+   * Highest-epoch topology found on a majority (null when none stored yet). A server
+   * that is behind is repaired by the next `casTopology`/`updateTopology`.
+   * Throws CoordinationUnavailable without a majority.
+   */
+  readTopology(cluster: string): Promise<MajorityRead<Topology | null>>;
+
+  /**
+   * Commit `next` (whose epoch must be `expectedEpoch + 1`) iff the stored epoch is
+   * `expectedEpoch` (or absent and expectedEpoch is 0) on a majority. Lua on each server:
+   * a server accepts at most one writer per epoch (it records `committedBy`).
+   * Servers that are behind (epoch < expected) are brought up to date by the same write.
+   */
+  casTopology(cluster: string, expectedEpoch: number, next: Topology, writer: string): Promise<CasResult>;
+
+  /**
+   * Rewrite the topology at the same epoch, only by the writer who committed it
+   * (state `failing-over` -> `ok`, node states). Returns false when another writer owns it
+   * or a higher epoch exists.
+   */
+  updateTopology(cluster: string, next: Topology, writer: string): Promise<CasResult>;
+
+  /** Write this sentinel's vote to every reachable server with PX ttl. */
+  publishVote(cluster: string, vote: Vote, ttlMs: number): Promise<void>;
+  /** Fresh votes (any server of a majority that has them), one per sentinel (newest). */
+  readVotes(cluster: string): Promise<MajorityRead<Vote[]>>;
+
+  publishPresence(cluster: string, presence: SentinelPresence, ttlMs: number): Promise<void>;
+  readPresence(cluster: string): Promise<MajorityRead<SentinelPresence[]>>;
+
+  /** Maintenance mode: written to every reachable server; fails without a majority. */
+  setPause(cluster: string, state: PauseState): Promise<void>;
+  /** Paused when any answering server says so (the safe side). */
+  readPause(cluster: string): Promise<MajorityRead<PauseState>>;
+
+  /**
+   * Leader lock (redlock over all servers). `tryLead` acquires or extends, never waits;
+   * a failure of any kind is "not leader this tick", never an exception.
+   */
+  tryLead(cluster: string, ttlMs: number): Promise<boolean>;
+  releaseLead(cluster: string): Promise<void>;
+  isLeader(cluster: string): boolean;
+
+  /** PUBLISH to the events channel and XADD to the history stream on every reachable server. */
+  publishEvent(cluster: string, event: StampedEvent): Promise<void>;
+  /** History from the first server that answers, after stream id `sinceId` ('0' = all). */
+  readHistory(cluster: string, sinceId: string, count: number): Promise<{ id: string; event: StampedEvent }[]>;
+  /** Subscribe to the channel on every server; events are de-duplicated by `id`. */
+  subscribe(cluster: string, onEvent: (event: StampedEvent) => void): Promise<() => Promise<void>>;
+
+  close(): Promise<void>;
+}

@@ -1,0 +1,40 @@
+/**
+ * Postgres probe and control port: what a sentinel does to a node, over SQL only.
+ *
+ * Error contract:
+ * - `probe` never throws: a failure is a ProbeResult with ok=false and a `failure` kind.
+ *   It keeps one persistent connection per node (reconnecting only after a failure), with
+ *   connect and query timeouts well under `downAfterMs`.
+ * - control calls throw `PostgresUnreachable` when the node cannot be reached and
+ *   `PostgresCommandFailed` when it answered with an error.
+ */
+import type { NodeSpec, ProbeResult } from '../core/model.js';
+
+export interface ProbeOptions {
+  /** monotonic clock in ms, for `atMono` */
+  nowMono: () => number;
+  /** sentinel id, the row key of the heartbeat */
+  sentinel: string;
+  /** whether to commit a heartbeat row (only when the node answers as a primary) */
+  heartbeat: boolean;
+}
+
+export interface NodeControl {
+  /** `pg_promote(true, timeoutS)` then `CHECKPOINT`; returns when the node writes. */
+  promote(node: NodeSpec, timeoutMs: number): Promise<void>;
+  /** Stamp `pgvigil.epoch` on a primary. */
+  stampEpoch(node: NodeSpec, epoch: number, primary: string): Promise<void>;
+  /** Create a physical slot if missing (slots are not replicated in PG 15). */
+  ensureSlot(node: NodeSpec, slot: string): Promise<void>;
+  /** ALTER SYSTEM primary_conninfo/primary_slot_name + pg_reload_conf(). */
+  repoint(node: NodeSpec, primary: NodeSpec, slot: string): Promise<void>;
+  /** Read-only (ALTER SYSTEM default_transaction_read_only + reload) and end client sessions. */
+  fence(node: NodeSpec): Promise<void>;
+  /** Undo fence (used when a failover is aborted after fencing was not reached). */
+  unfence(node: NodeSpec): Promise<void>;
+}
+
+export interface PostgresPort extends NodeControl {
+  probe(node: NodeSpec, opts: ProbeOptions): Promise<ProbeResult>;
+  close(): Promise<void>;
+}
