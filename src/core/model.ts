@@ -115,6 +115,16 @@ export interface SentinelPresence {
   atWall: number;
   tilt: boolean;
   version: string;
+  /** this sentinel's view of each node, so `status` can show lag without calling every API */
+  view?: Record<string, NodeView>;
+}
+
+export interface NodeView {
+  up: boolean;
+  role: NodeRole | null;
+  lagBytes: number | null;
+  lagSeconds: number | null;
+  evidence: string;
 }
 
 export interface PauseState {

@@ -1,0 +1,27 @@
+/**
+ * pino JSON logs. Every line carries `cluster`, `node` and `epoch` when they apply: callers
+ * derive child loggers with `forCluster()`; the process-wide base carries the sentinel/agent id.
+ */
+import { pino, type Logger } from 'pino';
+
+export type { Logger } from 'pino';
+
+export interface LoggerOptions {
+  level: string;
+  /** sentinel or agent id */
+  process: string;
+  role: 'sentinel' | 'agent' | 'cli' | 'local';
+  /** write to this fd/destination instead of stdout (tests) */
+  destination?: NodeJS.WritableStream;
+}
+
+export function createLogger(opts: LoggerOptions): Logger {
+  const base = { pid: process.pid, [opts.role]: opts.process };
+  const options = { level: opts.level, base, timestamp: pino.stdTimeFunctions.isoTime };
+  return opts.destination ? pino(options, opts.destination) : pino(options);
+}
+
+/** A child logger for one cluster at one epoch (node added per call site). */
+export function forCluster(logger: Logger, cluster: string, epoch: number | null): Logger {
+  return logger.child({ cluster, epoch });
+}

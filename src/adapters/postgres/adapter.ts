@@ -1,0 +1,175 @@
+/**
+ * PostgresPort over node-postgres. Probes keep one session per node (host:port), reconnecting
+ * only after a failure; control calls open their own short-lived session. See ports/postgres.ts.
+ */
+import type { NodeSpec, ProbeResult } from '../../core/model.js';
+import type { PostgresPort, ProbeOptions } from '../../ports/postgres.js';
+import * as control from './control.js';
+import { controlError, errMessage, probeFailure } from './errors.js';
+import { type NodeMemo, probeNode, WriteFailed } from './probe.js';
+import { Session } from './session.js';
+
+export interface PgAdapterOptions {
+  user: string;
+  password: string;
+  database: string;
+  connectTimeoutMs: number;
+  /** client-side probe query timeout: keep it well under downAfterMs */
+  queryTimeoutMs: number;
+  /** written into primary_conninfo by `repoint` */
+  replication: { user: string; password: string };
+  applicationName: string;
+  /** query timeout of control statements other than promote (default 15 s) */
+  controlTimeoutMs?: number;
+}
+
+const PROMOTE_MARGIN_MS = 5000;
+const DEFAULT_CONTROL_TIMEOUT_MS = 15_000;
+
+const keyOf = (node: NodeSpec): string => `${node.host}:${node.port}`;
+
+export class PgAdapter implements PostgresPort {
+  readonly #opts: PgAdapterOptions;
+  readonly #sessions = new Map<string, Session>();
+  readonly #memos = new Map<string, NodeMemo>();
+  /** probes of one node never overlap (one session, one query at a time) */
+  readonly #queues = new Map<string, Promise<unknown>>();
+
+  constructor(opts: PgAdapterOptions) {
+    this.#opts = opts;
+  }
+
+  #params(node: NodeSpec, queryTimeoutMs: number) {
+    const o = this.#opts;
+    return {
+      host: node.host,
+      port: node.port,
+      user: o.user,
+      password: o.password,
+      database: o.database,
+      applicationName: o.applicationName,
+      connectTimeoutMs: o.connectTimeoutMs,
+      queryTimeoutMs,
+    };
+  }
+
+  async #session(node: NodeSpec): Promise<Session> {
+    const key = keyOf(node);
+    const open = this.#sessions.get(key);
+    if (open && !open.dead) return open;
+    this.#sessions.delete(key);
+    const s = await Session.open(this.#params(node, this.#opts.queryTimeoutMs));
+    this.#sessions.set(key, s);
+    return s;
+  }
+
+  #drop(node: NodeSpec): void {
+    const key = keyOf(node);
+    this.#sessions.get(key)?.destroy();
+    this.#sessions.delete(key);
+  }
+
+  probe(node: NodeSpec, opts: ProbeOptions): Promise<ProbeResult> {
+    const key = keyOf(node);
+    const run = (this.#queues.get(key) ?? Promise.resolve()).then(() => this.#probe(node, opts));
+    this.#queues.set(key, run);
+    return run;
+  }
+
+  async #probe(node: NodeSpec, opts: ProbeOptions): Promise<ProbeResult> {
+    const start = opts.nowMono();
+    const key = keyOf(node);
+    let memo = this.#memos.get(key);
+    if (!memo) this.#memos.set(key, (memo = { withEpoch: true }));
+    let phase = 'connect';
+    try {
+      const s = await this.#session(node);
+      phase = 'query';
+      const data = await probeNode(s, memo, opts);
+      const atMono = opts.nowMono();
+      return { node: node.name, ok: true, atMono, durationMs: atMono - start, ...data };
+    } catch (err) {
+      const atMono = opts.nowMono();
+      const base = { node: node.name, ok: false, atMono, durationMs: atMono - start };
+      // the session is fine: the node answered that it cannot commit
+      if (err instanceof WriteFailed)
+        return { ...base, failure: 'write-failed', message: err.message, role: 'primary' };
+      this.#drop(node);
+      return { ...base, failure: probeFailure(err), message: `${phase}: ${errMessage(err)}` };
+    }
+  }
+
+  async #control(
+    node: NodeSpec,
+    op: string,
+    queryTimeoutMs: number,
+    fn: (q: control.Q, where: string) => Promise<void>,
+  ): Promise<void> {
+    const where = `${op} ${node.name} (${keyOf(node)})`;
+    let s: Session;
+    try {
+      s = await Session.open(this.#params(node, queryTimeoutMs));
+    } catch (err) {
+      throw controlError(`${where}: connect`, err);
+    }
+    const q: control.Q = async (sql) => {
+      try {
+        const rs = await s.query(sql);
+        return rs[rs.length - 1]!;
+      } catch (err) {
+        throw controlError(`${where}: ${sql.split('\n')[0]!.slice(0, 60)}`, err);
+      }
+    };
+    try {
+      await fn(q, where);
+    } finally {
+      await s.close();
+    }
+  }
+
+  get #controlTimeout(): number {
+    return this.#opts.controlTimeoutMs ?? DEFAULT_CONTROL_TIMEOUT_MS;
+  }
+
+  promote(node: NodeSpec, timeoutMs: number): Promise<void> {
+    return this.#control(node, 'promote', timeoutMs + PROMOTE_MARGIN_MS, (q, where) =>
+      control.promote(q, where, timeoutMs),
+    );
+  }
+
+  stampEpoch(node: NodeSpec, epoch: number, primary: string): Promise<void> {
+    return this.#control(node, 'stampEpoch', this.#controlTimeout, (q, where) =>
+      control.stampEpoch(q, where, epoch, primary),
+    );
+  }
+
+  ensureSlot(node: NodeSpec, slot: string): Promise<void> {
+    return this.#control(node, 'ensureSlot', this.#controlTimeout, (q) =>
+      control.ensureSlot(q, slot),
+    );
+  }
+
+  repoint(node: NodeSpec, primary: NodeSpec, slot: string): Promise<void> {
+    return this.#control(node, 'repoint', this.#controlTimeout, (q) =>
+      control.repoint(q, node, primary, slot, this.#opts.replication),
+    );
+  }
+
+  fence(node: NodeSpec): Promise<void> {
+    return this.#control(node, 'fence', this.#controlTimeout, (q, where) =>
+      control.fence(q, where),
+    );
+  }
+
+  unfence(node: NodeSpec): Promise<void> {
+    return this.#control(node, 'unfence', this.#controlTimeout, (q, where) =>
+      control.unfence(q, where),
+    );
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.#sessions.values()];
+    this.#sessions.clear();
+    await Promise.all(all.map((s) => s.close()));
+  }
+}

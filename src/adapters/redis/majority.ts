@@ -1,0 +1,179 @@
+/**
+ * The pure rules of the coordination store, shared by the Redis adapter and the in-memory
+ * fake (test/fakes/coordination.ts) so that both combine per-server answers the same way.
+ * The per-server topology rule runs inside Redis as Lua (topology-script.ts); its TypeScript
+ * twin here is what the fake runs, and the conformance suite holds both to the same cases.
+ */
+import type { PauseState, Topology } from '../../core/model.js';
+
+export function majorityOf(total: number): number {
+  return Math.floor(total / 2) + 1;
+}
+
+/** What one server holds of a topology key, as far as the write rule cares. */
+export interface StoredStamp {
+  epoch: number;
+  committedBy: string | null;
+}
+
+export type TopologyWrite =
+  | { kind: 'cas'; expectedEpoch: number; nextEpoch: number; writer: string }
+  | { kind: 'update'; nextEpoch: number; writer: string };
+
+/**
+ * Whether one server accepts a topology write (mirror of TOPOLOGY_SCRIPT):
+ * - the same writer re-sending the epoch it already wrote here: accepted (idempotent retry);
+ * - cas: accepted iff stored epoch <= expected (== is the normal case; < is a server that
+ *   missed commits while down and is repaired by this write);
+ * - update: accepted iff stored epoch < next (repair); == only for its writer (above).
+ * Hence a server accepts at most one writer per epoch, and two writers racing for the same
+ * epoch cannot both be accepted by a majority.
+ */
+export function acceptsTopologyWrite(stored: StoredStamp | null, write: TopologyWrite): boolean {
+  const epoch = stored?.epoch ?? 0;
+  if (stored !== null && epoch === write.nextEpoch && stored.committedBy === write.writer)
+    return true;
+  return write.kind === 'cas' ? epoch <= write.expectedEpoch : epoch < write.nextEpoch;
+}
+
+/** Parse a stored topology; null when absent or not a topology (treated as no value). */
+export function parseTopology(raw: string | null): Topology | null {
+  if (raw === null) return null;
+  try {
+    const value = JSON.parse(raw) as unknown;
+    if (
+      typeof value === 'object' &&
+      value !== null &&
+      typeof (value as Topology).epoch === 'number'
+    ) {
+      return value as Topology;
+    }
+  } catch {
+    // fall through
+  }
+  return null;
+}
+
+/**
+ * The topology to believe among the answering servers: the highest epoch. Several values at
+ * that epoch (a lost race left the loser's write on a minority) -> the one held by the most
+ * servers, then the first in configuration order.
+ */
+export function pickTopology(values: (Topology | null)[]): Topology | null {
+  let best: Topology | null = null;
+  let bestCount = 0;
+  const counts = new Map<string, number>();
+  for (const value of values) {
+    if (value === null) continue;
+    const id = `${value.epoch}\u0000${value.committedBy ?? ''}`;
+    counts.set(id, (counts.get(id) ?? 0) + 1);
+  }
+  for (const value of values) {
+    if (value === null) continue;
+    const count = counts.get(`${value.epoch}\u0000${value.committedBy ?? ''}`) ?? 0;
+    if (
+      best === null ||
+      value.epoch > best.epoch ||
+      (value.epoch === best.epoch && count > bestCount)
+    ) {
+      best = value;
+      bestCount = count;
+    }
+  }
+  return best;
+}
+
+/** Union of per-server lists, one entry per key, the newest (`atWall`) winning. */
+export function newestBy<T extends { atWall: number }>(
+  lists: T[][],
+  keyOf: (item: T) => string,
+): T[] {
+  const byKey = new Map<string, T>();
+  for (const list of lists) {
+    for (const item of list) {
+      const key = keyOf(item);
+      const seen = byKey.get(key);
+      if (seen === undefined || item.atWall > seen.atWall) byKey.set(key, item);
+    }
+  }
+  return [...byKey.values()].sort((a, b) =>
+    keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0,
+  );
+}
+
+/** Parse a JSON value of a vote/presence key; null when unreadable. */
+export function parseStamped<T extends { atWall: number }>(raw: string | null): T | null {
+  if (raw === null) return null;
+  try {
+    const value = JSON.parse(raw) as unknown;
+    if (typeof value === 'object' && value !== null && typeof (value as T).atWall === 'number') {
+      return value as T;
+    }
+  } catch {
+    // fall through
+  }
+  return null;
+}
+
+export function parsePause(raw: string | null): PauseState | null {
+  if (raw === null) return null;
+  try {
+    const value = JSON.parse(raw) as unknown;
+    if (
+      typeof value === 'object' &&
+      value !== null &&
+      typeof (value as PauseState).paused === 'boolean'
+    ) {
+      return value as PauseState;
+    }
+  } catch {
+    // fall through
+  }
+  // Unreadable: the safe side is "paused" (no automatic failover).
+  return { paused: true, reason: 'unreadable pause record' };
+}
+
+/**
+ * Paused when any answering server says so (the safe side: a resume that a server missed
+ * keeps the cluster paused until resumed again). Among paused records the newest wins;
+ * when none is paused, the newest resume record, else `{ paused: false }`.
+ */
+export function mergePause(values: (PauseState | null)[]): PauseState {
+  const present = values.filter((v): v is PauseState => v !== null);
+  const newest = (list: PauseState[]): PauseState | undefined =>
+    list.reduce<PauseState | undefined>(
+      (acc, v) => (acc === undefined || (v.atWall ?? 0) > (acc.atWall ?? 0) ? v : acc),
+      undefined,
+    );
+  return newest(present.filter((v) => v.paused)) ?? newest(present) ?? { paused: false };
+}
+
+/** "2 of 3 Redis servers unreachable (redis://a, redis://b): no coordination majority" */
+export function noMajorityMessage(total: number, failed: { url: string; error: string }[]): string {
+  const detail = failed.map((f) => `${f.url}: ${f.error}`).join('; ');
+  return (
+    `${failed.length} of ${total} Redis servers unreachable (${detail}): ` +
+    `no coordination majority (need ${majorityOf(total)})`
+  );
+}
+
+/** A bounded set of recently seen ids (insertion order = age), for de-duplication. */
+export class RecentIds {
+  readonly #max: number;
+  readonly #ids = new Set<string>();
+
+  constructor(max = 1024) {
+    this.#max = max;
+  }
+
+  /** true the first time an id is seen, false for a repeat */
+  add(id: string): boolean {
+    if (this.#ids.has(id)) return false;
+    this.#ids.add(id);
+    if (this.#ids.size > this.#max) {
+      const oldest = this.#ids.values().next();
+      if (!oldest.done) this.#ids.delete(oldest.value);
+    }
+    return true;
+  }
+}

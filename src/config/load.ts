@@ -1,0 +1,352 @@
+/**
+ * Loads the config: file -> secretsFile -> environment -> overrides (each layer above the
+ * previous one), then the schema (types, defaults), then secret files, then cross-field rules.
+ * The result is deep-frozen. Any problem is one `ConfigError` line naming the key:
+ *
+ *   invalid config /etc/pgvigil.yaml: clusters[0].quorum: quorum 1 is not a majority of ...
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+
+import YAML from 'yaml';
+import type { z } from 'zod';
+
+import { ConfigError } from '../core/errors.js';
+import { applyEnv, ENV_PREFIX, knownKeysAt, mergeOverrides, parseDotenv } from './env.js';
+import {
+  type ConfigIssue,
+  crossFieldIssues,
+  type DeepPartialRaw,
+  envName,
+  type ParsedConfig,
+  RawConfigSchema,
+} from './schema.js';
+import type { ClusterConfig, Config } from './types.js';
+
+export type { DeepPartialRaw } from './schema.js';
+
+export interface LoadConfigOptions {
+  /** the YAML file; without one, only defaults, environment and overrides count */
+  file?: string;
+  /** defaults to process.env */
+  env?: NodeJS.ProcessEnv;
+  /** programmatic overrides (tests, `local up`), above the environment; lists replace */
+  overrides?: DeepPartialRaw;
+}
+
+export interface LoadedConfig {
+  config: Config;
+  /** non-fatal findings (loose secret file modes, secrets written in the file) */
+  warnings: string[];
+}
+
+export const DEFAULT_CONFIG_PATHS: readonly string[] = [
+  'pgvigil.yaml',
+  '.pgvigil-local/pgvigil.yaml',
+];
+
+/** `explicit`, else `./pgvigil.yaml`, else `.pgvigil-local/pgvigil.yaml` (written by `local up`). */
+export function resolveConfigPath(explicit?: string, cwd: string = process.cwd()): string {
+  if (explicit) return explicit;
+  for (const p of DEFAULT_CONFIG_PATHS) {
+    const abs = path.resolve(cwd, p);
+    if (fs.existsSync(abs)) return abs;
+  }
+  throw new ConfigError('no config file: pass --config F or run `pgvigil local up` first');
+}
+
+export function loadConfig(opts: LoadConfigOptions = {}): Config {
+  return loadConfigWithWarnings(opts).config;
+}
+
+export function loadConfigWithWarnings(opts: LoadConfigOptions = {}): LoadedConfig {
+  const file = opts.file === undefined ? undefined : path.resolve(opts.file);
+  const label = file ?? '(no file)';
+  const baseDir = file ? path.dirname(file) : process.cwd();
+  const env = opts.env ?? process.env;
+  const warnings: string[] = [];
+  const fail: (issues: ConfigIssue[]) => never = (issues) => {
+    throw new ConfigError(formatIssues(label, issues));
+  };
+
+  // 1. the file
+  const raw = file ? readYaml(file, fail) : {};
+  warnDirectSecrets(raw, warnings);
+
+  // 2. secretsFile, below the real environment (overrides first merged for their structure)
+  mergeOverrides(raw, opts.overrides);
+  const setBy = new Map<string, string>();
+  const secretsFile = env[`${ENV_PREFIX}SECRETS_FILE`] ?? pick(raw, 'secretsFile');
+  if (secretsFile !== undefined) {
+    if (typeof secretsFile !== 'string' || secretsFile.trim() === '')
+      fail([{ path: 'secretsFile', message: 'must be a file path' }]);
+    const p = path.resolve(baseDir, String(secretsFile));
+    const text = readSecretFile(p, 'secretsFile', warnings);
+    if (typeof text !== 'string') fail([text]);
+    const { vars, issues } = parseDotenv(text, `secretsFile ${p}`);
+    if (issues.length) fail(issues);
+    const envIssues = applyEnv(raw, vars, setBy);
+    if (envIssues.length)
+      fail(envIssues.map((i) => ({ ...i, path: `${i.path} (secretsFile ${p})` })));
+  }
+
+  // 3. the environment, 4. programmatic overrides. Overrides were merged before the
+  // environment too, so a variable can address a cluster or node that only they define.
+  const envIssues = applyEnv(raw, env, setBy);
+  if (envIssues.length) fail(envIssues);
+  mergeOverrides(raw, opts.overrides);
+
+  // 5. types and defaults
+  const parsed = RawConfigSchema.safeParse(raw);
+  if (!parsed.success) fail(zodIssues(parsed.error.issues, raw, setBy));
+  const p: ParsedConfig = parsed.data;
+
+  // 6. secrets from files, 7. cross-field rules
+  const secretIssues: ConfigIssue[] = [];
+  const secret = (
+    value: string | undefined,
+    fileKey: string | undefined,
+    at: string,
+  ): string | undefined => {
+    if (value !== undefined && fileKey !== undefined) {
+      secretIssues.push({ path: at, message: `give ${at} or ${at}File, not both` });
+      return undefined;
+    }
+    if (fileKey === undefined) return value === '' ? undefined : value;
+    const abs = path.resolve(baseDir, fileKey);
+    const content = readSecretFile(abs, `${at}File`, warnings);
+    if (typeof content !== 'string') {
+      secretIssues.push(content);
+      return undefined;
+    }
+    const v = content.trim();
+    if (v === '') secretIssues.push({ path: `${at}File`, message: `${abs} is empty` });
+    return v || undefined;
+  };
+
+  const token = secret(p.sentinel.api.token, p.sentinel.api.tokenFile, 'sentinel.api.token');
+  const clusters = p.clusters.map((c, i): ClusterConfig => {
+    const password = secret(c.password, c.passwordFile, `clusters[${i}].password`) ?? '';
+    const replPassword = secret(
+      c.replication.password,
+      c.replication.passwordFile,
+      `clusters[${i}].replication.password`,
+    );
+    const first = c.nodes[0]?.name ?? '';
+    return {
+      name: c.name,
+      quorum: c.quorum,
+      maxLagOnFailoverBytes: c.maxLagOnFailoverBytes,
+      ...(c.preferredPrimary === undefined ? {} : { preferredPrimary: c.preferredPrimary }),
+      initialPrimary: c.initialPrimary ?? first,
+      database: c.database,
+      user: c.user,
+      password,
+      replication: {
+        mode: c.replication.mode,
+        user: c.replication.user,
+        password: replPassword ?? password,
+      },
+      nodes: c.nodes.map((n) => ({
+        name: n.name,
+        host: n.host,
+        port: n.port,
+        priority: n.priority,
+        noFailover: n.noFailover,
+        ...(n.agent === undefined ? {} : { agent: { url: n.agent.url } }),
+      })),
+    };
+  });
+  if (secretIssues.length) fail(secretIssues);
+
+  const config: Config = {
+    baseDir,
+    sentinels: p.sentinels,
+    sentinel: {
+      id: p.sentinel.id,
+      api: {
+        host: p.sentinel.api.host,
+        port: p.sentinel.api.port,
+        ...(token === undefined ? {} : { token }),
+      },
+    },
+    coordination: { prefix: p.coordination.prefix, redis: [...p.coordination.redis] },
+    timing: { ...p.timing },
+    log: { level: p.log.level },
+    clusters,
+  };
+  const cross = crossFieldIssues(config);
+  if (cross.length) fail(cross.map((i) => withSource(i, setBy)));
+  return { config: deepFreeze(config), warnings };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Display
+
+const REDACTED = '<redacted>';
+
+/** A copy with every secret replaced, safe for logs and `status`. */
+export function redactConfig(config: Config): Config {
+  return {
+    ...config,
+    sentinel: {
+      ...config.sentinel,
+      api: {
+        ...config.sentinel.api,
+        ...(config.sentinel.api.token === undefined ? {} : { token: REDACTED }),
+      },
+    },
+    coordination: { ...config.coordination, redis: config.coordination.redis.map(redactUrl) },
+    clusters: config.clusters.map((c) => ({
+      ...c,
+      password: REDACTED,
+      replication: { ...c.replication, password: REDACTED },
+    })),
+  };
+}
+
+/** YAML text of the resolved config with secrets redacted. */
+export function formatConfigForDisplay(config: Config): string {
+  return YAML.stringify(redactConfig(config));
+}
+
+function redactUrl(u: string): string {
+  try {
+    const url = new URL(u);
+    if (url.password) url.password = REDACTED;
+    return url.toString();
+  } catch {
+    return u;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function pick(o: unknown, key: string): unknown {
+  return isObj(o) ? o[key] : undefined;
+}
+
+function readYaml(file: string, fail: (i: ConfigIssue[]) => never): Obj {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    return fail([{ path: 'file', message: `cannot read: ${errCode(e)}` }]);
+  }
+  const doc = YAML.parseDocument(text);
+  const err = doc.errors[0];
+  if (err) {
+    const at = err.linePos?.[0];
+    const where = at ? `YAML line ${at.line}, column ${at.col}` : 'YAML';
+    const what = (err.message.split('\n')[0] ?? err.code).replace(
+      / at line \d+, column \d+:?$/,
+      '',
+    );
+    return fail([{ path: where, message: what }]);
+  }
+  const data: unknown = doc.toJS();
+  if (data === null || data === undefined) return {};
+  if (!isObj(data)) return fail([{ path: 'top level', message: 'must be a mapping of keys' }]);
+  return data;
+}
+
+/** Reads a secret-bearing file; warns when group or others may read it. */
+function readSecretFile(abs: string, key: string, warnings: string[]): string | ConfigIssue {
+  try {
+    const st = fs.statSync(abs);
+    if (process.platform !== 'win32' && (st.mode & 0o077) !== 0)
+      warnings.push(
+        `${key} ${abs} has mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}: restrict it with chmod 600`,
+      );
+    return fs.readFileSync(abs, 'utf8');
+  } catch (e) {
+    return { path: key, message: `cannot read ${abs}: ${errCode(e)}` };
+  }
+}
+
+function errCode(e: unknown): string {
+  return e instanceof Error && 'code' in e && typeof e.code === 'string' ? e.code : String(e);
+}
+
+function warnDirectSecrets(raw: Obj, warnings: string[]): void {
+  const api = pick(pick(raw, 'sentinel'), 'api');
+  if (pick(api, 'token') !== undefined)
+    warnings.push(
+      'sentinel.api.token is written in the config file: prefer tokenFile or PGVIGIL_SENTINEL__API__TOKEN',
+    );
+  const clusters = pick(raw, 'clusters');
+  if (!Array.isArray(clusters)) return;
+  clusters.forEach((c: unknown, i) => {
+    const n = pick(c, 'name');
+    const ref = `PGVIGIL_CLUSTERS__${typeof n === 'string' ? envName(n) : i}`;
+    if (pick(c, 'password') !== undefined)
+      warnings.push(
+        `clusters[${i}].password is written in the config file: prefer passwordFile or ${ref}__PASSWORD`,
+      );
+    if (pick(pick(c, 'replication'), 'password') !== undefined)
+      warnings.push(
+        `clusters[${i}].replication.password is written in the config file: prefer passwordFile or ${ref}__REPLICATION__PASSWORD`,
+      );
+  });
+}
+
+function fmtPath(p: readonly PropertyKey[]): string {
+  return p
+    .map((s, i) => (typeof s === 'number' ? `[${s}]` : i === 0 ? String(s) : `.${String(s)}`))
+    .join('');
+}
+
+function withSource(issue: ConfigIssue, setBy: ReadonlyMap<string, string>): ConfigIssue {
+  const v = setBy.get(issue.path);
+  return v ? { ...issue, message: `${issue.message} (set by ${v})` } : issue;
+}
+
+function zodIssues(
+  issues: readonly z.core.$ZodIssue[],
+  raw: unknown,
+  setBy: ReadonlyMap<string, string>,
+): ConfigIssue[] {
+  const out: ConfigIssue[] = [];
+  for (const i of issues) {
+    if (i.code === 'unrecognized_keys') {
+      const known = knownKeysAt(i.path);
+      for (const k of i.keys)
+        out.push({
+          path: fmtPath([...i.path, k]),
+          message: `unknown key${known ? ` (known: ${known.join(', ')})` : ''}`,
+        });
+      continue;
+    }
+    const absent =
+      i.path.reduce<unknown>(
+        (o, k) => (typeof o === 'object' && o !== null ? (o as Obj)[k as string] : undefined),
+        raw,
+      ) === undefined;
+    const message = absent && i.code !== 'custom' ? 'is required' : i.message;
+    out.push(withSource({ path: fmtPath(i.path) || 'top level', message }, setBy));
+  }
+  return out;
+}
+
+/** `invalid config <file>: <path>: <problem> (+N more)`; a message that names its path stands alone. */
+export function formatIssues(label: string, issues: readonly ConfigIssue[]): string {
+  const first = issues[0];
+  if (!first) return `invalid config ${label}`;
+  const body = first.message.startsWith(first.path)
+    ? first.message
+    : `${first.path}: ${first.message}`;
+  const more = issues.length > 1 ? ` (+${issues.length - 1} more)` : '';
+  return `invalid config ${label}: ${body}${more}`;
+}
+
+function deepFreeze<T>(v: T): T {
+  if (typeof v === 'object' && v !== null && !Object.isFrozen(v)) {
+    Object.freeze(v);
+    for (const x of Object.values(v)) deepFreeze(x);
+  }
+  return v;
+}

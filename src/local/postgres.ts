@@ -1,0 +1,482 @@
+/**
+ * Local PostgreSQL nodes for `pgvigil local up`, the demo and the integration tests: initdb a
+ * primary, pg_basebackup standbys, start/stop, and inject faults by signal.
+ *
+ * Every server-side program runs as the data directory's owner (`postgres` when we are root).
+ * Passwords travel through files (initdb --pwfile) or the environment (PGPASSWORD), never argv.
+ */
+import {
+  chownSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { connect } from 'node:net';
+import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import pg from 'pg';
+
+import { conninfo, lit, SCHEMA_SQL } from '../adapters/postgres/sql.js';
+import { UserError } from '../core/errors.js';
+import {
+  defaultRunAs,
+  findPgBinaries,
+  isLive,
+  lastLines,
+  nodeProcesses,
+  procState,
+  type RunAs,
+  runPg,
+  signalPids,
+} from './pg-binaries.js';
+
+export interface LocalNode {
+  name: string;
+  host: string;
+  port: number;
+  dataDir: string;
+  logFile: string;
+  /** postmaster PID (postmaster.pid line 1) at the time this value was made */
+  pid: number;
+  /** postgres://postgres:PW@127.0.0.1:PORT/postgres (no password when it was not given) */
+  url: string;
+}
+
+/** What stop/signal need: cluster state files carry at least this. */
+export type NodeRef = Pick<LocalNode, 'name' | 'dataDir' | 'pid'>;
+
+export interface InitPrimaryOptions {
+  dir: string;
+  name: string;
+  port: number;
+  superPassword: string;
+  replPassword: string;
+  replUser?: string;
+  /** one physical slot per standby, named after it */
+  standbys?: string[];
+  /** extra postgresql.conf settings, over the defaults below */
+  settings?: Record<string, string>;
+  runAs?: RunAs;
+}
+
+export interface InitStandbyOptions {
+  dir: string;
+  name: string;
+  port: number;
+  primary: { host: string; port: number };
+  replUser?: string;
+  replPassword: string;
+  slot?: string;
+  /** the primary's superuser password (the standby is a copy): only for `url` */
+  superPassword?: string;
+  runAs?: RunAs;
+}
+
+const HOST = '127.0.0.1';
+const SUPERUSER = 'postgres';
+const START_TIMEOUT_S = 30;
+const STREAMING_TIMEOUT_MS = 30_000;
+
+/** Rule 2 needs evidence from an idle primary: short sender timeout, 1 s receiver status. */
+const DEFAULT_SETTINGS: Record<string, string> = {
+  listen_addresses: HOST,
+  wal_level: 'replica',
+  max_wal_senders: '10',
+  max_replication_slots: '10',
+  wal_log_hints: 'on',
+  hot_standby: 'on',
+  hot_standby_feedback: 'on',
+  wal_keep_size: '256MB',
+  wal_sender_timeout: '2s',
+  wal_receiver_status_interval: '1s',
+  wal_receiver_timeout: '5s',
+  shared_buffers: '32MB',
+  max_connections: '50',
+  logging_collector: 'off',
+};
+
+const HBA = `local all all scram-sha-256
+host all all 127.0.0.1/32 scram-sha-256
+host replication all 127.0.0.1/32 scram-sha-256
+`;
+
+export function readPostmasterPid(dataDir: string): number | null {
+  try {
+    const pid = Number.parseInt(
+      readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0] ?? '',
+      10,
+    );
+    return Number.isFinite(pid) && pid > 0 ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+function confLine(key: string, value: string): string {
+  return `${key} = '${value.replace(/\\/g, '\\\\').replace(/'/g, "''")}'\n`;
+}
+
+function own(path: string, runAs: RunAs | undefined): void {
+  if (runAs) chownSync(path, runAs.uid, runAs.gid);
+}
+
+/** The identity a data directory must be run as: its owner (when that is not us). */
+function ownerOf(dataDir: string): RunAs | undefined {
+  const st = statSync(dataDir);
+  if (st.uid === process.getuid?.()) return undefined;
+  return { user: String(st.uid), uid: st.uid, gid: st.gid, home: dirname(dataDir) };
+}
+
+function makeDataDir(dir: string, runAs: RunAs | undefined): void {
+  if (existsSync(dir) && readdirSync(dir).length > 0)
+    throw new UserError(`${dir} is not empty: remove it or pick another directory`);
+  mkdirSync(dirname(dir), { recursive: true });
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  own(dir, runAs);
+}
+
+/** Socket paths are limited to ~107 bytes: a `sockets` dir beside the data dir when short enough. */
+function socketDir(dir: string, port: number, runAs: RunAs | undefined): string {
+  const sock = join(dirname(dir), 'sockets');
+  if (`${sock}/.s.PGSQL.${port}.lock`.length > 100) {
+    throw new UserError(
+      `${dir} is too deep for a unix socket path (over 100 bytes): use a shorter directory`,
+    );
+  }
+  if (!existsSync(sock)) {
+    mkdirSync(sock, { mode: 0o700 });
+    own(sock, runAs);
+  }
+  return sock;
+}
+
+async function portAnswers(port: number, host = HOST): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ port, host });
+    s.setTimeout(1000);
+    const done = (v: boolean) => () => {
+      s.destroy();
+      resolve(v);
+    };
+    s.once('connect', done(true));
+    s.once('timeout', done(true));
+    s.once('error', done(false));
+  });
+}
+
+function nodeUrl(port: number, password: string | undefined): string {
+  const auth = password === undefined ? SUPERUSER : `${SUPERUSER}:${encodeURIComponent(password)}`;
+  return `postgres://${auth}@${HOST}:${port}/postgres`;
+}
+
+/** Rewrite node-local settings in postgresql.auto.conf (after a base backup, rewind or restore). */
+export function writeNodeSettings(
+  dataDir: string,
+  settings: Record<string, string>,
+  runAs = ownerOf(dataDir),
+): void {
+  const file = join(dataDir, 'postgresql.auto.conf');
+  const keep = existsSync(file)
+    ? readFileSync(file, 'utf8')
+        .split('\n')
+        .filter(
+          (l) => l.trim() !== '' && !Object.keys(settings).includes(l.split('=')[0]?.trim() ?? ''),
+        )
+    : [
+        '# Do not edit this file manually!',
+        '# It will be overwritten by the ALTER SYSTEM command.',
+      ];
+  writeFileSync(
+    file,
+    keep.join('\n') +
+      '\n' +
+      Object.entries(settings)
+        .map(([k, v]) => confLine(k, v))
+        .join(''),
+    { mode: 0o600 },
+  );
+  own(file, runAs);
+}
+
+export async function startNode(
+  node: Pick<LocalNode, 'name' | 'dataDir' | 'port'> & { logFile?: string },
+): Promise<number> {
+  if (await portAnswers(node.port)) {
+    throw new UserError(
+      `port ${node.port} on ${HOST} is already in use: stop what listens there or give ${node.name} another port`,
+    );
+  }
+  const logFile = node.logFile ?? join(dirname(node.dataDir), `${node.name}.log`);
+  const runAs = ownerOf(node.dataDir);
+  if (!existsSync(logFile)) closeSync(openSync(logFile, 'a', 0o640));
+  own(logFile, runAs);
+  const args = ['start', '-w', '-t', String(START_TIMEOUT_S), '-D', node.dataDir, '-l', logFile];
+  const r = await runPg('pg_ctl', args, {
+    runAs,
+    cwd: dirname(node.dataDir),
+    timeoutMs: (START_TIMEOUT_S + 5) * 1000,
+  });
+  const pid = readPostmasterPid(node.dataDir);
+  if (r.code !== 0 || pid === null) {
+    const log = existsSync(logFile)
+      ? lastLines(readFileSync(logFile, 'utf8'))
+      : lastLines(r.output);
+    throw new UserError(`postgres ${node.name} did not start: ${log} (see ${logFile})`);
+  }
+  return pid;
+}
+
+/**
+ * Stop cleanly (`pg_ctl stop -m mode`); when that fails (hung, already half dead) SIGKILL
+ * every process of the node. A node stopped by SIGSTOP is continued first.
+ */
+export async function stopNode(
+  node: NodeRef,
+  mode: 'smart' | 'fast' | 'immediate' = 'fast',
+): Promise<void> {
+  if (!existsSync(node.dataDir)) return;
+  const pid = readPostmasterPid(node.dataDir) ?? node.pid;
+  signalPids(nodeProcesses(node.dataDir, pid), 'SIGCONT');
+  // a crashed postmaster may linger as a zombie: pg_ctl would wait for it in vain
+  if (readPostmasterPid(node.dataDir) !== null && isLive(pid)) {
+    const args = ['stop', '-w', '-t', '15', '-m', mode, '-D', node.dataDir];
+    const r = await runPg('pg_ctl', args, {
+      runAs: ownerOf(node.dataDir),
+      cwd: dirname(node.dataDir),
+      timeoutMs: 20_000,
+    });
+    if (r.code === 0) return;
+  }
+  for (let i = 0; i < 50; i++) {
+    const left = nodeProcesses(node.dataDir, pid);
+    if (left.length === 0) return;
+    signalPids(left, 'SIGKILL');
+    await sleep(100);
+  }
+  throw new UserError(
+    `could not stop ${node.name}: processes ${nodeProcesses(node.dataDir, pid).join(', ')} survive SIGKILL`,
+  );
+}
+
+/**
+ * Fault injection. KILL: the postmaster only (a crash; its children notice and exit).
+ * STOP/CONT: the postmaster and all its processes (a hung host: with only the postmaster
+ * stopped, sessions and the walsender go on and nothing looks hung). Others: the postmaster.
+ */
+export async function signalNode(
+  node: NodeRef,
+  signal: 'KILL' | 'STOP' | 'CONT' | 'TERM' | 'INT' | 'QUIT' | 'HUP',
+): Promise<void> {
+  const pid = readPostmasterPid(node.dataDir) ?? node.pid;
+  if (signal === 'STOP') {
+    if (!isLive(pid)) throw new UserError(`${node.name} is not running (postmaster pid ${pid})`);
+    // the postmaster first, so that it forks no child we would miss
+    signalPids([pid], 'SIGSTOP');
+    signalPids(nodeProcesses(node.dataDir, pid), 'SIGSTOP');
+    await settle(() => nodeProcesses(node.dataDir, pid).every((p) => procState(p) === 'T'));
+    return;
+  }
+  if (signal === 'CONT') {
+    signalPids(nodeProcesses(node.dataDir, pid).reverse(), 'SIGCONT');
+    await settle(() => nodeProcesses(node.dataDir, pid).every((p) => procState(p) !== 'T'));
+    return;
+  }
+  if (!isLive(pid)) throw new UserError(`${node.name} is not running (postmaster pid ${pid})`);
+  process.kill(pid, `SIG${signal}`);
+  if (signal === 'KILL') await settle(() => !isLive(pid));
+}
+
+/** Signals are delivered asynchronously: wait (briefly) until their effect shows in /proc. */
+async function settle(done: () => boolean, timeoutMs = 1000): Promise<void> {
+  for (const deadline = Date.now() + timeoutMs; !done() && Date.now() < deadline;) await sleep(5);
+}
+
+async function sql<T>(
+  port: number,
+  user: string,
+  password: string,
+  fn: (c: pg.Client) => Promise<T>,
+): Promise<T> {
+  const c = new pg.Client({
+    host: HOST,
+    port,
+    user,
+    password,
+    database: 'postgres',
+    connectionTimeoutMillis: 5000,
+  });
+  c.on('error', () => undefined);
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}
+
+async function initdb(o: InitPrimaryOptions, runAs: RunAs | undefined): Promise<void> {
+  const pwfile = join(dirname(o.dir), `.${o.name}.pwfile`);
+  writeFileSync(pwfile, o.superPassword + '\n', { mode: 0o600 });
+  own(pwfile, runAs);
+  try {
+    const args = ['-D', o.dir, '-U', SUPERUSER, '--auth=scram-sha-256', `--pwfile=${pwfile}`];
+    args.push(
+      '--encoding=UTF8',
+      '--locale=C',
+      '--data-checksums',
+      '--no-sync',
+      '--no-instructions',
+    );
+    const r = await runPg('initdb', args, { runAs, cwd: dirname(o.dir) });
+    if (r.code !== 0)
+      throw new UserError(`initdb of ${o.name} in ${o.dir} failed: ${lastLines(r.output)}`);
+  } finally {
+    rmSync(pwfile, { force: true });
+  }
+}
+
+export async function initPrimary(o: InitPrimaryOptions): Promise<LocalNode> {
+  findPgBinaries();
+  const runAs = o.runAs ?? defaultRunAs();
+  const replUser = o.replUser ?? 'replicator';
+  if (await portAnswers(o.port))
+    throw new UserError(
+      `port ${o.port} on ${HOST} is already in use: pick another port for ${o.name}`,
+    );
+  makeDataDir(o.dir, runAs);
+  await initdb(o, runAs);
+  const settings = {
+    ...DEFAULT_SETTINGS,
+    port: String(o.port),
+    unix_socket_directories: socketDir(o.dir, o.port, runAs),
+    ...o.settings,
+  };
+  const conf = Object.entries(settings)
+    .map(([k, v]) => confLine(k, v))
+    .join('');
+  writeFileSync(join(o.dir, 'postgresql.conf'), `\n# pgvigil local\n${conf}`, { flag: 'a' });
+  writeFileSync(join(o.dir, 'pg_hba.conf'), HBA);
+  const logFile = join(dirname(o.dir), `${o.name}.log`);
+  const pid = await startNode({ name: o.name, dataDir: o.dir, port: o.port, logFile });
+  const node: LocalNode = {
+    name: o.name,
+    host: HOST,
+    port: o.port,
+    dataDir: o.dir,
+    logFile,
+    pid,
+    url: nodeUrl(o.port, o.superPassword),
+  };
+  try {
+    await sql(o.port, SUPERUSER, o.superPassword, async (c) => {
+      const role = pg.escapeIdentifier(replUser);
+      await c.query(`CREATE ROLE ${role} LOGIN REPLICATION PASSWORD ${lit(o.replPassword)}`);
+      // lets the replication role read pg_stat_wal_receiver (initStandby's readiness check)
+      await c.query(`GRANT pg_read_all_stats TO ${role}`);
+      for (const s of o.standbys ?? [])
+        await c.query(`SELECT pg_create_physical_replication_slot(${lit(s)}, true)`);
+      await c.query(SCHEMA_SQL);
+    });
+  } catch (err) {
+    await stopNode(node, 'immediate').catch(() => undefined);
+    throw new UserError(`setting up primary ${o.name} failed: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  return node;
+}
+
+export async function initStandby(o: InitStandbyOptions): Promise<LocalNode> {
+  findPgBinaries();
+  const runAs = o.runAs ?? defaultRunAs();
+  const replUser = o.replUser ?? 'replicator';
+  const from = `${o.primary.host}:${o.primary.port}`;
+  if (await portAnswers(o.port))
+    throw new UserError(
+      `port ${o.port} on ${HOST} is already in use: pick another port for ${o.name}`,
+    );
+  makeDataDir(o.dir, runAs);
+  const args = [
+    '-h',
+    o.primary.host,
+    '-p',
+    String(o.primary.port),
+    '-U',
+    replUser,
+    '-D',
+    o.dir,
+    '-X',
+    'stream',
+    '-c',
+    'fast',
+    '--no-sync',
+  ];
+  if (o.slot) args.push('-S', o.slot);
+  const r = await runPg('pg_basebackup', args, {
+    runAs,
+    cwd: dirname(o.dir),
+    env: { PGPASSWORD: o.replPassword },
+  });
+  if (r.code !== 0)
+    throw new UserError(`pg_basebackup of ${o.name} from ${from} failed: ${lastLines(r.output)}`);
+  const primaryConninfo = conninfo({
+    host: o.primary.host,
+    port: o.primary.port,
+    user: replUser,
+    password: o.replPassword,
+    application_name: o.name,
+  });
+  writeNodeSettings(
+    o.dir,
+    {
+      port: String(o.port),
+      unix_socket_directories: socketDir(o.dir, o.port, runAs),
+      primary_conninfo: primaryConninfo,
+      ...(o.slot ? { primary_slot_name: o.slot } : {}),
+    },
+    runAs,
+  );
+  writeFileSync(join(o.dir, 'standby.signal'), '');
+  own(join(o.dir, 'standby.signal'), runAs);
+  const logFile = join(dirname(o.dir), `${o.name}.log`);
+  const pid = await startNode({ name: o.name, dataDir: o.dir, port: o.port, logFile });
+  const node: LocalNode = {
+    name: o.name,
+    host: HOST,
+    port: o.port,
+    dataDir: o.dir,
+    logFile,
+    pid,
+    url: nodeUrl(o.port, o.superPassword),
+  };
+  try {
+    await waitStreaming(o.port, replUser, o.replPassword);
+  } catch (err) {
+    await stopNode(node, 'immediate').catch(() => undefined);
+    throw new UserError(
+      `standby ${o.name} does not stream from ${from}: ${(err as Error).message} (see ${logFile})`,
+      { cause: err },
+    );
+  }
+  return node;
+}
+
+async function waitStreaming(port: number, user: string, password: string): Promise<void> {
+  const deadline = Date.now() + STREAMING_TIMEOUT_MS;
+  await sql(port, user, password, async (c) => {
+    for (;;) {
+      const r = await c.query<{ status: string | null }>('SELECT status FROM pg_stat_wal_receiver');
+      if (r.rows[0]?.status === 'streaming') return;
+      if (Date.now() > deadline)
+        throw new Error(`no streaming WAL receiver after ${STREAMING_TIMEOUT_MS / 1000}s`);
+      await sleep(100);
+    }
+  });
+}

@@ -1,0 +1,352 @@
+/**
+ * One sentinel's loop for one cluster: observe -> decide -> act.
+ *
+ * observe: probe every node (persistent connections), read topology, votes and pause from a
+ *          Redis majority, try to take or extend the leader lock, all in parallel;
+ * decide:  core `decide()` on that snapshot (pure);
+ * act:     publish our vote and presence, and when the decision is `failover`, run the
+ *          failover state machine through the executor.
+ * Ticks are jittered (+-10%) so sentinels do not vote in lockstep.
+ */
+import type { ClusterConfig, Config, NodeConfig } from '../config/types.js';
+import { type Decision, decide } from '../core/decide.js';
+import { CoordinationUnavailable } from '../core/errors.js';
+import { judge, newNodeHealth, type NodeHealth, type NodeObservation, recordProbe, transitionEvent } from '../core/health.js';
+import type { NodeSpec, NodeView, PauseState, ProbeResult, SentinelPresence, Topology, Vote } from '../core/model.js';
+import { INITIAL_TILT, tickTilt, type TiltState } from '../core/tilt.js';
+import type { Logger } from '../adapters/logging/logger.js';
+import type { SentinelMetrics } from '../adapters/metrics/metrics.js';
+import type { CoordinationStore } from '../ports/coordination.js';
+import type { PostgresPort } from '../ports/postgres.js';
+import type { Clock } from './clock.js';
+import type { EventBus } from './events.js';
+import { FailoverExecutor } from './failover-executor.js';
+
+export const VERSION = '0.1.0';
+
+export interface ClusterLoopDeps {
+  config: Config;
+  cluster: ClusterConfig;
+  store: CoordinationStore;
+  pg: PostgresPort;
+  bus: EventBus;
+  log: Logger;
+  metrics: SentinelMetrics;
+  clock: Clock;
+  sentinelId: string;
+  apiUrl: string | null;
+}
+
+export interface ClusterView {
+  cluster: string;
+  sentinel: string;
+  coordination: 'majority' | 'no-majority' | 'unknown';
+  coordinationError: string | null;
+  topology: Topology | null;
+  paused: PauseState;
+  leader: boolean;
+  tilt: boolean;
+  decision: { kind: string; reason: string; evidence: string } | null;
+  votes: Vote[];
+  nodes: Record<string, NodeView & { lsn: number | null; probe: ProbeResult | null }>;
+  lastTickWall: number | null;
+}
+
+export function nodeSpec(n: NodeConfig): NodeSpec {
+  return { name: n.name, host: n.host, port: n.port, priority: n.priority, noFailover: n.noFailover };
+}
+
+export class ClusterLoop {
+  readonly #d: ClusterLoopDeps;
+  readonly #executor: FailoverExecutor;
+  #health = new Map<string, NodeHealth>();
+  #observations: Record<string, NodeObservation> = {};
+  #tilt: TiltState = INITIAL_TILT;
+  #topology: Topology | null = null;
+  #coordination: ClusterView['coordination'] = 'unknown';
+  #coordinationError: string | null = null;
+  #votes: Vote[] = [];
+  #paused: PauseState = { paused: false };
+  #leader = false;
+  #tiltActive = false;
+  #decision: Decision | null = null;
+  #timer: NodeJS.Timeout | null = null;
+  #running = false;
+  #stopped = false;
+  #lastTickMono: number | null = null;
+  #lastTickWall: number | null = null;
+  #tickInFlight: Promise<void> | null = null;
+  /** epoch at which each stray primary was fenced, so it is fenced once per epoch */
+  #fencedAt = new Map<string, number>();
+
+  constructor(deps: ClusterLoopDeps) {
+    this.#d = deps;
+    for (const n of deps.cluster.nodes) this.#health.set(n.name, newNodeHealth(n.name));
+    this.#executor = new FailoverExecutor(deps);
+  }
+
+  get name(): string {
+    return this.#d.cluster.name;
+  }
+
+  /** Monotonic time of the last completed tick (health: the loop made progress). */
+  get lastTickMono(): number | null {
+    return this.#lastTickMono;
+  }
+
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.#schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    await this.#tickInFlight;
+    if (this.#leader) await this.#d.store.releaseLead(this.name).catch(() => undefined);
+  }
+
+  #schedule(delayMs: number): void {
+    if (this.#stopped) return;
+    this.#timer = setTimeout(() => {
+      const started = this.#d.clock.mono();
+      this.#tickInFlight = this.tick()
+        .then(() => undefined)
+        .catch((err: unknown) => this.#d.log.error({ cluster: this.name, err }, 'tick failed (bug): loop goes on'))
+        .finally(() => {
+          this.#tickInFlight = null;
+          const interval = this.#d.config.timing.probeIntervalMs * (0.9 + Math.random() * 0.2);
+          this.#schedule(Math.max(0, interval - (this.#d.clock.mono() - started)));
+        });
+    }, delayMs);
+  }
+
+  /** One observe -> decide -> act cycle. Public for tests. */
+  async tick(): Promise<Decision | null> {
+    const { cluster, config, store, clock, sentinelId } = this.#d;
+    const timing = config.timing;
+    const tilt = tickTilt(this.#tilt, clock.mono(), timing);
+    this.#tilt = tilt.state;
+    if (tilt.entered) this.#d.log.warn({ cluster: this.name, epoch: this.#topology?.epoch, evidence: tilt.evidence }, 'entering TILT: observing only');
+    this.#tiltActive = tilt.tilt;
+
+    const primary = this.#topology?.primary ?? cluster.initialPrimary;
+    const [probes, coord, leader] = await Promise.all([
+      Promise.all(
+        cluster.nodes.map((n) =>
+          this.#d.pg.probe(nodeSpec(n), { nowMono: () => clock.mono(), sentinel: sentinelId, heartbeat: n.name === primary }),
+        ),
+      ),
+      this.#readCoordination(),
+      store.tryLead(this.name, timing.lockTtlMs).catch(() => false),
+    ]);
+    this.#leader = leader && coord;
+    const nowMono = clock.mono();
+    const epoch = this.#topology?.epoch ?? 0;
+    for (const probe of probes) {
+      const before = this.#health.get(probe.node) ?? newNodeHealth(probe.node);
+      const j = judge(recordProbe(before, probe), nowMono, timing);
+      this.#health.set(probe.node, j.health);
+      this.#observations[probe.node] = j.observation;
+      const event = transitionEvent(this.name, epoch, sentinelId, j);
+      if (event) void this.#d.bus.emit(event);
+    }
+
+    if (coord && this.#topology === null) await this.#bootstrap(probes);
+
+    const decision = decide({
+      cluster,
+      timing,
+      sentinelId,
+      nowMono,
+      nowWall: clock.wall(),
+      topology: this.#topology,
+      coordination: coord ? 'majority' : 'no-majority',
+      paused: this.#paused.paused,
+      tilt: tilt.tilt,
+      leader: this.#leader,
+      health: this.#observations,
+      votes: this.#votes,
+    });
+    this.#logDecisionChange(decision);
+    this.#decision = decision;
+    const presence = this.#presence();
+    await Promise.all([
+      decision.vote ? store.publishVote(this.name, decision.vote, timing.voteTtlMs) : undefined,
+      store.publishPresence(this.name, presence, timing.presenceTtlMs),
+    ]);
+    if (decision.vote) this.#votes = [...this.#votes.filter((v) => v.sentinel !== sentinelId), decision.vote];
+    for (const e of decision.events) void this.#d.bus.emit(e);
+    this.#updateMetrics();
+
+    if (this.#leader && this.#topology && !tilt.tilt) await this.#fenceStrayPrimaries(this.#topology);
+    if (decision.kind === 'failover' && this.#topology) {
+      const after = await this.#executor.run(this.#topology, decision, this.#observations);
+      if (after) this.#topology = after;
+    }
+    this.#lastTickMono = clock.mono();
+    this.#lastTickWall = clock.wall();
+    return decision;
+  }
+
+  /** Topology, votes and pause from a majority; false (never act) without one. */
+  async #readCoordination(): Promise<boolean> {
+    const { store } = this.#d;
+    try {
+      const [topology, votes, paused] = await Promise.all([
+        store.readTopology(this.name),
+        store.readVotes(this.name),
+        store.readPause(this.name),
+      ]);
+      if (topology.value && (this.#topology === null || topology.value.epoch >= this.#topology.epoch)) this.#topology = topology.value;
+      this.#votes = votes.value;
+      if (paused.value.paused !== this.#paused.paused) {
+        this.#d.log.info({ cluster: this.name, epoch: this.#topology?.epoch, paused: paused.value }, paused.value.paused ? 'cluster paused' : 'cluster resumed');
+      }
+      this.#paused = paused.value;
+      if (this.#coordination !== 'majority') this.#d.log.info({ cluster: this.name, epoch: this.#topology?.epoch }, 'coordination majority reachable');
+      this.#coordination = 'majority';
+      this.#coordinationError = null;
+      this.#d.metrics.coordinationMajority.set(1);
+      return true;
+    } catch (err) {
+      const message = (err as Error).message;
+      if (!(err instanceof CoordinationUnavailable)) this.#d.log.error({ cluster: this.name, err }, 'coordination read failed');
+      if (this.#coordination !== 'no-majority') {
+        this.#d.log.error({ cluster: this.name, epoch: this.#topology?.epoch, err: message }, 'no coordination majority: automatic failover disabled until Redis is back');
+      }
+      this.#coordination = 'no-majority';
+      this.#coordinationError = message;
+      this.#d.metrics.coordinationMajority.set(0);
+      return false;
+    }
+  }
+
+  /**
+   * No topology stored yet: commit epoch 1 with the configured initial primary, but only when
+   * that node really answers as a primary (never crown a standby or a dead node).
+   */
+  async #bootstrap(probes: ProbeResult[]): Promise<void> {
+    const { cluster, store, sentinelId, clock } = this.#d;
+    const probe = probes.find((p) => p.node === cluster.initialPrimary);
+    if (!probe?.ok || probe.role !== 'primary') return;
+    const topology: Topology = {
+      cluster: this.name,
+      epoch: 1,
+      primary: cluster.initialPrimary,
+      nodes: cluster.nodes.map((n) => {
+        const p = probes.find((x) => x.node === n.name);
+        return { name: n.name, host: n.host, port: n.port, role: n.name === cluster.initialPrimary ? 'primary' : 'standby', state: p?.ok ? 'up' : 'down' };
+      }),
+      syncStandbys: [],
+      state: 'ok',
+      updatedAt: new Date(clock.wall()).toISOString(),
+      reason: 'bootstrap',
+      committedBy: sentinelId,
+    };
+    const res = await store.casTopology(this.name, 0, topology, sentinelId).catch(() => null);
+    if (!res?.committed) return;
+    this.#topology = topology;
+    const node = cluster.nodes.find((n) => n.name === cluster.initialPrimary)!;
+    await this.#d.pg.stampEpoch(nodeSpec(node), 1, node.name).catch((err: Error) => this.#d.log.warn({ cluster: this.name, epoch: 1, node: node.name, err: err.message }, 'epoch stamp failed'));
+    await this.#d.bus.emit({ type: 'topology-changed', cluster: this.name, epoch: 1, topology });
+  }
+
+  /**
+   * Rule 5 after the fact: a node answering as a writable primary that the committed topology
+   * says is a standby (an old primary that was unreachable during the failover and came back)
+   * is fenced at once, before clients that missed the event can write to it.
+   */
+  async #fenceStrayPrimaries(topology: Topology): Promise<void> {
+    for (const n of this.#d.cluster.nodes) {
+      const last = this.#observations[n.name]?.last;
+      if (n.name === topology.primary || !last?.ok || last.role !== 'primary') continue;
+      if (this.#fencedAt.get(n.name) === topology.epoch) continue;
+      this.#fencedAt.set(n.name, topology.epoch);
+      try {
+        await this.#d.pg.fence(nodeSpec(n));
+        await this.#d.bus.emit({ type: 'node-fenced', cluster: this.name, epoch: topology.epoch, node: n.name, by: this.#d.sentinelId, reason: `answers as primary but ${topology.primary} is the primary of epoch ${topology.epoch}` });
+      } catch (err) {
+        this.#fencedAt.delete(n.name);
+        this.#d.log.warn({ cluster: this.name, epoch: topology.epoch, node: n.name, err: (err as Error).message }, 'could not fence a stray primary');
+      }
+    }
+  }
+
+  #logDecisionChange(decision: Decision): void {
+    const prev = this.#decision;
+    if (prev && prev.kind === decision.kind && prev.reason === decision.reason) return;
+    const level = decision.kind === 'observe' ? 'debug' : 'info';
+    this.#d.log[level]({ cluster: this.name, epoch: decision.epoch ?? this.#topology?.epoch, decision: decision.kind, reason: decision.reason, evidence: decision.evidence }, `decision ${decision.kind}: ${decision.reason}`);
+  }
+
+  #nodeViews(): ClusterView['nodes'] {
+    const primaryName = this.#topology?.primary;
+    const primaryObs = primaryName ? this.#observations[primaryName] : undefined;
+    const primaryLsn = primaryObs?.lastOk?.currentLsn ?? null;
+    const views: ClusterView['nodes'] = {};
+    for (const n of this.#d.cluster.nodes) {
+      const obs = this.#observations[n.name];
+      const last = obs?.last ?? null;
+      const up = obs ? !obs.verdict.down && (last?.ok ?? false) : false;
+      const role = last?.ok ? (last.role ?? null) : null;
+      const fromPrimary = primaryObs?.lastOk?.replicas?.find((r) => r.name === n.name);
+      let lagBytes: number | null = null;
+      if (role === 'standby') {
+        if (fromPrimary) lagBytes = fromPrimary.lagBytes;
+        else if (primaryLsn !== null && last?.replayedLsn !== undefined) lagBytes = Math.max(0, primaryLsn - last.replayedLsn);
+      } else if (role === 'primary') lagBytes = 0;
+      views[n.name] = {
+        up,
+        role,
+        lagBytes,
+        lagSeconds: role === 'standby' ? (last?.lagSeconds ?? null) : role === 'primary' ? 0 : null,
+        evidence: obs ? `${obs.verdict.reason}: ${obs.verdict.evidence}` : 'not probed yet',
+        lsn: last?.ok ? (last.currentLsn ?? last.receivedLsn ?? null) : null,
+        probe: last,
+      };
+    }
+    return views;
+  }
+
+  #presence(): SentinelPresence {
+    const view: Record<string, NodeView> = {};
+    for (const [name, v] of Object.entries(this.#nodeViews())) view[name] = { up: v.up, role: v.role, lagBytes: v.lagBytes, lagSeconds: v.lagSeconds, evidence: v.evidence };
+    return { id: this.#d.sentinelId, api: this.#d.apiUrl, leader: this.#leader, atWall: this.#d.clock.wall(), tilt: this.#tiltActive, version: VERSION, view };
+  }
+
+  #updateMetrics(): void {
+    const m = this.#d.metrics;
+    const c = this.name;
+    for (const [node, v] of Object.entries(this.#nodeViews())) {
+      m.nodeUp.set({ cluster: c, node }, v.up ? 1 : 0);
+      m.nodeIsPrimary.set({ cluster: c, node }, v.role === 'primary' ? 1 : 0);
+      if (v.lagBytes !== null) m.lagBytes.set({ cluster: c, node }, v.lagBytes);
+      if (v.lagSeconds !== null) m.lagSeconds.set({ cluster: c, node }, v.lagSeconds);
+      if (v.probe) m.probeDuration.observe({ cluster: c, node }, v.probe.durationMs / 1000);
+    }
+    m.isLeader.set({ cluster: c }, this.#leader ? 1 : 0);
+    m.downVotes.set({ cluster: c }, this.#decision?.odown?.count ?? this.#votes.filter((v) => v.down && v.epoch === this.#topology?.epoch).length);
+    if (this.#topology) m.epoch.set({ cluster: c }, this.#topology.epoch);
+    m.tilt.set(this.#tiltActive ? 1 : 0);
+  }
+
+  view(): ClusterView {
+    const d = this.#decision;
+    return {
+      cluster: this.name,
+      sentinel: this.#d.sentinelId,
+      coordination: this.#coordination,
+      coordinationError: this.#coordinationError,
+      topology: this.#topology,
+      paused: this.#paused,
+      leader: this.#leader,
+      tilt: this.#tiltActive,
+      decision: d ? { kind: d.kind, reason: d.reason, evidence: d.evidence } : null,
+      votes: this.#votes,
+      nodes: this.#nodeViews(),
+      lastTickWall: this.#lastTickWall,
+    };
+  }
+}

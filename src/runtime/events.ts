@@ -1,0 +1,41 @@
+/**
+ * The one event function (Sentinel's sentinelEvent()): core returns events; this stamps them,
+ * logs them, and publishes them to the channel and the history stream. Metrics and the API
+ * subscribe through `onEvent`. Publishing is best effort: without Redis the event is still logged.
+ */
+import { randomUUID } from 'node:crypto';
+
+import type { PgvigilEvent, StampedEvent } from '../core/events.js';
+import type { Logger } from '../adapters/logging/logger.js';
+import type { CoordinationStore } from '../ports/coordination.js';
+
+export type EventListener = (event: StampedEvent) => void;
+
+export class EventBus {
+  readonly #store: CoordinationStore;
+  readonly #log: Logger;
+  readonly #listeners: EventListener[] = [];
+
+  constructor(store: CoordinationStore, log: Logger) {
+    this.#store = store;
+    this.#log = log;
+  }
+
+  onEvent(listener: EventListener): void {
+    this.#listeners.push(listener);
+  }
+
+  async emit(event: PgvigilEvent): Promise<StampedEvent> {
+    const stamped = { ...event, at: new Date().toISOString(), id: randomUUID() } as StampedEvent;
+    const { type, cluster, epoch, ...rest } = stamped;
+    const node = 'node' in rest ? rest.node : undefined;
+    this.#log.info({ event: type, cluster, epoch, node, ...(type === 'topology-changed' ? {} : rest) }, type);
+    for (const l of this.#listeners) l(stamped);
+    try {
+      await this.#store.publishEvent(event.cluster, stamped);
+    } catch (err) {
+      this.#log.warn({ cluster, epoch, err: (err as Error).message, event: type }, 'event not published');
+    }
+    return stamped;
+  }
+}

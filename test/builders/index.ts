@@ -1,0 +1,5 @@
+export * from './cluster.js';
+export * from './probe.js';
+export * from './timing.js';
+export * from './topology.js';
+export * from './vote.js';
