@@ -144,7 +144,7 @@ function judgeNode(
 
 /** The documented total order: received LSN desc, priority desc, name asc. */
 export function compareCandidates(a: RankedCandidate, b: RankedCandidate): number {
-  return b.receivedLsn - a.receivedLsn || b.priority - a.priority ;
+  return b.receivedLsn - a.receivedLsn || b.priority - a.priority || compareText(a.node, b.node);
 }
 
 export function chooseCandidate(input: CandidateInput): CandidateChoice {

@@ -48,6 +48,8 @@ export interface LocalUpOptions {
   /** extra timing keys written into the config (tests) */
   timing?: Record<string, number>;
   progress?: (msg: string) => void;
+  /** extra environment per sentinel id (tests: point one sentinel at a node through a proxy) */
+  sentinelEnv?: Record<string, NodeJS.ProcessEnv>;
 }
 
 export const LOCAL_CLUSTER = 'local';
@@ -120,7 +122,7 @@ export async function localUp(opts: LocalUpOptions = {}): Promise<LocalState> {
   // Fail early, before anything is created, on what is missing.
   findPgBinaries();
   findRedisServer();
-  const cli = cliEntry();
+  cliEntry(); // fail early when the build is missing
 
   mkdirSync(dir, { recursive: true });
   chmodSync(dir, 0o755);
@@ -209,18 +211,7 @@ export async function localUp(opts: LocalUpOptions = {}): Promise<LocalState> {
     const sentinels: LocalState['sentinels'] = [];
     for (let i = 0; i < sentinelCount; i++) {
       const id = `s${i + 1}`;
-      const log = openSync(join(logDir, `${id}.log`), 'a');
-      const child = spawn(
-        process.execPath,
-        [cli, 'sentinel', '--config', configFile, '--id', id, '--api-port', String(apiPorts[i])],
-        {
-          detached: true,
-          stdio: ['ignore', log, log],
-        },
-      );
-      closeSync(log);
-      child.unref();
-      const pid = child.pid ?? 0;
+      const pid = spawnSentinel({ config: configFile, id, apiPort: apiPorts[i]!, logFile: join(logDir, `${id}.log`), env: opts.sentinelEnv?.[id] });
       started.push({ stop: async () => void killQuietly(pid, 'SIGKILL') });
       sentinels.push({ id, api: `http://127.0.0.1:${apiPorts[i]}`, pid });
     }
@@ -254,6 +245,19 @@ export async function localUp(opts: LocalUpOptions = {}): Promise<LocalState> {
     for (const s of started.reverse()) await s.stop().catch(() => undefined);
     throw err;
   }
+}
+
+/** Start one sentinel process, detached, logging to `logFile`; returns its PID. */
+export function spawnSentinel(o: { config: string; id: string; apiPort: number; logFile: string; env?: NodeJS.ProcessEnv | undefined }): number {
+  const log = openSync(o.logFile, 'a');
+  const child = spawn(process.execPath, [cliEntry(), 'sentinel', '--config', o.config, '--id', o.id, '--api-port', String(o.apiPort)], {
+    detached: true,
+    stdio: ['ignore', log, log],
+    env: { ...process.env, ...(o.env ?? {}) },
+  });
+  closeSync(log);
+  child.unref();
+  return child.pid ?? 0;
 }
 
 function killQuietly(pid: number, signal: NodeJS.Signals): boolean {

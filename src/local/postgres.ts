@@ -213,6 +213,12 @@ export async function startNode(
       `port ${node.port} on ${HOST} is already in use: stop what listens there or give ${node.name} another port`,
     );
   }
+  const stale = readPostmasterPid(node.dataDir);
+  if (stale !== null && !isLive(stale) && nodeProcesses(node.dataDir, stale).length === 0) {
+    // left by a crash: its PID may still be an unreaped zombie, which postgres takes for a
+    // running postmaster. No process of the node survives, so its shared memory is free.
+    rmSync(join(node.dataDir, 'postmaster.pid'), { force: true });
+  }
   const logFile = node.logFile ?? join(dirname(node.dataDir), `${node.name}.log`);
   const runAs = ownerOf(node.dataDir);
   if (!existsSync(logFile)) closeSync(openSync(logFile, 'a', 0o640));

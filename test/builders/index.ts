@@ -3,3 +3,4 @@ export * from './probe.js';
 export * from './timing.js';
 export * from './topology.js';
 export * from './vote.js';
+export * from './failover.js';

@@ -5,6 +5,7 @@
  */
 import { performance } from 'node:perf_hooks';
 
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { PgAdapter } from '../../src/adapters/postgres/index.js';
@@ -191,8 +192,7 @@ describe('PgAdapter on a real primary + 2 standbys', () => {
   });
 
   it('fences pg2: writes refused, sessions ended, heartbeat probe write-failed; unfence restores', async () => {
-    const before = (await import('pg')).default;
-    const old = new before.Client({ connectionString: pg2.url });
+    const old = new pg.Client({ connectionString: pg2.url });
     old.on('error', () => undefined);
     await old.connect();
     await adapter.fence(specOf(pg2));

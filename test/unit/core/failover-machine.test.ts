@@ -1,62 +1,20 @@
 import { describe, expect, it } from 'vitest';
 
-import { IDLE, IllegalTransition, transition } from '../../../src/core/failover/machine.js';
+import { IDLE } from '../../../src/core/failover/machine.js';
+import { deadlineMono, type FailoverInput } from '../../../src/core/failover/states.js';
 import {
-  ALLOWED,
-  deadlineMono,
-  type FailoverInput,
-  type FailoverState,
-  type StateKind,
-  type Step,
-} from '../../../src/core/failover/states.js';
-import type { Topology } from '../../../src/core/model.js';
-import { aTiming, aTopology, NOW_WALL } from '../../builders/index.js';
-
-const T0 = 1000;
-const topology = aTopology(); // epoch 7: pg1 primary, pg2 and pg3 standbys
-const start = (
-  t: Topology = topology,
-  primaryLastLsn: number | null = 5_000_000,
-): FailoverInput => ({
-  type: 'start',
-  topology: t,
-  sentinelId: 's1',
-  kind: 'automatic',
-  reason: 'primary-odown',
-  primaryLastLsn,
-});
-const chosen = (receivedLsn = 4_999_000): FailoverInput => ({
-  type: 'candidate-chosen',
-  to: 'pg2',
-  receivedLsn,
-});
-
-/** Feeds inputs 100 ms apart from T0; returns every step. */
-function run(inputs: FailoverInput[], from: FailoverState = IDLE): Step[] {
-  const steps: Step[] = [];
-  let state = from;
-  inputs.forEach((input, i) => {
-    const step = transition(state, input, { mono: T0 + i * 100, wall: NOW_WALL + i * 100 });
-    steps.push(step);
-    state = step.state;
-  });
-  return steps;
-}
-const last = (steps: Step[]): Step => steps.at(-1)!;
-const kinds = (steps: Step[]): StateKind[] => steps.map((s) => s.state.kind);
-const events = (steps: Step[]): string[] => steps.flatMap((s) => s.events.map((e) => e.type));
-const actions = (steps: Step[]): string[] => steps.flatMap((s) => s.actions.map((a) => a.type));
-
-const happy: FailoverInput[] = [
-  start(),
-  chosen(),
-  { type: 'cas-committed' },
-  { type: 'promoted' },
-  { type: 'repointed', node: 'pg3' },
-  { type: 'fenced' },
-  { type: 'published' },
-  { type: 'reset' },
-];
+  actions,
+  aTiming,
+  chosen,
+  events,
+  happy,
+  kinds,
+  last,
+  run,
+  start,
+  T0,
+  topology,
+} from '../../builders/index.js';
 
 describe('failover machine: the happy path', () => {
   const steps = run(happy);
@@ -145,129 +103,6 @@ describe('failover machine: the happy path', () => {
       role: 'standby',
       state: 'fenced',
     });
-  });
-});
-
-describe('failover machine: the table', () => {
-  const scenarios: FailoverInput[][] = [
-    happy,
-    [start(), chosen(), { type: 'cas-lost', seenEpoch: 8 }, { type: 'reset' }],
-    [start(), { type: 'no-candidate', detail: 'pg2: no-failover-tag' }],
-    [
-      start(),
-      chosen(),
-      { type: 'cas-committed' },
-      { type: 'promote-failed', error: 'timeout' },
-      { type: 'fence-unreachable', error: 'ECONNREFUSED' },
-      { type: 'published' },
-    ],
-    [start(), { type: 'timeout' }],
-    [start(), chosen(), { type: 'timeout' }],
-    [
-      start(),
-      chosen(),
-      { type: 'cas-committed' },
-      { type: 'timeout' },
-      { type: 'timeout' },
-      { type: 'timeout' },
-      { type: 'timeout' },
-      { type: 'timeout' },
-    ],
-    [start(), chosen(), { type: 'cas-committed' }, { type: 'promoted' }, { type: 'timeout' }],
-  ];
-  const fourNodes = aTopology({
-    nodes: [
-      ...topology.nodes,
-      { name: 'pg4', host: '10.0.0.4', port: 5432, role: 'standby', state: 'up' },
-    ],
-  });
-  const twoNodes = aTopology({ nodes: topology.nodes.slice(0, 2) });
-  const more: [FailoverInput[], Topology][] = [
-    [
-      [
-        chosen(),
-        { type: 'cas-committed' },
-        { type: 'promoted' },
-        { type: 'repointed', node: 'pg4' },
-        { type: 'repointed', node: 'pg3', error: 'refused' },
-        { type: 'fenced' },
-        { type: 'timeout' },
-        { type: 'published' },
-      ],
-      fourNodes,
-    ],
-    [
-      [
-        chosen(),
-        { type: 'cas-committed' },
-        { type: 'promoted' },
-        { type: 'fenced' },
-        { type: 'published' },
-      ],
-      twoNodes,
-    ],
-  ];
-  const runs = [
-    ...scenarios.map((s) => run(s)),
-    ...more.map(([inputs, t]) => run([start(t), ...inputs])),
-  ];
-
-  it('exercises every allowed transition', () => {
-    const seen = new Set<string>();
-    for (const steps of runs) {
-      let from: StateKind = 'idle';
-      for (const s of steps) {
-        seen.add(`${from}->${s.state.kind}`);
-        from = s.state.kind;
-      }
-    }
-    const allowed = Object.entries(ALLOWED).flatMap(([from, tos]) =>
-      tos.map((to) => `${from}->${to}`),
-    );
-    expect([...seen].sort()).toEqual(allowed.sort());
-  });
-
-  it('has no path to aborted once promotion may have been sent', () => {
-    const reachable = new Set<StateKind>(['promoting']);
-    for (const k of reachable)
-      for (const next of ALLOWED[k]) if (next !== 'idle') reachable.add(next);
-    expect([...reachable].sort()).toEqual([
-      'done',
-      'fencing',
-      'promoting',
-      'publishing',
-      'repointing',
-    ]);
-  });
-
-  const illegal: [string, FailoverInput[], FailoverInput][] = [
-    ['promoted while idle', [], { type: 'promoted' }],
-    ['timeout while idle', [], { type: 'timeout' }],
-    ['cas-committed before a candidate', [start()], { type: 'cas-committed' }],
-    ['promoted before the CAS', [start(), chosen()], { type: 'promoted' }],
-    [
-      'cas-lost after promotion was sent',
-      [start(), chosen(), { type: 'cas-committed' }],
-      { type: 'cas-lost', seenEpoch: 9 },
-    ],
-    [
-      'no-candidate after promotion was sent',
-      [start(), chosen(), { type: 'cas-committed' }],
-      { type: 'no-candidate', detail: 'x' },
-    ],
-    ['reset in the middle', [start(), chosen(), { type: 'cas-committed' }], { type: 'reset' }],
-    [
-      'repointed of a node not pending',
-      [start(), chosen(), { type: 'cas-committed' }, { type: 'promoted' }],
-      { type: 'repointed', node: 'pg1' },
-    ],
-    ['start again without reset', happy.slice(0, 7), start()],
-    ['timeout once aborted', [start(), { type: 'no-candidate', detail: 'x' }], { type: 'timeout' }],
-  ];
-
-  it.each(illegal)('throws on %s', (_name, before, input) => {
-    const state = before.length === 0 ? IDLE : last(run(before)).state;
-    expect(() => transition(state, input, { mono: 0, wall: 0 })).toThrow(IllegalTransition);
   });
 });
 

@@ -1,0 +1,1 @@
+export { isConnectionError, PgvigilClient, type PgvigilClientOptions } from './client.js';

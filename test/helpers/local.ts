@@ -1,0 +1,81 @@
+/**
+ * The embedded local cluster for scenario tests: the same `localUp` as `pgvigil local up`, in a
+ * fresh temp dir, quiet. `down()` stops everything by PID (call it in afterAll: it also runs on
+ * process exit if the test run dies first) and removes the dir.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import pg from 'pg';
+
+import type { StampedEvent } from '../../src/core/events.js';
+import type { Topology } from '../../src/core/model.js';
+import { RedisCoordinationStore } from '../../src/adapters/redis/store.js';
+import { localDown, localUp, type LocalUpOptions } from '../../src/local/cluster.js';
+import type { LocalNodeState, LocalState } from '../../src/local/state.js';
+
+export { eventually } from './pg.js';
+
+export interface LocalHandle {
+  state: LocalState;
+  store: RedisCoordinationStore;
+  events: StampedEvent[];
+  node(name: string): LocalNodeState;
+  topology(): Promise<Topology | null>;
+  down(): Promise<void>;
+}
+
+const live = new Set<string>();
+process.once('exit', () => {
+  // last resort: SIGKILL whatever a crashed run left (pids from state.json are in memory here)
+  for (const pids of live) for (const pid of pids.split(',')) try { process.kill(Number(pid), 'SIGKILL'); } catch { /* gone */ }
+});
+
+export async function startLocal(opts: Omit<LocalUpOptions, 'dir' | 'progress'> = {}): Promise<LocalHandle> {
+  const dir = mkdtempSync(join(tmpdir(), 'pgvigil-scn-'));
+  const state = await localUp({ apiPort: 0, ...opts, dir, progress: () => undefined });
+  const pids = [...state.sentinels.map((s) => s.pid), ...state.redisServers.map((r) => r.pid), ...state.nodes.map((n) => n.pid)].join(',');
+  live.add(pids);
+  const store = new RedisCoordinationStore({ urls: state.redis, prefix: 'pgvigil', commandTimeoutMs: 1000 });
+  await store.ready(2000);
+  const events: StampedEvent[] = [];
+  const unsubscribe = await store.subscribe(state.cluster, (e) => events.push(e));
+  return {
+    state,
+    store,
+    events,
+    node: (name) => {
+      const n = state.nodes.find((x) => x.name === name);
+      if (!n) throw new Error(`no node ${name}`);
+      return n;
+    },
+    topology: async () => (await store.readTopology(state.cluster)).value,
+    down: async () => {
+      await unsubscribe().catch(() => undefined);
+      await store.close();
+      await localDown({ dir, quiet: true });
+      live.delete(pids);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** One statement on a fresh connection to a node (superuser URL from state.json). */
+export async function sql<R extends pg.QueryResultRow = Record<string, unknown>>(node: LocalNodeState, text: string, params: unknown[] = []): Promise<R[]> {
+  const c = new pg.Client({ connectionString: node.url, connectionTimeoutMillis: 2000, query_timeout: 5000 });
+  c.on('error', () => undefined);
+  await c.connect();
+  try {
+    return (await c.query<R>(text, params)).rows;
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}
+
+export async function inRecovery(node: LocalNodeState): Promise<boolean> {
+  const [row] = await sql<{ r: boolean }>(node, 'SELECT pg_is_in_recovery() AS r');
+  return row!.r;
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
