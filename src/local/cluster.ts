@@ -126,6 +126,7 @@ export async function localUp(opts: LocalUpOptions = {}): Promise<LocalState> {
 
   mkdirSync(dir, { recursive: true });
   chmodSync(dir, 0o755);
+  rmSync(join(dir, 'data'), { recursive: true, force: true }); // left by a crashed run
   const dataRoot = dataRootFor(dir);
   mkdirSync(dataRoot, { recursive: true });
   chmodSync(dataRoot, 0o755);
@@ -165,6 +166,7 @@ export async function localUp(opts: LocalUpOptions = {}): Promise<LocalState> {
         primary: { host: primary.host, port: primary.port },
         replUser: 'replicator',
         replPassword,
+        superPassword,
         slot: names[i]!,
       });
       started.push({ stop: () => stopNode(standby) });
@@ -322,8 +324,9 @@ export async function localDown(opts: {
     3000,
   );
   for (const r of state.redisServers) killQuietly(r.pid, 'SIGKILL');
-  if (state.dataRoot && !state.dataRoot.startsWith(dir))
-    rmSync(state.dataRoot, { recursive: true, force: true });
+  // The embedded cluster is disposable: its data goes with it (logs stay in <dir>/logs).
+  rmSync(state.dataRoot, { recursive: true, force: true });
+  for (const r of state.redisServers) rmSync(join(dir, r.name), { recursive: true, force: true });
   rmSync(statePath(dir), { force: true });
 }
 

@@ -205,6 +205,27 @@ export function writeNodeSettings(
   own(file, runAs);
 }
 
+/**
+ * Lock files left by a crash name a PID that may still be an unreaped zombie, which postgres
+ * takes for a running postmaster. When no process of the node survives (its shared memory
+ * is free), remove postmaster.pid and the socket lock files it names.
+ */
+function removeStaleLocks(dataDir: string): void {
+  const pidFile = join(dataDir, 'postmaster.pid');
+  const stale = readPostmasterPid(dataDir);
+  if (stale === null || isLive(stale) || nodeProcesses(dataDir, stale).length > 0) return;
+  // postmaster.pid: 1 pid, 2 data dir, 3 start time, 4 port, 5 first socket directory
+  const [, , , port, sockDir] = readFileSync(pidFile, 'utf8').split('\n');
+  if (port && sockDir) {
+    const lock = join(sockDir, `.s.PGSQL.${port}.lock`);
+    if (existsSync(lock) && Number.parseInt(readFileSync(lock, 'utf8'), 10) === stale) {
+      rmSync(lock, { force: true });
+      rmSync(join(sockDir, `.s.PGSQL.${port}`), { force: true });
+    }
+  }
+  rmSync(pidFile, { force: true });
+}
+
 export async function startNode(
   node: Pick<LocalNode, 'name' | 'dataDir' | 'port'> & { logFile?: string },
 ): Promise<number> {
@@ -213,12 +234,7 @@ export async function startNode(
       `port ${node.port} on ${HOST} is already in use: stop what listens there or give ${node.name} another port`,
     );
   }
-  const stale = readPostmasterPid(node.dataDir);
-  if (stale !== null && !isLive(stale) && nodeProcesses(node.dataDir, stale).length === 0) {
-    // left by a crash: its PID may still be an unreaped zombie, which postgres takes for a
-    // running postmaster. No process of the node survives, so its shared memory is free.
-    rmSync(join(node.dataDir, 'postmaster.pid'), { force: true });
-  }
+  removeStaleLocks(node.dataDir);
   const logFile = node.logFile ?? join(dirname(node.dataDir), `${node.name}.log`);
   const runAs = ownerOf(node.dataDir);
   if (!existsSync(logFile)) closeSync(openSync(logFile, 'a', 0o640));

@@ -1,0 +1,424 @@
+/**
+ * `npm run bench:failover`: primary crash (SIGKILL of the postmaster) to first acknowledged
+ * write on the new primary, measured with the public client on a fresh local cluster per trial.
+ *
+ * Method, per trial: `localUp` (N nodes, 3 sentinels, 1 Redis, the timing profile asked) in a
+ * temp dir; a PgvigilClient writer commits `INSERT INTO bench(id, at) VALUES ($1, now())` every
+ * `--interval-ms` (ids increasing; a failed write is not acknowledged and the next attempt uses
+ * the next id); 1 s of warm-up; t0 = performance.now() right before `localKill(primary, KILL)`;
+ * writes go on until 20 consecutive writes succeeded on the new primary (15 s from t0 at most:
+ * a failed trial). Then every acknowledged id is looked up on the new primary. The sentinels'
+ * own `failover-completed.durationMs` is caught on the events channel.
+ *
+ * Percentiles are nearest-rank over every trial of a profile; a failed trial counts as
+ * +infinity (shown as `>15000`), so failures can only make the figures worse.
+ *
+ * Exit 0 whatever the figures (it is a measurement); 1 only when the harness itself failed.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+
+import pg from 'pg';
+
+import { RedisCoordinationStore } from '../src/adapters/redis/store.js';
+import { PgvigilClient } from '../src/client/index.js';
+import type { StampedEvent } from '../src/core/events.js';
+import { localDown, localKill, localUp } from '../src/local/cluster.js';
+import type { LocalNodeState, LocalState } from '../src/local/state.js';
+
+type Profile = 'default' | 'fast';
+
+const CLUSTER = 'local';
+const PREFIX = 'pgvigil';
+const WARMUP_MS = 1000;
+const TRIAL_TIMEOUT_MS = 15_000;
+const CONSECUTIVE_OK = 20;
+/** After the end condition, how long to keep listening for a late or duplicate failover-completed. */
+const EVENT_SETTLE_MS = 1500;
+
+interface Trial {
+  profile: Profile;
+  trial: number;
+  ok: boolean;
+  /** harness error (the trial measured nothing) */
+  error?: string;
+  failureReason?: string;
+  oldPrimary: string;
+  newPrimary: string | null;
+  crashToFirstAckMs: number | null;
+  acknowledged: number;
+  notAcknowledged: number;
+  missingAcknowledged: number | null;
+  sentinelDurationMs: number | null;
+  failoversCompleted: number;
+  exactlyOneFailover: boolean;
+  /** failover-started seen before the crash: a false failover of a healthy primary */
+  falseFailovers: number;
+}
+
+interface Summary {
+  profile: Profile;
+  trials: number;
+  failed: number;
+  harnessErrors: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+  missingAcknowledged: number;
+  falseFailovers: number;
+  notExactlyOne: number;
+  sentinelP50: number | null;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function args(): { trials: number; profiles: Profile[]; nodes: number; intervalMs: number; json: boolean } {
+  const { values } = parseArgs({
+    options: {
+      trials: { type: 'string', default: '10' },
+      profile: { type: 'string', default: 'both' },
+      nodes: { type: 'string', default: '2' },
+      'interval-ms': { type: 'string', default: '10' },
+      json: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  const int = (name: string, v: string, min: number): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new Error(`--${name} ${v}: expected an integer >= ${min}`);
+    return n;
+  };
+  const profile = values.profile;
+  if (profile !== 'default' && profile !== 'fast' && profile !== 'both')
+    throw new Error(`--profile ${profile}: use default, fast or both`);
+  return {
+    trials: int('trials', values.trials, 1),
+    profiles: profile === 'both' ? ['default', 'fast'] : [profile],
+    nodes: int('nodes', values.nodes, 2),
+    intervalMs: int('interval-ms', values['interval-ms'], 1),
+    json: values.json,
+  };
+}
+
+function superPassword(dir: string): string {
+  const line = readFileSync(join(dir, 'secrets.env'), 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('PGVIGIL_CLUSTERS__LOCAL__PASSWORD='));
+  if (!line) throw new Error(`no superuser password in ${dir}/secrets.env`);
+  return line.slice(line.indexOf('=') + 1);
+}
+
+async function onNode<T>(node: LocalNodeState, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ connectionString: node.url, connectionTimeoutMillis: 2000 });
+  c.on('error', () => undefined);
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}
+
+/** Wait until every standby has replayed the bench table (a harness precondition, not measured). */
+async function waitTableEverywhere(state: LocalState): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (const node of state.nodes.slice(1)) {
+    for (;;) {
+      const r = await onNode(node, (c) => c.query<{ ok: boolean }>("SELECT to_regclass('public.bench') IS NOT NULL AS ok"));
+      if (r.rows[0]?.ok) break;
+      if (Date.now() > deadline) throw new Error(`standby ${node.name} never replayed the bench table`);
+      await sleep(20);
+    }
+  }
+}
+
+async function runTrial(profile: Profile, trial: number, nodes: number, intervalMs: number): Promise<Trial> {
+  const dir = mkdtempSync(join(tmpdir(), 'pgvigil-bench-'));
+  const result: Trial = {
+    profile,
+    trial,
+    ok: false,
+    oldPrimary: 'pg1',
+    newPrimary: null,
+    crashToFirstAckMs: null,
+    acknowledged: 0,
+    notAcknowledged: 0,
+    missingAcknowledged: null,
+    sentinelDurationMs: null,
+    failoversCompleted: 0,
+    exactlyOneFailover: false,
+    falseFailovers: 0,
+  };
+  let state: LocalState | undefined;
+  let client: PgvigilClient | undefined;
+  let store: RedisCoordinationStore | undefined;
+  let unsubscribe: (() => Promise<void>) | undefined;
+  let writing = false;
+  let writer: Promise<void> = Promise.resolve();
+  try {
+    state = await localUp({ dir, nodes, sentinels: 3, apiPort: 0, profile, progress: () => undefined });
+    const portToName = new Map(state.nodes.map((n) => [n.port, n.name]));
+
+    let t0: number | null = null;
+    const events: { event: StampedEvent; atMono: number }[] = [];
+    store = new RedisCoordinationStore({ urls: state.redis, prefix: PREFIX, commandTimeoutMs: 500 });
+    await store.ready(2000);
+    unsubscribe = await store.subscribe(CLUSTER, (event) => {
+      events.push({ event, atMono: performance.now() });
+      if (event.type === 'failover-started' && t0 === null) result.falseFailovers++;
+    });
+
+    client = await PgvigilClient.connect({
+      redis: state.redis,
+      prefix: PREFIX,
+      cluster: CLUSTER,
+      pg: { user: 'postgres', password: superPassword(dir), database: 'postgres' },
+      poolSize: 4,
+    });
+    await client.query('CREATE TABLE bench (id bigint PRIMARY KEY, at timestamptz NOT NULL)');
+    await waitTableEverywhere(state);
+    const oldPrimary = client.primary;
+    const oldPort = state.nodes.find((n) => n.name === oldPrimary)!.port;
+    result.oldPrimary = oldPrimary;
+
+    // The writer: one INSERT at a time, `intervalMs` between attempts, a new id every attempt.
+    const acked: { id: number; port: number; atMono: number }[] = [];
+    let nextId = 1;
+    let consecutiveOnNew = 0;
+    let firstAckOnNew: { atMono: number; port: number } | null = null;
+    writing = true;
+    const c = client;
+    writer = (async () => {
+      while (writing) {
+        const id = nextId++;
+        try {
+          const r = await c.query<{ port: number }>(
+            'INSERT INTO bench(id, at) VALUES ($1, now()) RETURNING inet_server_port() AS port',
+            [id],
+          );
+          const atMono = performance.now();
+          const port = Number(r.rows[0]?.port);
+          acked.push({ id, port, atMono });
+          if (t0 !== null && port !== oldPort) {
+            firstAckOnNew ??= { atMono, port };
+            consecutiveOnNew++;
+          } else consecutiveOnNew = 0;
+        } catch {
+          result.notAcknowledged++;
+          consecutiveOnNew = 0;
+        }
+        await sleep(intervalMs);
+      }
+    })();
+
+    await sleep(WARMUP_MS);
+    t0 = performance.now();
+    await localKill({ dir, name: oldPrimary, signal: 'KILL' });
+    const start = t0;
+    while (consecutiveOnNew < CONSECUTIVE_OK && performance.now() - start < TRIAL_TIMEOUT_MS) await sleep(5);
+    writing = false;
+    await writer;
+
+    result.acknowledged = acked.length;
+    const first = firstAckOnNew as { atMono: number; port: number } | null;
+    if (first) {
+      result.newPrimary = portToName.get(first.port) ?? `port ${first.port}`;
+      result.crashToFirstAckMs = first.atMono - start;
+    }
+    result.ok = consecutiveOnNew >= CONSECUTIVE_OK;
+    if (!result.ok)
+      result.failureReason = first
+        ? `no ${CONSECUTIVE_OK} consecutive writes on ${result.newPrimary} within ${TRIAL_TIMEOUT_MS} ms`
+        : `no acknowledged write on a new primary within ${TRIAL_TIMEOUT_MS} ms`;
+
+    // Acknowledged ids missing on the new primary (or on the old one when nothing failed over).
+    const checkName = result.newPrimary ?? oldPrimary;
+    const checkNode = state.nodes.find((n) => n.name === checkName);
+    if (checkNode && result.newPrimary) {
+      const ids = acked.map((a) => a.id);
+      const found = await onNode(checkNode, (db) =>
+        db.query<{ n: string }>('SELECT count(*) AS n FROM bench WHERE id = ANY($1::bigint[])', [ids]),
+      );
+      result.missingAcknowledged = ids.length - Number(found.rows[0]?.n ?? 0);
+    }
+
+    // Let a late (or a second) failover-completed arrive.
+    const settleUntil = performance.now() + EVENT_SETTLE_MS;
+    while (performance.now() < settleUntil) await sleep(50);
+    const completed = events.filter((e) => e.event.type === 'failover-completed');
+    result.failoversCompleted = completed.length;
+    result.exactlyOneFailover = completed.length === 1;
+    const c0 = completed[0]?.event;
+    if (c0?.type === 'failover-completed') result.sentinelDurationMs = c0.durationMs;
+  } catch (err) {
+    result.error = (err as Error).message.split('\n')[0];
+  } finally {
+    writing = false;
+    await writer.catch(() => undefined);
+    await client?.close().catch(() => undefined);
+    await unsubscribe?.().catch(() => undefined);
+    await store?.close().catch(() => undefined);
+    if (state) await localDown({ dir, quiet: true }).catch((e: Error) => process.stderr.write(`localDown ${dir}: ${e.message}\n`));
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return result;
+}
+
+/** Nearest-rank percentile of an ascending array. */
+function nearestRank(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
+  return sorted[Math.min(rank, sorted.length) - 1]!;
+}
+
+function summarize(profile: Profile, trials: Trial[]): Summary {
+  const measured = trials.filter((t) => !t.error);
+  const times = measured
+    .map((t) => (t.ok && t.crashToFirstAckMs !== null ? t.crashToFirstAckMs : Number.POSITIVE_INFINITY))
+    .sort((a, b) => a - b);
+  const sentinel = measured.flatMap((t) => (t.sentinelDurationMs === null ? [] : [t.sentinelDurationMs])).sort((a, b) => a - b);
+  return {
+    profile,
+    trials: trials.length,
+    failed: measured.filter((t) => !t.ok).length,
+    harnessErrors: trials.length - measured.length,
+    p50: nearestRank(times, 50),
+    p95: nearestRank(times, 95),
+    p99: nearestRank(times, 99),
+    max: times.length ? times[times.length - 1]! : Number.NaN,
+    missingAcknowledged: measured.reduce((s, t) => s + (t.missingAcknowledged ?? 0), 0),
+    falseFailovers: measured.reduce((s, t) => s + t.falseFailovers, 0),
+    notExactlyOne: measured.filter((t) => !t.exactlyOneFailover).length,
+    sentinelP50: sentinel.length ? nearestRank(sentinel, 50) : null,
+  };
+}
+
+const ms = (v: number | null): string =>
+  v === null || Number.isNaN(v) ? 'n/a' : Number.isFinite(v) ? `${Math.round(v)} ms` : `>${TRIAL_TIMEOUT_MS} ms`;
+
+function trialLine(t: Trial): string {
+  if (t.error) return `  [${t.profile} #${t.trial}] HARNESS ERROR: ${t.error}`;
+  return (
+    `  [${t.profile} #${t.trial}] ${t.ok ? 'ok    ' : 'FAILED'} ${t.oldPrimary} -> ${t.newPrimary ?? '?'}` +
+    `  crash->first-ack ${ms(t.crashToFirstAckMs).padStart(8)}` +
+    `  sentinel failover ${ms(t.sentinelDurationMs).padStart(8)}` +
+    `  acked ${t.acknowledged}, not acked ${t.notAcknowledged}, missing acked ${t.missingAcknowledged ?? 'n/a'}` +
+    `  failover-completed x${t.failoversCompleted}${t.exactlyOneFailover ? '' : ' (NOT exactly one)'}` +
+    (t.falseFailovers ? `  FALSE FAILOVERS ${t.falseFailovers}` : '') +
+    (t.failureReason ? `  (${t.failureReason})` : '')
+  );
+}
+
+function summaryLines(s: Summary): string[] {
+  return [
+    `profile ${s.profile}: ${s.trials} trials, ${s.failed} failed, ${s.harnessErrors} harness errors`,
+    `  crash -> first acknowledged write on the new primary (nearest-rank):`,
+    `    p50 ${ms(s.p50)}   p95 ${ms(s.p95)}   p99 ${ms(s.p99)}   max ${ms(s.max)}`,
+    `  sentinel-reported failover duration p50: ${ms(s.sentinelP50)}`,
+    `  missing acknowledged writes (total): ${s.missingAcknowledged}`,
+    `  false failovers (failover-started before the crash): ${s.falseFailovers}`,
+    `  trials without exactly one failover-completed: ${s.notExactlyOne}`,
+  ];
+}
+
+function table(rows: string[][]): string[] {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r, j) => {
+    const line = '  ' + r.map((c, i) => c.padEnd(widths[i]!)).join('   ');
+    return j === 0 ? `${line}\n  ${widths.map((w) => '-'.repeat(w)).join('   ')}` : line;
+  });
+}
+
+function comparison(summaries: Summary[]): string[] {
+  const sec = (v: number): string => (Number.isFinite(v) ? `${(v / 1000).toFixed(2)} s` : `>${TRIAL_TIMEOUT_MS / 1000} s`);
+  const rows = [
+    ['system', 'timings', 'crash -> first write', 'source'],
+    ['Patroni 3.0.2', 'defaults', '24.6 s', 'DESIGN.md reference'],
+    ['Patroni 3.0.2', 'documented minimum timings', '20.1 s', 'DESIGN.md reference'],
+    ['pg_auto_failover 2.0', 'defaults', '50.5 s', 'DESIGN.md reference'],
+    ['pg_auto_failover 2.0', '100 ms health checks (*)', '1.4 s', 'DESIGN.md reference'],
+    ...summaries.map((s) => [
+      'pgvigil',
+      `${s.profile} profile`,
+      `p50 ${sec(s.p50)}, p99 ${sec(s.p99)}`,
+      `this run (${s.trials} trials)`,
+    ]),
+  ];
+  const targets = [['target', 'measured', 'result']];
+  const get = (p: Profile): Summary | undefined => summaries.find((s) => s.profile === p);
+  const check = (label: string, s: Summary | undefined, v: (s: Summary) => number, limit: number): void => {
+    if (!s) return void targets.push([label, 'not run', '-']);
+    const value = v(s);
+    targets.push([label, sec(value), value <= limit ? 'PASS' : 'MISS']);
+  };
+  check('default: p50 <= 2 s', get('default'), (s) => s.p50, 2000);
+  check('default: p99 <= 3 s', get('default'), (s) => s.p99, 3000);
+  check('fast: p50 <= 1 s', get('fast'), (s) => s.p50, 1000);
+  return [
+    'comparison (reference figures from DESIGN.md, same machine kind, same crash; not re-measured by this script):',
+    ...table(rows),
+    '  (*) pg_auto_failover at 100 ms checks fails over a healthy primary on one missed check.',
+    '',
+    'targets (DESIGN.md, "Performance targets"):',
+    ...table(targets),
+  ];
+}
+
+async function main(): Promise<number> {
+  const a = args();
+  const out = (line: string): void => void process.stdout.write(line + '\n');
+  out(
+    `pgvigil failover bench: ${a.trials} trial(s) per profile (${a.profiles.join(', ')}), ${a.nodes} nodes, 3 sentinels, 1 Redis, ` +
+      `write every ${a.intervalMs} ms, crash = SIGKILL of the primary's postmaster`,
+  );
+  out(`machine: ${cpus().length} x ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, Node ${process.version}`);
+  const all: Trial[] = [];
+  const summaries: Summary[] = [];
+  for (const profile of a.profiles) {
+    out(`\nprofile ${profile}:`);
+    const trials: Trial[] = [];
+    for (let i = 1; i <= a.trials; i++) {
+      const t = await runTrial(profile, i, a.nodes, a.intervalMs);
+      trials.push(t);
+      out(trialLine(t));
+    }
+    all.push(...trials);
+    summaries.push(summarize(profile, trials));
+  }
+  out('');
+  for (const s of summaries) for (const line of summaryLines(s)) out(line);
+  out('');
+  for (const line of comparison(summaries)) out(line);
+  if (a.json) {
+    const finite = (v: number): number | null => (Number.isFinite(v) ? Math.round(v * 10) / 10 : null);
+    out(
+      JSON.stringify(
+        {
+          params: { trials: a.trials, profiles: a.profiles, nodes: a.nodes, intervalMs: a.intervalMs },
+          summaries: summaries.map((s) => ({ ...s, p50: finite(s.p50), p95: finite(s.p95), p99: finite(s.p99), max: finite(s.max) })),
+          trials: all,
+          references: {
+            note: 'reference figures from DESIGN.md, same machine kind, same crash; not re-measured by this script',
+            patroni_3_0_2: { defaultsS: 24.6, minimumTimingsS: 20.1 },
+            pg_auto_failover_2_0: { defaultsS: 50.5, healthChecks100msS: 1.4 },
+          },
+        },
+        null,
+        2,
+      ),
+    );
+  }
+  return all.some((t) => t.error) ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`bench:failover: ${(err as Error).message}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,48 @@
+/**
+ * SIGSTOP of every process of the primary (a hung host, not a dead one): connections are not
+ * refused, they just hang. The sentinels must still see it down after `downAfterMs`, fail over,
+ * and fence the old primary once it wakes up (it must not take writes as a second primary).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { localKill } from '../../src/local/cluster.js';
+import { eventually, inRecovery, type LocalHandle, sql, startLocal } from '../helpers/local.js';
+
+describe('SIGSTOP of the primary (hung, not dead)', () => {
+  let h: LocalHandle;
+  beforeAll(async () => {
+    h = await startLocal({ nodes: 2, sentinels: 3 });
+  });
+  afterAll(async () => {
+    await localKill({ dir: h.state.dir, name: 'pg1', signal: 'CONT' }).catch(() => undefined);
+    await h?.down();
+  });
+
+  it('fails over to the standby, then fences the old primary when it comes back', async () => {
+    const pg1 = h.node('pg1');
+    const pg2 = h.node('pg2');
+    await sql(pg1, 'CREATE TABLE t (id int PRIMARY KEY)');
+    await sql(pg1, 'INSERT INTO t SELECT generate_series(1, 100)');
+    await eventually(async () => ((await sql(pg2, 'SELECT 1 FROM t WHERE id = 100')).length === 1 ? true : undefined));
+
+    const stoppedAt = Date.now();
+    await localKill({ dir: h.state.dir, name: 'pg1', signal: 'STOP' });
+    const after = await eventually(async () => {
+      const t = await h.topology();
+      return t && t.primary === 'pg2' && t.state === 'ok' ? t : undefined;
+    }, 30_000);
+    // a hung node is judged on downAfterMs (3 s by default), not the shorter refusedAfterMs
+    expect(Date.now() - stoppedAt).toBeGreaterThanOrEqual(3000);
+    expect(after.epoch).toBe(2);
+    expect(await inRecovery(pg2)).toBe(false);
+    const odown = h.events.find((e) => e.type === 'primary-odown');
+    expect(odown).toBeDefined();
+    const [{ n }] = await sql<{ n: string }>(pg2, 'SELECT count(*) AS n FROM t');
+    expect(Number(n)).toBe(100);
+
+    // The old primary wakes up still believing it is a primary: the leader fences it.
+    await localKill({ dir: h.state.dir, name: 'pg1', signal: 'CONT' });
+    await eventually(async () => (h.events.some((e) => e.type === 'node-fenced' && e.node === 'pg1') ? true : undefined), 20_000);
+    await expect(sql(pg1, 'INSERT INTO t VALUES (101)')).rejects.toThrow(/read-only/);
+  });
+});
