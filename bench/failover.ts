@@ -52,6 +52,8 @@ interface Trial {
   acknowledged: number;
   notAcknowledged: number;
   missingAcknowledged: number | null;
+  /** each missing acknowledged write: id, node that acknowledged it, ack time relative to the crash */
+  missing: { id: number; ackedBy: string; ackMsFromCrash: number }[];
   sentinelDurationMs: number | null;
   failoversCompleted: number;
   exactlyOneFailover: boolean;
@@ -69,6 +71,7 @@ interface Summary {
   p99: number;
   max: number;
   missingAcknowledged: number;
+  missingAckedByOld: number;
   falseFailovers: number;
   notExactlyOne: number;
   sentinelP50: number | null;
@@ -76,7 +79,13 @@ interface Summary {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function args(): { trials: number; profiles: Profile[]; nodes: number; intervalMs: number; json: boolean } {
+function args(): {
+  trials: number;
+  profiles: Profile[];
+  nodes: number;
+  intervalMs: number;
+  json: boolean;
+} {
   const { values } = parseArgs({
     options: {
       trials: { type: 'string', default: '10' },
@@ -89,7 +98,8 @@ function args(): { trials: number; profiles: Profile[]; nodes: number; intervalM
   });
   const int = (name: string, v: string, min: number): number => {
     const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new Error(`--${name} ${v}: expected an integer >= ${min}`);
+    if (!Number.isInteger(n) || n < min)
+      throw new Error(`--${name} ${v}: expected an integer >= ${min}`);
     return n;
   };
   const profile = values.profile;
@@ -128,15 +138,23 @@ async function waitTableEverywhere(state: LocalState): Promise<void> {
   const deadline = Date.now() + 10_000;
   for (const node of state.nodes.slice(1)) {
     for (;;) {
-      const r = await onNode(node, (c) => c.query<{ ok: boolean }>("SELECT to_regclass('public.bench') IS NOT NULL AS ok"));
+      const r = await onNode(node, (c) =>
+        c.query<{ ok: boolean }>("SELECT to_regclass('public.bench') IS NOT NULL AS ok"),
+      );
       if (r.rows[0]?.ok) break;
-      if (Date.now() > deadline) throw new Error(`standby ${node.name} never replayed the bench table`);
+      if (Date.now() > deadline)
+        throw new Error(`standby ${node.name} never replayed the bench table`);
       await sleep(20);
     }
   }
 }
 
-async function runTrial(profile: Profile, trial: number, nodes: number, intervalMs: number): Promise<Trial> {
+async function runTrial(
+  profile: Profile,
+  trial: number,
+  nodes: number,
+  intervalMs: number,
+): Promise<Trial> {
   const dir = mkdtempSync(join(tmpdir(), 'pgvigil-bench-'));
   const result: Trial = {
     profile,
@@ -148,6 +166,7 @@ async function runTrial(profile: Profile, trial: number, nodes: number, interval
     acknowledged: 0,
     notAcknowledged: 0,
     missingAcknowledged: null,
+    missing: [],
     sentinelDurationMs: null,
     failoversCompleted: 0,
     exactlyOneFailover: false,
@@ -160,12 +179,23 @@ async function runTrial(profile: Profile, trial: number, nodes: number, interval
   let writing = false;
   let writer: Promise<void> = Promise.resolve();
   try {
-    state = await localUp({ dir, nodes, sentinels: 3, apiPort: 0, profile, progress: () => undefined });
+    state = await localUp({
+      dir,
+      nodes,
+      sentinels: 3,
+      apiPort: 0,
+      profile,
+      progress: () => undefined,
+    });
     const portToName = new Map(state.nodes.map((n) => [n.port, n.name]));
 
     let t0: number | null = null;
     const events: { event: StampedEvent; atMono: number }[] = [];
-    store = new RedisCoordinationStore({ urls: state.redis, prefix: PREFIX, commandTimeoutMs: 500 });
+    store = new RedisCoordinationStore({
+      urls: state.redis,
+      prefix: PREFIX,
+      commandTimeoutMs: 500,
+    });
     await store.ready(2000);
     unsubscribe = await store.subscribe(CLUSTER, (event) => {
       events.push({ event, atMono: performance.now() });
@@ -219,7 +249,8 @@ async function runTrial(profile: Profile, trial: number, nodes: number, interval
     t0 = performance.now();
     await localKill({ dir, name: oldPrimary, signal: 'KILL' });
     const start = t0;
-    while (consecutiveOnNew < CONSECUTIVE_OK && performance.now() - start < TRIAL_TIMEOUT_MS) await sleep(5);
+    while (consecutiveOnNew < CONSECUTIVE_OK && performance.now() - start < TRIAL_TIMEOUT_MS)
+      await sleep(5);
     writing = false;
     await writer;
 
@@ -241,9 +272,17 @@ async function runTrial(profile: Profile, trial: number, nodes: number, interval
     if (checkNode && result.newPrimary) {
       const ids = acked.map((a) => a.id);
       const found = await onNode(checkNode, (db) =>
-        db.query<{ n: string }>('SELECT count(*) AS n FROM bench WHERE id = ANY($1::bigint[])', [ids]),
+        db.query<{ id: string }>('SELECT id FROM bench WHERE id = ANY($1::bigint[])', [ids]),
       );
-      result.missingAcknowledged = ids.length - Number(found.rows[0]?.n ?? 0);
+      const present = new Set(found.rows.map((r) => Number(r.id)));
+      result.missing = acked
+        .filter((a) => !present.has(a.id))
+        .map((a) => ({
+          id: a.id,
+          ackedBy: portToName.get(a.port) ?? `port ${a.port}`,
+          ackMsFromCrash: Math.round((a.atMono - start) * 10) / 10,
+        }));
+      result.missingAcknowledged = result.missing.length;
     }
 
     // Let a late (or a second) failover-completed arrive.
@@ -262,7 +301,10 @@ async function runTrial(profile: Profile, trial: number, nodes: number, interval
     await client?.close().catch(() => undefined);
     await unsubscribe?.().catch(() => undefined);
     await store?.close().catch(() => undefined);
-    if (state) await localDown({ dir, quiet: true }).catch((e: Error) => process.stderr.write(`localDown ${dir}: ${e.message}\n`));
+    if (state)
+      await localDown({ dir, quiet: true }).catch((e: Error) =>
+        process.stderr.write(`localDown ${dir}: ${e.message}\n`),
+      );
     rmSync(dir, { recursive: true, force: true });
   }
   return result;
@@ -278,9 +320,13 @@ function nearestRank(sorted: number[], p: number): number {
 function summarize(profile: Profile, trials: Trial[]): Summary {
   const measured = trials.filter((t) => !t.error);
   const times = measured
-    .map((t) => (t.ok && t.crashToFirstAckMs !== null ? t.crashToFirstAckMs : Number.POSITIVE_INFINITY))
+    .map((t) =>
+      t.ok && t.crashToFirstAckMs !== null ? t.crashToFirstAckMs : Number.POSITIVE_INFINITY,
+    )
     .sort((a, b) => a - b);
-  const sentinel = measured.flatMap((t) => (t.sentinelDurationMs === null ? [] : [t.sentinelDurationMs])).sort((a, b) => a - b);
+  const sentinel = measured
+    .flatMap((t) => (t.sentinelDurationMs === null ? [] : [t.sentinelDurationMs]))
+    .sort((a, b) => a - b);
   return {
     profile,
     trials: trials.length,
@@ -291,6 +337,10 @@ function summarize(profile: Profile, trials: Trial[]): Summary {
     p99: nearestRank(times, 99),
     max: times.length ? times[times.length - 1]! : Number.NaN,
     missingAcknowledged: measured.reduce((s, t) => s + (t.missingAcknowledged ?? 0), 0),
+    missingAckedByOld: measured.reduce(
+      (s, t) => s + t.missing.filter((m) => m.ackedBy === t.oldPrimary).length,
+      0,
+    ),
     falseFailovers: measured.reduce((s, t) => s + t.falseFailovers, 0),
     notExactlyOne: measured.filter((t) => !t.exactlyOneFailover).length,
     sentinelP50: sentinel.length ? nearestRank(sentinel, 50) : null,
@@ -298,15 +348,22 @@ function summarize(profile: Profile, trials: Trial[]): Summary {
 }
 
 const ms = (v: number | null): string =>
-  v === null || Number.isNaN(v) ? 'n/a' : Number.isFinite(v) ? `${Math.round(v)} ms` : `>${TRIAL_TIMEOUT_MS} ms`;
+  v === null || Number.isNaN(v)
+    ? 'n/a'
+    : Number.isFinite(v)
+      ? `${Math.round(v)} ms`
+      : `>${TRIAL_TIMEOUT_MS} ms`;
 
 function trialLine(t: Trial): string {
   if (t.error) return `  [${t.profile} #${t.trial}] HARNESS ERROR: ${t.error}`;
   return (
     `  [${t.profile} #${t.trial}] ${t.ok ? 'ok    ' : 'FAILED'} ${t.oldPrimary} -> ${t.newPrimary ?? '?'}` +
     `  crash->first-ack ${ms(t.crashToFirstAckMs).padStart(8)}` +
-    `  sentinel failover ${ms(t.sentinelDurationMs).padStart(8)}` +
+    `  sentinel started->completed ${ms(t.sentinelDurationMs).padStart(8)}` +
     `  acked ${t.acknowledged}, not acked ${t.notAcknowledged}, missing acked ${t.missingAcknowledged ?? 'n/a'}` +
+    (t.missing.length
+      ? ` [${t.missing.map((m) => `id ${m.id} acked by ${m.ackedBy} at ${m.ackMsFromCrash >= 0 ? '+' : ''}${m.ackMsFromCrash} ms`).join('; ')}]`
+      : '') +
     `  failover-completed x${t.failoversCompleted}${t.exactlyOneFailover ? '' : ' (NOT exactly one)'}` +
     (t.falseFailovers ? `  FALSE FAILOVERS ${t.falseFailovers}` : '') +
     (t.failureReason ? `  (${t.failureReason})` : '')
@@ -318,8 +375,11 @@ function summaryLines(s: Summary): string[] {
     `profile ${s.profile}: ${s.trials} trials, ${s.failed} failed, ${s.harnessErrors} harness errors`,
     `  crash -> first acknowledged write on the new primary (nearest-rank):`,
     `    p50 ${ms(s.p50)}   p95 ${ms(s.p95)}   p99 ${ms(s.p99)}   max ${ms(s.max)}`,
-    `  sentinel-reported failover duration p50: ${ms(s.sentinelP50)}`,
-    `  missing acknowledged writes (total): ${s.missingAcknowledged}`,
+    `  sentinel-reported failover duration (failover-started -> completed, from the event) p50: ${ms(s.sentinelP50)}`,
+    `  missing acknowledged writes (total): ${s.missingAcknowledged}` +
+      (s.missingAcknowledged
+        ? ` (${s.missingAckedByOld} of them acknowledged by the crashed primary; replication mode async)`
+        : ''),
     `  false failovers (failover-started before the crash): ${s.falseFailovers}`,
     `  trials without exactly one failover-completed: ${s.notExactlyOne}`,
   ];
@@ -334,7 +394,8 @@ function table(rows: string[][]): string[] {
 }
 
 function comparison(summaries: Summary[]): string[] {
-  const sec = (v: number): string => (Number.isFinite(v) ? `${(v / 1000).toFixed(2)} s` : `>${TRIAL_TIMEOUT_MS / 1000} s`);
+  const sec = (v: number): string =>
+    Number.isFinite(v) ? `${(v / 1000).toFixed(2)} s` : `>${TRIAL_TIMEOUT_MS / 1000} s`;
   const rows = [
     ['system', 'timings', 'crash -> first write', 'source'],
     ['Patroni 3.0.2', 'defaults', '24.6 s', 'DESIGN.md reference'],
@@ -350,7 +411,12 @@ function comparison(summaries: Summary[]): string[] {
   ];
   const targets = [['target', 'measured', 'result']];
   const get = (p: Profile): Summary | undefined => summaries.find((s) => s.profile === p);
-  const check = (label: string, s: Summary | undefined, v: (s: Summary) => number, limit: number): void => {
+  const check = (
+    label: string,
+    s: Summary | undefined,
+    v: (s: Summary) => number,
+    limit: number,
+  ): void => {
     if (!s) return void targets.push([label, 'not run', '-']);
     const value = v(s);
     targets.push([label, sec(value), value <= limit ? 'PASS' : 'MISS']);
@@ -375,7 +441,9 @@ async function main(): Promise<number> {
     `pgvigil failover bench: ${a.trials} trial(s) per profile (${a.profiles.join(', ')}), ${a.nodes} nodes, 3 sentinels, 1 Redis, ` +
       `write every ${a.intervalMs} ms, crash = SIGKILL of the primary's postmaster`,
   );
-  out(`machine: ${cpus().length} x ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, Node ${process.version}`);
+  out(
+    `machine: ${cpus().length} x ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, Node ${process.version}`,
+  );
   const all: Trial[] = [];
   const summaries: Summary[] = [];
   for (const profile of a.profiles) {
@@ -394,12 +462,24 @@ async function main(): Promise<number> {
   out('');
   for (const line of comparison(summaries)) out(line);
   if (a.json) {
-    const finite = (v: number): number | null => (Number.isFinite(v) ? Math.round(v * 10) / 10 : null);
+    const finite = (v: number): number | null =>
+      Number.isFinite(v) ? Math.round(v * 10) / 10 : null;
     out(
       JSON.stringify(
         {
-          params: { trials: a.trials, profiles: a.profiles, nodes: a.nodes, intervalMs: a.intervalMs },
-          summaries: summaries.map((s) => ({ ...s, p50: finite(s.p50), p95: finite(s.p95), p99: finite(s.p99), max: finite(s.max) })),
+          params: {
+            trials: a.trials,
+            profiles: a.profiles,
+            nodes: a.nodes,
+            intervalMs: a.intervalMs,
+          },
+          summaries: summaries.map((s) => ({
+            ...s,
+            p50: finite(s.p50),
+            p95: finite(s.p95),
+            p99: finite(s.p99),
+            max: finite(s.max),
+          })),
           trials: all,
           references: {
             note: 'reference figures from DESIGN.md, same machine kind, same crash; not re-measured by this script',

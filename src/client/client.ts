@@ -29,20 +29,32 @@ export interface PgvigilClientOptions {
 const CONNECT_TIMEOUT_MS = 1000;
 const QUERY_TIMEOUT_MS = 2000;
 /** SQLSTATEs that mean "this server is not (or no longer) a usable primary". */
-const CONNECTION_SQLSTATES = new Set(['57P01', '57P02', '57P03', '25006', '08000', '08003', '08006']);
-const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH']);
-const CONNECTION_MESSAGE = /connection terminated|timeout|connection ended|not queryable|Client has encountered a connection error/i;
+const CONNECTION_SQLSTATES = new Set([
+  '57P01',
+  '57P02',
+  '57P03',
+  '25006',
+  '08000',
+  '08003',
+  '08006',
+]);
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+]);
+const CONNECTION_MESSAGE =
+  /connection terminated|timeout|connection ended|not queryable|Client has encountered a connection error/i;
 
 /** True for errors that say the server is gone or is not a writable primary. */
 export function isConnectionError(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   const code = (err as { code?: unknown }).code;
-  if (typeof code === 'string' && (CONNECTION_SQLSTATES.has(code) || CONNECTION_CODES.has(code))) return true;
+  if (typeof code === 'string' && (CONNECTION_SQLSTATES.has(code) || CONNECTION_CODES.has(code)))
+    return true;
   return CONNECTION_MESSAGE.test(err.message);
-}
-
-export interface PgvigilClient {
-  on(event: 'topology', listener: (topology: Topology) => void): this;
 }
 
 export class PgvigilClient extends EventEmitter {
@@ -55,7 +67,11 @@ export class PgvigilClient extends EventEmitter {
   #refreshing: Promise<void> | null = null;
   #closed = false;
 
-  private constructor(opts: PgvigilClientOptions, store: RedisCoordinationStore, topology: Topology) {
+  private constructor(
+    opts: PgvigilClientOptions,
+    store: RedisCoordinationStore,
+    topology: Topology,
+  ) {
     super();
     this.#opts = opts;
     this.#store = store;
@@ -73,7 +89,10 @@ export class PgvigilClient extends EventEmitter {
     try {
       await store.ready(2000); // a majority is enough: readTopology says when it is missing
       const read = await store.readTopology(opts.cluster);
-      if (!read.value) throw new Error(`cluster ${opts.cluster}: no topology in Redis (are the sentinels running?)`);
+      if (!read.value)
+        throw new Error(
+          `cluster ${opts.cluster}: no topology in Redis (are the sentinels running?)`,
+        );
       const client = new PgvigilClient(opts, store, read.value);
       client.#unsubscribe = await store.subscribe(opts.cluster, (event) => {
         if (event.type === 'topology-changed') client.#apply(event.topology);
@@ -87,6 +106,11 @@ export class PgvigilClient extends EventEmitter {
     }
   }
 
+  /** `topology`: every newer topology seen (events or re-reads), after the pool was switched. */
+  override on(event: 'topology', listener: (topology: Topology) => void): this {
+    return super.on(event, listener);
+  }
+
   /** Name of the primary queries currently go to. */
   get primary(): string {
     return this.#topology.primary;
@@ -97,7 +121,10 @@ export class PgvigilClient extends EventEmitter {
   }
 
   /** Run one statement on the current primary. Connection-level errors re-read the topology, then throw. */
-  async query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, params?: unknown[]): Promise<pg.QueryResult<R>> {
+  async query<R extends pg.QueryResultRow = pg.QueryResultRow>(
+    text: string,
+    params?: unknown[],
+  ): Promise<pg.QueryResult<R>> {
     if (this.#closed) throw new Error('PgvigilClient is closed');
     try {
       return await this.#pool.query<R>(text, params);
@@ -143,7 +170,10 @@ export class PgvigilClient extends EventEmitter {
 
   #newPool(topology: Topology): pg.Pool {
     const node = topology.nodes.find((n) => n.name === topology.primary);
-    if (!node) throw new Error(`topology epoch ${topology.epoch}: primary ${topology.primary} is not among its nodes`);
+    if (!node)
+      throw new Error(
+        `topology epoch ${topology.epoch}: primary ${topology.primary} is not among its nodes`,
+      );
     const pool = new pg.Pool({
       host: node.host,
       port: node.port,

@@ -50,6 +50,8 @@ export interface LocalUpOptions {
   progress?: (msg: string) => void;
   /** extra environment per sentinel id (tests: point one sentinel at a node through a proxy) */
   sentinelEnv?: Record<string, NodeJS.ProcessEnv>;
+  /** called once PostgreSQL and Redis run, before the sentinels start (tests: set up a proxy) */
+  beforeSentinels?: (nodes: { name: string; host: string; port: number }[]) => Promise<void>;
 }
 
 export const LOCAL_CLUSTER = 'local';
@@ -208,6 +210,7 @@ export async function localUp(opts: LocalUpOptions = {}): Promise<LocalState> {
       `# written by pgvigil local up; secrets are in secrets.env (0600)\n${stringify(config)}`,
     );
 
+    await opts.beforeSentinels?.(nodes);
     const logDir = join(dir, 'logs');
     mkdirSync(logDir, { recursive: true });
     const sentinels: LocalState['sentinels'] = [];

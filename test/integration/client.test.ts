@@ -74,7 +74,9 @@ describe('PgvigilClient', () => {
     expect(errors.length).toBeGreaterThan(0);
     for (const err of errors) expect(isConnectionError(err), String(err)).toBe(true);
 
-    const r = await client.query<{ n: string }>('SELECT count(*) AS n FROM client_test WHERE id = 1');
+    const r = await client.query<{ n: string }>(
+      'SELECT count(*) AS n FROM client_test WHERE id = 1',
+    );
     expect(r.rows[0]!.n).toBe('1'); // the write before the crash was replicated and kept
     const rec = await client.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r');
     expect(rec.rows[0]!.r).toBe(false);
