@@ -1,17 +1,22 @@
 import js from '@eslint/js';
 import simpleImportSort from 'eslint-plugin-simple-import-sort';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', '.pgvigil-local/', 'coverage/'] },
+  { ignores: ['dist/', '.bench-build/', 'node_modules/', '.pgvigil-local/', 'coverage/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
+  { languageOptions: { globals: { ...globals.node } } },
   {
     plugins: { 'simple-import-sort': simpleImportSort },
     rules: {
       'simple-import-sort/imports': 'error',
       '@typescript-eslint/consistent-type-imports': 'error',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' },
+      ],
     },
   },
   {
@@ -22,12 +27,36 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['pg', 'ioredis', 'redlock', 'pino', 'prom-client', 'fastify', 'node:*', 'fs', 'net', 'child_process'], message: 'src/core is pure: pass data in, return decisions.' },
-            { group: ['../adapters/*', '../runtime/*', '../../adapters/*', '../../runtime/*'], message: 'src/core must not depend on adapters or runtime.' },
+            {
+              group: [
+                'pg',
+                'ioredis',
+                'redlock',
+                'pino',
+                'prom-client',
+                'fastify',
+                'node:*',
+                'fs',
+                'net',
+                'child_process',
+              ],
+              message: 'src/core is pure: pass data in, return decisions.',
+            },
+            {
+              group: ['../adapters/*', '../runtime/*', '../../adapters/*', '../../runtime/*'],
+              message: 'src/core must not depend on adapters or runtime.',
+            },
           ],
         },
       ],
-      'no-restricted-globals': ['error', 'Date', 'setTimeout', 'setInterval', 'performance', 'process'],
+      'no-restricted-globals': [
+        'error',
+        'Date',
+        'setTimeout',
+        'setInterval',
+        'performance',
+        'process',
+      ],
     },
   },
 );

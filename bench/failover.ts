@@ -406,7 +406,7 @@ function comparison(summaries: Summary[]): string[] {
       'pgvigil',
       `${s.profile} profile`,
       `p50 ${sec(s.p50)}, p99 ${sec(s.p99)}`,
-      `this run (${s.trials} trials)`,
+      `this run (${s.trials} trial${s.trials === 1 ? '' : 's'})`,
     ]),
   ];
   const targets = [['target', 'measured', 'result']];

@@ -8,11 +8,15 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const quiet = process.argv.includes('--quiet');
-const say = (msg) => { if (!quiet) process.stderr.write(`setup: ${msg}\n`); };
+const say = (msg) => {
+  if (!quiet) process.stderr.write(`setup: ${msg}\n`);
+};
 
 function hasPostgres() {
   try {
-    return readdirSync('/usr/lib/postgresql').some((v) => existsSync(`/usr/lib/postgresql/${v}/bin/postgres`));
+    return readdirSync('/usr/lib/postgresql').some((v) =>
+      existsSync(`/usr/lib/postgresql/${v}/bin/postgres`),
+    );
   } catch {
     return false;
   }
@@ -30,9 +34,14 @@ if (missing.length > 0) {
   const cmd = `apt-get update && apt-get install -y ${missing.join(' ')}`;
   if (process.getuid?.() === 0 && onPath('apt-get')) {
     say(`installing ${missing.join(', ')} (${cmd})`);
-    execFileSync('sh', ['-c', `${cmd} >/dev/null`], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    execFileSync('sh', ['-c', `${cmd} >/dev/null`], {
+      stdio: 'inherit',
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
   } else {
-    process.stderr.write(`pgvigil needs ${missing.join(', ')}: run \`sudo sh -c '${cmd}'\` and try again\n`);
+    process.stderr.write(
+      `pgvigil needs ${missing.join(', ')}: run \`sudo sh -c '${cmd}'\` and try again\n`,
+    );
     process.exit(1);
   }
 }

@@ -5,18 +5,25 @@
  */
 import { Command, Option } from 'commander';
 
-import { ConfigError, UserError } from './core/errors.js';
 import { runDemo } from './commands/demo.js';
 import { runEvents } from './commands/events.js';
 import { runPause } from './commands/pause.js';
 import { runSentinel } from './commands/sentinel.js';
 import { runStatus } from './commands/status.js';
+import { ConfigError, UserError } from './core/errors.js';
 import { localDown, localKill, localUp } from './local/cluster.js';
 
 const program = new Command();
-program.name('pgvigil').description('Automatic failover for PostgreSQL, agreed through Redis').option('--debug', 'print stack traces');
+program
+  .name('pgvigil')
+  .description('Automatic failover for PostgreSQL, agreed through Redis')
+  .option('--debug', 'print stack traces');
 
-const configOption = () => new Option('-c, --config <file>', 'config file (default ./pgvigil.yaml, then .pgvigil-local/pgvigil.yaml)');
+const configOption = () =>
+  new Option(
+    '-c, --config <file>',
+    'config file (default ./pgvigil.yaml, then .pgvigil-local/pgvigil.yaml)',
+  );
 
 program
   .command('sentinel')
@@ -28,7 +35,9 @@ program
     await runSentinel(opts);
   });
 
-const local = program.command('local').description('the embedded local cluster: real PostgreSQL, Redis and sentinels on loopback');
+const local = program
+  .command('local')
+  .description('the embedded local cluster: real PostgreSQL, Redis and sentinels on loopback');
 local
   .command('up')
   .description('start a primary, standbys, Redis and sentinels on free loopback ports')
@@ -38,18 +47,33 @@ local
   .option('--redis <n>', 'independent Redis servers (1, 3 or 5)', (v) => Number(v), 1)
   .option('--fast', 'use the fast timing profile')
   .option('--api-port <port>', "first sentinel's API port when free", (v) => Number(v), 8088)
-  .option('--detach', 'return once everything runs (default: stay in the foreground, Ctrl-C stops it)')
-  .action(async (opts: { dir: string; nodes: number; sentinels: number; redis: number; fast?: boolean; apiPort: number; detach?: boolean }) => {
-    const state = await localUp({ ...opts, profile: opts.fast ? 'fast' : 'default' });
-    process.stdout.write(`${JSON.stringify({ state: `${state.dir}/state.json`, config: state.config, api: state.api, primary: state.nodes[0]!.url }, null, 2)}\n`);
-    if (opts.detach) return;
-    process.stderr.write('running in the foreground: Ctrl-C stops the local cluster\n');
-    await new Promise<void>((resolve) => {
-      process.once('SIGINT', resolve);
-      process.once('SIGTERM', resolve);
-    });
-    await localDown({ dir: state.dir });
-  });
+  .option(
+    '--detach',
+    'return once everything runs (default: stay in the foreground, Ctrl-C stops it)',
+  )
+  .action(
+    async (opts: {
+      dir: string;
+      nodes: number;
+      sentinels: number;
+      redis: number;
+      fast?: boolean;
+      apiPort: number;
+      detach?: boolean;
+    }) => {
+      const state = await localUp({ ...opts, profile: opts.fast ? 'fast' : 'default' });
+      process.stdout.write(
+        `${JSON.stringify({ state: `${state.dir}/state.json`, config: state.config, api: state.api, primary: state.nodes[0]!.url }, null, 2)}\n`,
+      );
+      if (opts.detach) return;
+      process.stderr.write('running in the foreground: Ctrl-C stops the local cluster\n');
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      await localDown({ dir: state.dir });
+    },
+  );
 local
   .command('down')
   .description('stop everything `local up` started, by PID')
@@ -58,7 +82,11 @@ local
 local
   .command('kill <name>')
   .description('inject a fault: a node (pg1...), a sentinel (s1...) or a Redis server (redis-1...)')
-  .addOption(new Option('--signal <signal>', 'signal to send').choices(['KILL', 'STOP', 'CONT']).default('KILL'))
+  .addOption(
+    new Option('--signal <signal>', 'signal to send')
+      .choices(['KILL', 'STOP', 'CONT'])
+      .default('KILL'),
+  )
   .option('--dir <dir>', 'the local cluster directory', '.pgvigil-local')
   .action(async (name: string, opts: { dir: string; signal: 'KILL' | 'STOP' | 'CONT' }) => {
     process.stdout.write(`${await localKill({ dir: opts.dir, name, signal: opts.signal })}\n`);
@@ -82,16 +110,28 @@ program
   .option('--since <id>', 'history stream id to start after', '0')
   .option('--follow', 'keep printing new events')
   .option('--json', 'one JSON object per line')
-  .action(async (opts: { config?: string; cluster?: string; since: string; follow?: boolean; json?: boolean }) => runEvents(opts));
+  .action(
+    async (opts: {
+      config?: string;
+      cluster?: string;
+      since: string;
+      follow?: boolean;
+      json?: boolean;
+    }) => runEvents(opts),
+  );
 
 for (const paused of [true, false]) {
   program
     .command(paused ? 'pause' : 'resume')
-    .description(paused ? 'maintenance mode: no automatic failover until resume' : 'leave maintenance mode')
+    .description(
+      paused ? 'maintenance mode: no automatic failover until resume' : 'leave maintenance mode',
+    )
     .addOption(configOption())
     .option('--cluster <name>', 'cluster (default: every cluster)')
     .option('--reason <text>', 'why (shown by status)')
-    .action(async (opts: { config?: string; cluster?: string; reason?: string }) => runPause({ ...opts, paused }));
+    .action(async (opts: { config?: string; cluster?: string; reason?: string }) =>
+      runPause({ ...opts, paused }),
+    );
 }
 
 program
@@ -104,10 +144,12 @@ program
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  const debug = program.opts<{ debug?: boolean }>().debug === true || process.argv.includes('--debug');
+  const debug =
+    program.opts<{ debug?: boolean }>().debug === true || process.argv.includes('--debug');
   const e = err as Error;
   if (debug) process.stderr.write(`${e.stack ?? e.message}\n`);
-  else if (e instanceof UserError || e instanceof ConfigError) process.stderr.write(`pgvigil: ${e.message}\n`);
+  else if (e instanceof UserError || e instanceof ConfigError)
+    process.stderr.write(`pgvigil: ${e.message}\n`);
   else process.stderr.write(`pgvigil: ${e.message} (run with --debug for details)\n`);
   process.exitCode = 1;
 }

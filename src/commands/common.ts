@@ -1,10 +1,12 @@
+import { RedisCoordinationStore } from '../adapters/redis/store.js';
 import { loadConfig, resolveConfigPath } from '../config/load.js';
 import type { ClusterConfig, Config } from '../config/types.js';
 import { UserError } from '../core/errors.js';
-import { RedisCoordinationStore } from '../adapters/redis/store.js';
 
 /** Config + a coordination store for one-shot commands; `close()` when done. */
-export async function openStore(configPath: string | undefined): Promise<{ config: Config; store: RedisCoordinationStore }> {
+export async function openStore(
+  configPath: string | undefined,
+): Promise<{ config: Config; store: RedisCoordinationStore }> {
   const config = loadConfig({ file: resolveConfigPath(configPath) });
   const store = new RedisCoordinationStore({
     urls: config.coordination.redis,
@@ -18,6 +20,9 @@ export async function openStore(configPath: string | undefined): Promise<{ confi
 export function selectClusters(config: Config, name: string | undefined): ClusterConfig[] {
   if (!name) return config.clusters;
   const c = config.clusters.find((x) => x.name === name);
-  if (!c) throw new UserError(`unknown cluster ${name}: the config has ${config.clusters.map((x) => x.name).join(', ')}`);
+  if (!c)
+    throw new UserError(
+      `unknown cluster ${name}: the config has ${config.clusters.map((x) => x.name).join(', ')}`,
+    );
   return [c];
 }

@@ -1,7 +1,7 @@
 import { createInterface } from 'node:readline';
 
-import type { StampedEvent } from '../core/events.js';
 import { RedisCoordinationStore } from '../adapters/redis/store.js';
+import type { StampedEvent } from '../core/events.js';
 import { localDown, localUp } from '../local/cluster.js';
 import { formatEvent } from './events.js';
 import { render, summarize } from './status.js';
@@ -10,7 +10,11 @@ const DEMO_API_PORT = 8088;
 
 /** `npm run demo`: the local cluster, then live status until Ctrl-C (which stops everything). */
 export async function runDemo(opts: { dir: string; fast?: boolean }): Promise<void> {
-  const state = await localUp({ dir: opts.dir, apiPort: DEMO_API_PORT, profile: opts.fast ? 'fast' : 'default' });
+  const state = await localUp({
+    dir: opts.dir,
+    apiPort: DEMO_API_PORT,
+    profile: opts.fast ? 'fast' : 'default',
+  });
   const primary = state.nodes[0]!;
   const cli = './bin/pgvigil.js';
   const intro = [
@@ -26,7 +30,11 @@ export async function runDemo(opts: { dir: string; fast?: boolean }): Promise<vo
     'Ctrl-C here stops everything.',
     '',
   ].join('\n');
-  const store = new RedisCoordinationStore({ urls: state.redis, prefix: 'pgvigil', commandTimeoutMs: 1000 });
+  const store = new RedisCoordinationStore({
+    urls: state.redis,
+    prefix: 'pgvigil',
+    commandTimeoutMs: 1000,
+  });
   await store.ready(2000);
   const recent: StampedEvent[] = [];
   const unsubscribe = await store.subscribe(state.cluster, (e) => {
@@ -49,15 +57,29 @@ export async function runDemo(opts: { dir: string; fast?: boolean }): Promise<vo
   while (!stop) {
     let text: string;
     try {
-      const [t, p, pause] = await Promise.all([store.readTopology(state.cluster), store.readPresence(state.cluster), store.readPause(state.cluster)]);
-      text = render(summarize(state.cluster, quorum, t.value, p.value, pause.value, { answered: t.answered, total: t.total }));
+      const [t, p, pause] = await Promise.all([
+        store.readTopology(state.cluster),
+        store.readPresence(state.cluster),
+        store.readPause(state.cluster),
+      ]);
+      text = render(
+        summarize(state.cluster, quorum, t.value, p.value, pause.value, {
+          answered: t.answered,
+          total: t.total,
+        }),
+      );
     } catch (err) {
       text = `status unavailable: ${(err as Error).message}\n`;
     }
     const events = recent.map((e) => `  ${formatEvent(e)}`).join('\n');
     if (process.stdout.isTTY) process.stdout.write(`\x1b[2J\x1b[H${intro}\n`);
-    process.stdout.write(`${new Date().toISOString()}\n${text}recent events:\n${events || '  (none yet)'}\n\n`);
-    await Promise.race([done, new Promise((r) => setTimeout(r, process.stdout.isTTY ? 1000 : 5000))]);
+    process.stdout.write(
+      `${new Date().toISOString()}\n${text}recent events:\n${events || '  (none yet)'}\n\n`,
+    );
+    await Promise.race([
+      done,
+      new Promise((r) => setTimeout(r, process.stdout.isTTY ? 1000 : 5000)),
+    ]);
   }
   await unsubscribe();
   await store.close();

@@ -3,16 +3,31 @@ import { openStore, selectClusters } from './common.js';
 
 export function formatEvent(e: StampedEvent): string {
   const { type, cluster, epoch, at, id: _id, ...rest } = e;
-  const detail = type === 'topology-changed' ? `primary=${e.topology.primary} state=${e.topology.state}` : Object.entries(rest).map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join(' ');
+  const detail =
+    type === 'topology-changed'
+      ? `primary=${e.topology.primary} state=${e.topology.state}`
+      : Object.entries(rest)
+          .map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
+          .join(' ');
   return `${at} ${cluster} epoch=${epoch} ${type} ${detail}`;
 }
 
 /** `pgvigil events [--follow] [--since ID] [--json]` */
-export async function runEvents(opts: { config?: string; cluster?: string; since: string; follow?: boolean; json?: boolean }): Promise<void> {
+export async function runEvents(opts: {
+  config?: string;
+  cluster?: string;
+  since: string;
+  follow?: boolean;
+  json?: boolean;
+}): Promise<void> {
   const { config, store } = await openStore(opts.config);
   const cluster = selectClusters(config, opts.cluster)[0]!.name;
   const print = (id: string | null, e: StampedEvent) =>
-    process.stdout.write(opts.json ? `${JSON.stringify(id ? { ...e, streamId: id } : e)}\n` : `${id ? `${id} ` : ''}${formatEvent(e)}\n`);
+    process.stdout.write(
+      opts.json
+        ? `${JSON.stringify(id ? { ...e, streamId: id } : e)}\n`
+        : `${id ? `${id} ` : ''}${formatEvent(e)}\n`,
+    );
   let unsubscribe: (() => Promise<void>) | null = null;
   const seen = new Set<string>();
   if (opts.follow) {

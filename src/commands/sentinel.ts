@@ -1,17 +1,28 @@
-import { loadConfigWithWarnings, resolveConfigPath } from '../config/load.js';
-import { createLogger } from '../adapters/logging/logger.js';
 import { assertSafeBind } from '../adapters/http/api.js';
+import { createLogger } from '../adapters/logging/logger.js';
+import { loadConfigWithWarnings, resolveConfigPath } from '../config/load.js';
 import { Sentinel } from '../runtime/sentinel.js';
 
 /** `pgvigil sentinel`: runs until SIGTERM/SIGINT. Invalid config stops start-up before anything is touched. */
-export async function runSentinel(opts: { config?: string; id?: string; apiPort?: number }): Promise<void> {
+export async function runSentinel(opts: {
+  config?: string;
+  id?: string;
+  apiPort?: number;
+}): Promise<void> {
   const file = resolveConfigPath(opts.config);
   const overrides = {
-    sentinel: { ...(opts.id ? { id: opts.id } : {}), ...(opts.apiPort ? { api: { port: opts.apiPort } } : {}) },
+    sentinel: {
+      ...(opts.id ? { id: opts.id } : {}),
+      ...(opts.apiPort ? { api: { port: opts.apiPort } } : {}),
+    },
   };
   const { config, warnings } = loadConfigWithWarnings({ file, overrides });
   assertSafeBind(config.sentinel.api.host, config.sentinel.api.token);
-  const log = createLogger({ level: config.log.level, process: config.sentinel.id, role: 'sentinel' });
+  const log = createLogger({
+    level: config.log.level,
+    process: config.sentinel.id,
+    role: 'sentinel',
+  });
   for (const w of warnings) log.warn({ config: file }, w);
   const sentinel = new Sentinel({ config, log });
   await sentinel.start();

@@ -16,25 +16,50 @@ export interface ClusterStatus {
 }
 
 /** `pgvigil status`: exit 0 when healthy, 2 without a coordination majority, 1 on warnings. */
-export async function runStatus(opts: { config?: string; cluster?: string; json?: boolean }): Promise<number> {
+export async function runStatus(opts: {
+  config?: string;
+  cluster?: string;
+  json?: boolean;
+}): Promise<number> {
   const { config, store } = await openStore(opts.config);
   try {
     const out: ClusterStatus[] = [];
     for (const c of selectClusters(config, opts.cluster)) {
       try {
-        const [topology, presence, pause] = await Promise.all([store.readTopology(c.name), store.readPresence(c.name), store.readPause(c.name)]);
-        out.push(summarize(c.name, c.quorum, topology.value, presence.value, pause.value, { answered: topology.answered, total: topology.total }));
+        const [topology, presence, pause] = await Promise.all([
+          store.readTopology(c.name),
+          store.readPresence(c.name),
+          store.readPause(c.name),
+        ]);
+        out.push(
+          summarize(c.name, c.quorum, topology.value, presence.value, pause.value, {
+            answered: topology.answered,
+            total: topology.total,
+          }),
+        );
       } catch (err) {
         if (!(err instanceof CoordinationUnavailable)) throw err;
         const message = `${c.name}: ${err.message}; automatic failover is disabled until a majority is back`;
-        if (opts.json) process.stdout.write(`${JSON.stringify({ cluster: c.name, error: 'no-coordination-majority', message })}\n`);
+        if (opts.json)
+          process.stdout.write(
+            `${JSON.stringify({ cluster: c.name, error: 'no-coordination-majority', message })}\n`,
+          );
         else process.stderr.write(`${message}\n`);
         return 2;
       }
     }
     if (opts.json) {
-      const json = out.map((s) => ({ ...(s.topology ?? { cluster: s.cluster, primary: null, epoch: 0 }), paused: s.paused.paused, leader: s.leader, sentinels: s.sentinels, lag: s.nodes, warnings: s.warnings }));
-      process.stdout.write(`${JSON.stringify(opts.cluster || json.length === 1 ? json[0] : json, null, 2)}\n`);
+      const json = out.map((s) => ({
+        ...(s.topology ?? { cluster: s.cluster, primary: null, epoch: 0 }),
+        paused: s.paused.paused,
+        leader: s.leader,
+        sentinels: s.sentinels,
+        lag: s.nodes,
+        warnings: s.warnings,
+      }));
+      process.stdout.write(
+        `${JSON.stringify(opts.cluster || json.length === 1 ? json[0] : json, null, 2)}\n`,
+      );
     } else {
       for (const s of out) process.stdout.write(render(s));
     }
@@ -59,27 +84,58 @@ export function summarize(
   const leaderPresence = presence.find((p) => p.leader) ?? presence[0];
   const warnings: string[] = [];
   if (!topology) warnings.push('no topology committed yet: is a sentinel running?');
-  if (sentinels.length < quorum) warnings.push(`only ${sentinels.length} live sentinel(s), fewer than quorum ${quorum}: no automatic failover possible`);
-  if (pause.paused) warnings.push(`paused${pause.by ? ` by ${pause.by}` : ''}${pause.reason ? ` (${pause.reason})` : ''}: no automatic failover`);
-  if (coordination.answered < coordination.total) warnings.push(`${coordination.total - coordination.answered} of ${coordination.total} Redis servers unreachable`);
-  if (topology && topology.state !== 'ok') warnings.push(`topology state ${topology.state}: ${topology.reason}`);
-  return { cluster, topology, paused: pause, sentinels, leader: presence.find((p) => p.leader)?.id ?? null, quorum, nodes: leaderPresence?.view ?? {}, coordination, warnings };
+  if (sentinels.length < quorum)
+    warnings.push(
+      `only ${sentinels.length} live sentinel(s), fewer than quorum ${quorum}: no automatic failover possible`,
+    );
+  if (pause.paused)
+    warnings.push(
+      `paused${pause.by ? ` by ${pause.by}` : ''}${pause.reason ? ` (${pause.reason})` : ''}: no automatic failover`,
+    );
+  if (coordination.answered < coordination.total)
+    warnings.push(
+      `${coordination.total - coordination.answered} of ${coordination.total} Redis servers unreachable`,
+    );
+  if (topology && topology.state !== 'ok')
+    warnings.push(`topology state ${topology.state}: ${topology.reason}`);
+  return {
+    cluster,
+    topology,
+    paused: pause,
+    sentinels,
+    leader: presence.find((p) => p.leader)?.id ?? null,
+    quorum,
+    nodes: leaderPresence?.view ?? {},
+    coordination,
+    warnings,
+  };
 }
 
 export function render(s: ClusterStatus): string {
   const t = s.topology;
-  const lines = [`cluster ${s.cluster}: primary ${t?.primary ?? '?'}, epoch ${t?.epoch ?? 0}, state ${t?.state ?? 'unknown'}${s.paused.paused ? ', PAUSED' : ''}`];
-  lines.push(`  ${'node'.padEnd(8)}${'role'.padEnd(10)}${'state'.padEnd(8)}${'lag'.padEnd(12)}lag(s)`);
+  const lines = [
+    `cluster ${s.cluster}: primary ${t?.primary ?? '?'}, epoch ${t?.epoch ?? 0}, state ${t?.state ?? 'unknown'}${s.paused.paused ? ', PAUSED' : ''}`,
+  ];
+  lines.push(
+    `  ${'node'.padEnd(8)}${'role'.padEnd(10)}${'state'.padEnd(8)}${'lag'.padEnd(12)}lag(s)`,
+  );
   for (const n of t?.nodes ?? []) {
     const v = s.nodes[n.name];
     const role = v?.role ?? n.role;
     const state = v ? (v.up ? 'up' : 'down') : n.state;
     const lag = v?.lagBytes === null || v?.lagBytes === undefined ? '-' : formatBytes(v.lagBytes);
-    const lagS = v?.lagSeconds === null || v?.lagSeconds === undefined ? '-' : v.lagSeconds.toFixed(2);
-    lines.push(`  ${n.name.padEnd(8)}${(role + (n.name === t?.primary ? '*' : '')).padEnd(10)}${state.padEnd(8)}${lag.padEnd(12)}${lagS}`);
+    const lagS =
+      v?.lagSeconds === null || v?.lagSeconds === undefined ? '-' : v.lagSeconds.toFixed(2);
+    lines.push(
+      `  ${n.name.padEnd(8)}${(role + (n.name === t?.primary ? '*' : '')).padEnd(10)}${state.padEnd(8)}${lag.padEnd(12)}${lagS}`,
+    );
   }
-  const names = s.sentinels.map((x) => `${x.id}${x.leader ? ' (leader)' : ''}${x.tilt ? ' (TILT)' : ''}`);
-  lines.push(`  sentinels: ${names.join(', ') || 'none'} - ${s.sentinels.length} live, quorum ${s.quorum}`);
+  const names = s.sentinels.map(
+    (x) => `${x.id}${x.leader ? ' (leader)' : ''}${x.tilt ? ' (TILT)' : ''}`,
+  );
+  lines.push(
+    `  sentinels: ${names.join(', ') || 'none'} - ${s.sentinels.length} live, quorum ${s.quorum}`,
+  );
   for (const w of s.warnings) lines.push(`  warning: ${w}`);
   return `${lines.join('\n')}\n`;
 }

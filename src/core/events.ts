@@ -13,7 +13,13 @@ interface Base {
 export type PgvigilEvent =
   | (Base & { type: 'node-down'; node: string; sentinel: string; reason: string })
   | (Base & { type: 'node-up'; node: string; sentinel: string })
-  | (Base & { type: 'primary-odown'; primary: string; votes: number; quorum: number; sentinels: string[] })
+  | (Base & {
+      type: 'primary-odown';
+      primary: string;
+      votes: number;
+      quorum: number;
+      sentinels: string[];
+    })
   | (Base & { type: 'failover-started'; from: string; to: string; kind: 'automatic' | 'manual' })
   | (Base & {
       type: 'failover-completed';

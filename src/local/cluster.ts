@@ -216,7 +216,13 @@ export async function localUp(opts: LocalUpOptions = {}): Promise<LocalState> {
     const sentinels: LocalState['sentinels'] = [];
     for (let i = 0; i < sentinelCount; i++) {
       const id = `s${i + 1}`;
-      const pid = spawnSentinel({ config: configFile, id, apiPort: apiPorts[i]!, logFile: join(logDir, `${id}.log`), env: opts.sentinelEnv?.[id] });
+      const pid = spawnSentinel({
+        config: configFile,
+        id,
+        apiPort: apiPorts[i]!,
+        logFile: join(logDir, `${id}.log`),
+        env: opts.sentinelEnv?.[id],
+      });
       started.push({ stop: async () => void killQuietly(pid, 'SIGKILL') });
       sentinels.push({ id, api: `http://127.0.0.1:${apiPorts[i]}`, pid });
     }
@@ -253,13 +259,23 @@ export async function localUp(opts: LocalUpOptions = {}): Promise<LocalState> {
 }
 
 /** Start one sentinel process, detached, logging to `logFile`; returns its PID. */
-export function spawnSentinel(o: { config: string; id: string; apiPort: number; logFile: string; env?: NodeJS.ProcessEnv | undefined }): number {
+export function spawnSentinel(o: {
+  config: string;
+  id: string;
+  apiPort: number;
+  logFile: string;
+  env?: NodeJS.ProcessEnv | undefined;
+}): number {
   const log = openSync(o.logFile, 'a');
-  const child = spawn(process.execPath, [cliEntry(), 'sentinel', '--config', o.config, '--id', o.id, '--api-port', String(o.apiPort)], {
-    detached: true,
-    stdio: ['ignore', log, log],
-    env: { ...process.env, ...(o.env ?? {}) },
-  });
+  const child = spawn(
+    process.execPath,
+    [cliEntry(), 'sentinel', '--config', o.config, '--id', o.id, '--api-port', String(o.apiPort)],
+    {
+      detached: true,
+      stdio: ['ignore', log, log],
+      env: { ...process.env, ...(o.env ?? {}) },
+    },
+  );
   closeSync(log);
   child.unref();
   return child.pid ?? 0;

@@ -56,7 +56,9 @@ export function statePath(dir: string): string {
 export function readState(dir: string): LocalState {
   const file = statePath(dir);
   if (!existsSync(file)) {
-    throw new UserError(`no local cluster in ${dir} (${file} missing): run \`pgvigil local up --dir ${dir}\` first`);
+    throw new UserError(
+      `no local cluster in ${dir} (${file} missing): run \`pgvigil local up --dir ${dir}\` first`,
+    );
   }
   return JSON.parse(readFileSync(file, 'utf8')) as LocalState;
 }

@@ -47,7 +47,12 @@ export interface CoordinationStore {
    * a server accepts at most one writer per epoch (it records `committedBy`).
    * Servers that are behind (epoch < expected) are brought up to date by the same write.
    */
-  casTopology(cluster: string, expectedEpoch: number, next: Topology, writer: string): Promise<CasResult>;
+  casTopology(
+    cluster: string,
+    expectedEpoch: number,
+    next: Topology,
+    writer: string,
+  ): Promise<CasResult>;
 
   /**
    * Rewrite the topology at the same epoch, only by the writer who committed it
@@ -80,7 +85,11 @@ export interface CoordinationStore {
   /** PUBLISH to the events channel and XADD to the history stream on every reachable server. */
   publishEvent(cluster: string, event: StampedEvent): Promise<void>;
   /** History from the first server that answers, after stream id `sinceId` ('0' = all). */
-  readHistory(cluster: string, sinceId: string, count: number): Promise<{ id: string; event: StampedEvent }[]>;
+  readHistory(
+    cluster: string,
+    sinceId: string,
+    count: number,
+  ): Promise<{ id: string; event: StampedEvent }[]>;
   /** Subscribe to the channel on every server; events are de-duplicated by `id`. */
   subscribe(cluster: string, onEvent: (event: StampedEvent) => void): Promise<() => Promise<void>>;
 

@@ -8,14 +8,29 @@
  *          failover state machine through the executor.
  * Ticks are jittered (+-10%) so sentinels do not vote in lockstep.
  */
-import type { ClusterConfig, Config, NodeConfig } from '../config/types.js';
-import { type Decision, decide } from '../core/decide.js';
-import { CoordinationUnavailable } from '../core/errors.js';
-import { judge, newNodeHealth, type NodeHealth, type NodeObservation, recordProbe, transitionEvent } from '../core/health.js';
-import type { NodeSpec, NodeView, PauseState, ProbeResult, SentinelPresence, Topology, Vote } from '../core/model.js';
-import { INITIAL_TILT, tickTilt, type TiltState } from '../core/tilt.js';
 import type { Logger } from '../adapters/logging/logger.js';
 import type { SentinelMetrics } from '../adapters/metrics/metrics.js';
+import type { ClusterConfig, Config, NodeConfig } from '../config/types.js';
+import { decide, type Decision } from '../core/decide.js';
+import { CoordinationUnavailable } from '../core/errors.js';
+import {
+  judge,
+  newNodeHealth,
+  type NodeHealth,
+  type NodeObservation,
+  recordProbe,
+  transitionEvent,
+} from '../core/health.js';
+import type {
+  NodeSpec,
+  NodeView,
+  PauseState,
+  ProbeResult,
+  SentinelPresence,
+  Topology,
+  Vote,
+} from '../core/model.js';
+import { INITIAL_TILT, tickTilt, type TiltState } from '../core/tilt.js';
 import type { CoordinationStore } from '../ports/coordination.js';
 import type { PostgresPort } from '../ports/postgres.js';
 import type { Clock } from './clock.js';
@@ -53,7 +68,13 @@ export interface ClusterView {
 }
 
 export function nodeSpec(n: NodeConfig): NodeSpec {
-  return { name: n.name, host: n.host, port: n.port, priority: n.priority, noFailover: n.noFailover };
+  return {
+    name: n.name,
+    host: n.host,
+    port: n.port,
+    priority: n.priority,
+    noFailover: n.noFailover,
+  };
 }
 
 export class ClusterLoop {
@@ -113,7 +134,9 @@ export class ClusterLoop {
       const started = this.#d.clock.mono();
       this.#tickInFlight = this.tick()
         .then(() => undefined)
-        .catch((err: unknown) => this.#d.log.error({ cluster: this.name, err }, 'tick failed (bug): loop goes on'))
+        .catch((err: unknown) =>
+          this.#d.log.error({ cluster: this.name, err }, 'tick failed (bug): loop goes on'),
+        )
         .finally(() => {
           this.#tickInFlight = null;
           const interval = this.#d.config.timing.probeIntervalMs * (0.9 + Math.random() * 0.2);
@@ -128,14 +151,22 @@ export class ClusterLoop {
     const timing = config.timing;
     const tilt = tickTilt(this.#tilt, clock.mono(), timing);
     this.#tilt = tilt.state;
-    if (tilt.entered) this.#d.log.warn({ cluster: this.name, epoch: this.#topology?.epoch, evidence: tilt.evidence }, 'entering TILT: observing only');
+    if (tilt.entered)
+      this.#d.log.warn(
+        { cluster: this.name, epoch: this.#topology?.epoch, evidence: tilt.evidence },
+        'entering TILT: observing only',
+      );
     this.#tiltActive = tilt.tilt;
 
     const primary = this.#topology?.primary ?? cluster.initialPrimary;
     const [probes, coord, leader] = await Promise.all([
       Promise.all(
         cluster.nodes.map((n) =>
-          this.#d.pg.probe(nodeSpec(n), { nowMono: () => clock.mono(), sentinel: sentinelId, heartbeat: n.name === primary }),
+          this.#d.pg.probe(nodeSpec(n), {
+            nowMono: () => clock.mono(),
+            sentinel: sentinelId,
+            heartbeat: n.name === primary,
+          }),
         ),
       ),
       this.#readCoordination(),
@@ -176,11 +207,13 @@ export class ClusterLoop {
       decision.vote ? store.publishVote(this.name, decision.vote, timing.voteTtlMs) : undefined,
       store.publishPresence(this.name, presence, timing.presenceTtlMs),
     ]);
-    if (decision.vote) this.#votes = [...this.#votes.filter((v) => v.sentinel !== sentinelId), decision.vote];
+    if (decision.vote)
+      this.#votes = [...this.#votes.filter((v) => v.sentinel !== sentinelId), decision.vote];
     for (const e of decision.events) void this.#d.bus.emit(e);
     this.#updateMetrics();
 
-    if (this.#leader && this.#topology && !tilt.tilt) await this.#fenceStrayPrimaries(this.#topology);
+    if (this.#leader && this.#topology && !tilt.tilt)
+      await this.#fenceStrayPrimaries(this.#topology);
     if (decision.kind === 'failover' && this.#topology) {
       const after = await this.#executor.run(this.#topology, decision, this.#observations);
       if (after) this.#topology = after;
@@ -199,22 +232,37 @@ export class ClusterLoop {
         store.readVotes(this.name),
         store.readPause(this.name),
       ]);
-      if (topology.value && (this.#topology === null || topology.value.epoch >= this.#topology.epoch)) this.#topology = topology.value;
+      if (
+        topology.value &&
+        (this.#topology === null || topology.value.epoch >= this.#topology.epoch)
+      )
+        this.#topology = topology.value;
       this.#votes = votes.value;
       if (paused.value.paused !== this.#paused.paused) {
-        this.#d.log.info({ cluster: this.name, epoch: this.#topology?.epoch, paused: paused.value }, paused.value.paused ? 'cluster paused' : 'cluster resumed');
+        this.#d.log.info(
+          { cluster: this.name, epoch: this.#topology?.epoch, paused: paused.value },
+          paused.value.paused ? 'cluster paused' : 'cluster resumed',
+        );
       }
       this.#paused = paused.value;
-      if (this.#coordination !== 'majority') this.#d.log.info({ cluster: this.name, epoch: this.#topology?.epoch }, 'coordination majority reachable');
+      if (this.#coordination !== 'majority')
+        this.#d.log.info(
+          { cluster: this.name, epoch: this.#topology?.epoch },
+          'coordination majority reachable',
+        );
       this.#coordination = 'majority';
       this.#coordinationError = null;
       this.#d.metrics.coordinationMajority.set(1);
       return true;
     } catch (err) {
       const message = (err as Error).message;
-      if (!(err instanceof CoordinationUnavailable)) this.#d.log.error({ cluster: this.name, err }, 'coordination read failed');
+      if (!(err instanceof CoordinationUnavailable))
+        this.#d.log.error({ cluster: this.name, err }, 'coordination read failed');
       if (this.#coordination !== 'no-majority') {
-        this.#d.log.error({ cluster: this.name, epoch: this.#topology?.epoch, err: message }, 'no coordination majority: automatic failover disabled until Redis is back');
+        this.#d.log.error(
+          { cluster: this.name, epoch: this.#topology?.epoch, err: message },
+          'no coordination majority: automatic failover disabled until Redis is back',
+        );
       }
       this.#coordination = 'no-majority';
       this.#coordinationError = message;
@@ -237,7 +285,13 @@ export class ClusterLoop {
       primary: cluster.initialPrimary,
       nodes: cluster.nodes.map((n) => {
         const p = probes.find((x) => x.node === n.name);
-        return { name: n.name, host: n.host, port: n.port, role: n.name === cluster.initialPrimary ? 'primary' : 'standby', state: p?.ok ? 'up' : 'down' };
+        return {
+          name: n.name,
+          host: n.host,
+          port: n.port,
+          role: n.name === cluster.initialPrimary ? 'primary' : 'standby',
+          state: p?.ok ? 'up' : 'down',
+        };
       }),
       syncStandbys: [],
       state: 'ok',
@@ -249,7 +303,14 @@ export class ClusterLoop {
     if (!res?.committed) return;
     this.#topology = topology;
     const node = cluster.nodes.find((n) => n.name === cluster.initialPrimary)!;
-    await this.#d.pg.stampEpoch(nodeSpec(node), 1, node.name).catch((err: Error) => this.#d.log.warn({ cluster: this.name, epoch: 1, node: node.name, err: err.message }, 'epoch stamp failed'));
+    await this.#d.pg
+      .stampEpoch(nodeSpec(node), 1, node.name)
+      .catch((err: Error) =>
+        this.#d.log.warn(
+          { cluster: this.name, epoch: 1, node: node.name, err: err.message },
+          'epoch stamp failed',
+        ),
+      );
     await this.#d.bus.emit({ type: 'topology-changed', cluster: this.name, epoch: 1, topology });
   }
 
@@ -266,10 +327,20 @@ export class ClusterLoop {
       this.#fencedAt.set(n.name, topology.epoch);
       try {
         await this.#d.pg.fence(nodeSpec(n));
-        await this.#d.bus.emit({ type: 'node-fenced', cluster: this.name, epoch: topology.epoch, node: n.name, by: this.#d.sentinelId, reason: `answers as primary but ${topology.primary} is the primary of epoch ${topology.epoch}` });
+        await this.#d.bus.emit({
+          type: 'node-fenced',
+          cluster: this.name,
+          epoch: topology.epoch,
+          node: n.name,
+          by: this.#d.sentinelId,
+          reason: `answers as primary but ${topology.primary} is the primary of epoch ${topology.epoch}`,
+        });
       } catch (err) {
         this.#fencedAt.delete(n.name);
-        this.#d.log.warn({ cluster: this.name, epoch: topology.epoch, node: n.name, err: (err as Error).message }, 'could not fence a stray primary');
+        this.#d.log.warn(
+          { cluster: this.name, epoch: topology.epoch, node: n.name, err: (err as Error).message },
+          'could not fence a stray primary',
+        );
       }
     }
   }
@@ -278,7 +349,16 @@ export class ClusterLoop {
     const prev = this.#decision;
     if (prev && prev.kind === decision.kind && prev.reason === decision.reason) return;
     const level = decision.kind === 'observe' ? 'debug' : 'info';
-    this.#d.log[level]({ cluster: this.name, epoch: decision.epoch ?? this.#topology?.epoch, decision: decision.kind, reason: decision.reason, evidence: decision.evidence }, `decision ${decision.kind}: ${decision.reason}`);
+    this.#d.log[level](
+      {
+        cluster: this.name,
+        epoch: decision.epoch ?? this.#topology?.epoch,
+        decision: decision.kind,
+        reason: decision.reason,
+        evidence: decision.evidence,
+      },
+      `decision ${decision.kind}: ${decision.reason}`,
+    );
   }
 
   #nodeViews(): ClusterView['nodes'] {
@@ -295,7 +375,8 @@ export class ClusterLoop {
       let lagBytes: number | null = null;
       if (role === 'standby') {
         if (fromPrimary) lagBytes = fromPrimary.lagBytes;
-        else if (primaryLsn !== null && last?.replayedLsn !== undefined) lagBytes = Math.max(0, primaryLsn - last.replayedLsn);
+        else if (primaryLsn !== null && last?.replayedLsn !== undefined)
+          lagBytes = Math.max(0, primaryLsn - last.replayedLsn);
       } else if (role === 'primary') lagBytes = 0;
       views[n.name] = {
         up,
@@ -312,8 +393,23 @@ export class ClusterLoop {
 
   #presence(): SentinelPresence {
     const view: Record<string, NodeView> = {};
-    for (const [name, v] of Object.entries(this.#nodeViews())) view[name] = { up: v.up, role: v.role, lagBytes: v.lagBytes, lagSeconds: v.lagSeconds, evidence: v.evidence };
-    return { id: this.#d.sentinelId, api: this.#d.apiUrl, leader: this.#leader, atWall: this.#d.clock.wall(), tilt: this.#tiltActive, version: VERSION, view };
+    for (const [name, v] of Object.entries(this.#nodeViews()))
+      view[name] = {
+        up: v.up,
+        role: v.role,
+        lagBytes: v.lagBytes,
+        lagSeconds: v.lagSeconds,
+        evidence: v.evidence,
+      };
+    return {
+      id: this.#d.sentinelId,
+      api: this.#d.apiUrl,
+      leader: this.#leader,
+      atWall: this.#d.clock.wall(),
+      tilt: this.#tiltActive,
+      version: VERSION,
+      view,
+    };
   }
 
   #updateMetrics(): void {
@@ -327,7 +423,11 @@ export class ClusterLoop {
       if (v.probe) m.probeDuration.observe({ cluster: c, node }, v.probe.durationMs / 1000);
     }
     m.isLeader.set({ cluster: c }, this.#leader ? 1 : 0);
-    m.downVotes.set({ cluster: c }, this.#decision?.odown?.count ?? this.#votes.filter((v) => v.down && v.epoch === this.#topology?.epoch).length);
+    m.downVotes.set(
+      { cluster: c },
+      this.#decision?.odown?.count ??
+        this.#votes.filter((v) => v.down && v.epoch === this.#topology?.epoch).length,
+    );
     if (this.#topology) m.epoch.set({ cluster: c }, this.#topology.epoch);
     m.tilt.set(this.#tiltActive ? 1 : 0);
   }

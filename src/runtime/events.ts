@@ -5,8 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 
-import type { PgvigilEvent, StampedEvent } from '../core/events.js';
 import type { Logger } from '../adapters/logging/logger.js';
+import type { PgvigilEvent, StampedEvent } from '../core/events.js';
 import type { CoordinationStore } from '../ports/coordination.js';
 
 export type EventListener = (event: StampedEvent) => void;
@@ -29,12 +29,18 @@ export class EventBus {
     const stamped = { ...event, at: new Date().toISOString(), id: randomUUID() } as StampedEvent;
     const { type, cluster, epoch, ...rest } = stamped;
     const node = 'node' in rest ? rest.node : undefined;
-    this.#log.info({ event: type, cluster, epoch, node, ...(type === 'topology-changed' ? {} : rest) }, type);
+    this.#log.info(
+      { event: type, cluster, epoch, node, ...(type === 'topology-changed' ? {} : rest) },
+      type,
+    );
     for (const l of this.#listeners) l(stamped);
     try {
       await this.#store.publishEvent(event.cluster, stamped);
     } catch (err) {
-      this.#log.warn({ cluster, epoch, err: (err as Error).message, event: type }, 'event not published');
+      this.#log.warn(
+        { cluster, epoch, err: (err as Error).message, event: type },
+        'event not published',
+      );
     }
     return stamped;
   }

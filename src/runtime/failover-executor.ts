@@ -5,9 +5,15 @@
  * against Redis just before they run (a lock is not a fence).
  */
 import type { Decision } from '../core/decide.js';
-import type { NodeObservation } from '../core/health.js';
 import { IDLE, transition } from '../core/failover/machine.js';
-import { deadlineMono, type FailoverAction, type FailoverInput, type FailoverState, type Now } from '../core/failover/states.js';
+import {
+  deadlineMono,
+  type FailoverAction,
+  type FailoverInput,
+  type FailoverState,
+  type Now,
+} from '../core/failover/states.js';
+import type { NodeObservation } from '../core/health.js';
 import type { Topology } from '../core/model.js';
 import type { ClusterLoopDeps } from './cluster-loop.js';
 import { nodeSpec } from './cluster-loop.js';
@@ -17,7 +23,10 @@ class Timeout extends Error {}
 function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Timeout(`deadline of ${Math.round(ms)} ms passed`)), Math.max(0, ms));
+    timer = setTimeout(
+      () => reject(new Timeout(`deadline of ${Math.round(ms)} ms passed`)),
+      Math.max(0, ms),
+    );
   });
   return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }
@@ -40,19 +49,46 @@ export class FailoverExecutor {
   }
 
   /** Runs one failover to its end. Returns the topology to use afterwards (null: unchanged). */
-  async run(topology: Topology, decision: Decision, observations: Record<string, NodeObservation>, opts: FailoverRunOptions = {}): Promise<Topology | null> {
+  async run(
+    topology: Topology,
+    decision: Decision,
+    observations: Record<string, NodeObservation>,
+    opts: FailoverRunOptions = {},
+  ): Promise<Topology | null> {
     const { log, metrics } = this.#d;
     const cluster = topology.cluster;
     const primaryLastLsn = observations[topology.primary]?.lastOk?.currentLsn ?? null;
-    let step = transition(IDLE, { type: 'start', topology, sentinelId: this.#d.sentinelId, kind: opts.kind ?? 'automatic', reason: decision.evidence, primaryLastLsn }, this.#now());
+    let step = transition(
+      IDLE,
+      {
+        type: 'start',
+        topology,
+        sentinelId: this.#d.sentinelId,
+        kind: opts.kind ?? 'automatic',
+        reason: decision.evidence,
+        primaryLastLsn,
+      },
+      this.#now(),
+    );
     const candidate = decision.candidate;
     const receivedLsn = candidate ? (observations[candidate]?.lastOk?.receivedLsn ?? 0) : 0;
     step = transition(
       step.state,
-      candidate ? { type: 'candidate-chosen', to: candidate, receivedLsn } : { type: 'no-candidate', detail: decision.evidence },
+      candidate
+        ? { type: 'candidate-chosen', to: candidate, receivedLsn }
+        : { type: 'no-candidate', detail: decision.evidence },
       this.#now(),
     );
-    log.warn({ cluster, epoch: topology.epoch, from: topology.primary, to: candidate, evidence: decision.evidence }, 'failover starting');
+    log.warn(
+      {
+        cluster,
+        epoch: topology.epoch,
+        from: topology.primary,
+        to: candidate,
+        evidence: decision.evidence,
+      },
+      'failover starting',
+    );
     let state: FailoverState = step.state;
     let events = step.events;
     let actions = step.actions;
@@ -63,7 +99,10 @@ export class FailoverExecutor {
       const remaining = deadline === null ? Infinity : deadline - this.#d.clock.mono();
       let inputs: FailoverInput[];
       try {
-        inputs = await withDeadline(Promise.all(actions.map((a) => this.#perform(a, state))).then((r) => r.flat()), remaining);
+        inputs = await withDeadline(
+          Promise.all(actions.map((a) => this.#perform(a, state))).then((r) => r.flat()),
+          remaining,
+        );
       } catch (err) {
         if (!(err instanceof Timeout)) throw err;
         inputs = [{ type: 'timeout' }];
@@ -74,7 +113,10 @@ export class FailoverExecutor {
         inputs = [{ type: 'timeout' }];
       }
       if (opts.crashAfter && actions.some((a) => a.type === opts.crashAfter)) {
-        log.error({ cluster, epoch: 'epoch' in state ? state.epoch : topology.epoch }, `simulated crash after ${opts.crashAfter}`);
+        log.error(
+          { cluster, epoch: 'epoch' in state ? state.epoch : topology.epoch },
+          `simulated crash after ${opts.crashAfter}`,
+        );
         return null;
       }
       events = [];
@@ -88,13 +130,26 @@ export class FailoverExecutor {
       }
     }
     if (state.kind === 'aborted') {
-      log.warn({ cluster, epoch: state.epoch, reason: state.reason, detail: state.detail }, 'failover aborted: topology unchanged');
+      log.warn(
+        { cluster, epoch: state.epoch, reason: state.reason, detail: state.detail },
+        'failover aborted: topology unchanged',
+      );
       return null;
     }
     if (state.kind !== 'done') return null;
     metrics.failovers.inc({ cluster, kind: opts.kind ?? 'automatic' });
     metrics.failoverDuration.observe({ cluster }, state.durationMs / 1000);
-    log.warn({ cluster, epoch: state.epoch, to: state.to, durationMs: Math.round(state.durationMs), outcome: state.outcome, problems: state.problems }, 'failover finished');
+    log.warn(
+      {
+        cluster,
+        epoch: state.epoch,
+        to: state.to,
+        durationMs: Math.round(state.durationMs),
+        outcome: state.outcome,
+        problems: state.problems,
+      },
+      'failover finished',
+    );
     return state.topology;
   }
 
@@ -120,7 +175,11 @@ export class FailoverExecutor {
     switch (action.type) {
       case 'cas': {
         const res = await store.casTopology(cluster, action.expectedEpoch, action.next, sentinelId);
-        return [res.committed ? { type: 'cas-committed' } : { type: 'cas-lost', seenEpoch: res.seenEpoch }];
+        return [
+          res.committed
+            ? { type: 'cas-committed' }
+            : { type: 'cas-lost', seenEpoch: res.seenEpoch },
+        ];
       }
       case 'promote': {
         // The CAS just made epoch `action.epoch` ours on a majority: no re-read needed here,
@@ -128,7 +187,14 @@ export class FailoverExecutor {
         try {
           const node = this.#node(action.node);
           await pg.promote(node, config.timing.promoteTimeoutMs);
-          await pg.stampEpoch(node, action.epoch, node.name).catch((err: Error) => log.warn({ cluster, epoch: action.epoch, node: node.name, err: err.message }, 'epoch stamp failed'));
+          await pg
+            .stampEpoch(node, action.epoch, node.name)
+            .catch((err: Error) =>
+              log.warn(
+                { cluster, epoch: action.epoch, node: node.name, err: err.message },
+                'epoch stamp failed',
+              ),
+            );
           return [{ type: 'promoted' }];
         } catch (err) {
           return [{ type: 'promote-failed', error: (err as Error).message }];
@@ -139,7 +205,12 @@ export class FailoverExecutor {
         const primary = this.#node(action.to);
         return Promise.all(
           action.nodes.map(async (name): Promise<FailoverInput> => {
-            if (!ours) return { type: 'repointed', node: name, error: `epoch ${action.epoch} superseded: not repointing` };
+            if (!ours)
+              return {
+                type: 'repointed',
+                node: name,
+                error: `epoch ${action.epoch} superseded: not repointing`,
+              };
             try {
               await pg.ensureSlot(primary, name);
               await pg.repoint(this.#node(name), primary, name);
@@ -151,7 +222,8 @@ export class FailoverExecutor {
         );
       }
       case 'fence': {
-        if (!(await this.#stillOurs(action.epoch))) return [{ type: 'fence-unreachable', error: `epoch ${action.epoch} superseded` }];
+        if (!(await this.#stillOurs(action.epoch)))
+          return [{ type: 'fence-unreachable', error: `epoch ${action.epoch} superseded` }];
         try {
           await pg.fence(this.#node(action.node));
           return [{ type: 'fenced' }];
@@ -160,7 +232,9 @@ export class FailoverExecutor {
         }
       }
       case 'publish-topology': {
-        const res = await store.updateTopology(cluster, action.topology, sentinelId).catch(() => null);
+        const res = await store
+          .updateTopology(cluster, action.topology, sentinelId)
+          .catch(() => null);
         return res?.committed ? [{ type: 'published' }] : [];
       }
       default: {

@@ -4,12 +4,12 @@
  */
 import type { FastifyInstance } from 'fastify';
 
-import type { Config } from '../config/types.js';
 import { buildSentinelApi } from '../adapters/http/api.js';
 import type { Logger } from '../adapters/logging/logger.js';
 import { SentinelMetrics } from '../adapters/metrics/metrics.js';
 import { PgAdapter } from '../adapters/postgres/index.js';
 import { RedisCoordinationStore } from '../adapters/redis/store.js';
+import type { Config } from '../config/types.js';
 import type { CoordinationStore } from '../ports/coordination.js';
 import type { PostgresPort } from '../ports/postgres.js';
 import { type Clock, systemClock } from './clock.js';
@@ -43,7 +43,12 @@ export class Sentinel {
     this.#clock = opts.clock ?? systemClock;
     this.#store =
       opts.store ??
-      new RedisCoordinationStore({ urls: config.coordination.redis, prefix: config.coordination.prefix, commandTimeoutMs: config.timing.redisTimeoutMs, logger: log });
+      new RedisCoordinationStore({
+        urls: config.coordination.redis,
+        prefix: config.coordination.prefix,
+        commandTimeoutMs: config.timing.redisTimeoutMs,
+        logger: log,
+      });
     this.bus = new EventBus(this.#store, log);
     const apiUrl = `http://${config.sentinel.api.host}:${config.sentinel.api.port}`;
     this.loops = config.clusters.map((cluster) => {
@@ -59,7 +64,18 @@ export class Sentinel {
           applicationName: `pgvigil-sentinel-${config.sentinel.id}`,
         });
       this.#pgs.push(pg);
-      return new ClusterLoop({ config, cluster, store: this.#store, pg, bus: this.bus, log, metrics: this.metrics, clock: this.#clock, sentinelId: config.sentinel.id, apiUrl });
+      return new ClusterLoop({
+        config,
+        cluster,
+        store: this.#store,
+        pg,
+        bus: this.bus,
+        log,
+        metrics: this.metrics,
+        clock: this.#clock,
+        sentinelId: config.sentinel.id,
+        apiUrl,
+      });
     });
   }
 
@@ -70,9 +86,16 @@ export class Sentinel {
   }
 
   /** Healthy when every cluster loop completed a tick recently (the loop makes progress). */
-  health(): { ok: boolean; sentinel: string; clusters: Record<string, { lastTickAgoMs: number | null; coordination: string }> } {
+  health(): {
+    ok: boolean;
+    sentinel: string;
+    clusters: Record<string, { lastTickAgoMs: number | null; coordination: string }>;
+  } {
     const now = this.#clock.mono();
-    const limit = Math.max(this.#config.timing.downAfterMs, 5 * this.#config.timing.probeIntervalMs);
+    const limit = Math.max(
+      this.#config.timing.downAfterMs,
+      5 * this.#config.timing.probeIntervalMs,
+    );
     const clusters: Record<string, { lastTickAgoMs: number | null; coordination: string }> = {};
     let ok = true;
     for (const l of this.loops) {
@@ -96,7 +119,16 @@ export class Sentinel {
       health: () => this.health(),
       topology: async (c) => {
         const v = this.loop(c).view();
-        return v.topology ?? { cluster: c, epoch: 0, primary: null, state: 'unknown', coordination: v.coordination, message: v.coordinationError ?? 'no topology yet' };
+        return (
+          v.topology ?? {
+            cluster: c,
+            epoch: 0,
+            primary: null,
+            state: 'unknown',
+            coordination: v.coordination,
+            message: v.coordinationError ?? 'no topology yet',
+          }
+        );
       },
       status: async (c) => this.loop(c).view(),
       events: async (c, since, count) => this.#store.readHistory(c, since, count),

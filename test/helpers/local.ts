@@ -9,9 +9,9 @@ import { join } from 'node:path';
 
 import pg from 'pg';
 
+import { RedisCoordinationStore } from '../../src/adapters/redis/store.js';
 import type { StampedEvent } from '../../src/core/events.js';
 import type { Topology } from '../../src/core/model.js';
-import { RedisCoordinationStore } from '../../src/adapters/redis/store.js';
 import { localDown, localUp, type LocalUpOptions } from '../../src/local/cluster.js';
 import type { LocalNodeState, LocalState } from '../../src/local/state.js';
 
@@ -29,15 +29,31 @@ export interface LocalHandle {
 const live = new Set<string>();
 process.once('exit', () => {
   // last resort: SIGKILL whatever a crashed run left (pids from state.json are in memory here)
-  for (const pids of live) for (const pid of pids.split(',')) try { process.kill(Number(pid), 'SIGKILL'); } catch { /* gone */ }
+  for (const pids of live)
+    for (const pid of pids.split(','))
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        /* gone */
+      }
 });
 
-export async function startLocal(opts: Omit<LocalUpOptions, 'dir' | 'progress'> = {}): Promise<LocalHandle> {
+export async function startLocal(
+  opts: Omit<LocalUpOptions, 'dir' | 'progress'> = {},
+): Promise<LocalHandle> {
   const dir = mkdtempSync(join(tmpdir(), 'pgvigil-scn-'));
   const state = await localUp({ apiPort: 0, ...opts, dir, progress: () => undefined });
-  const pids = [...state.sentinels.map((s) => s.pid), ...state.redisServers.map((r) => r.pid), ...state.nodes.map((n) => n.pid)].join(',');
+  const pids = [
+    ...state.sentinels.map((s) => s.pid),
+    ...state.redisServers.map((r) => r.pid),
+    ...state.nodes.map((n) => n.pid),
+  ].join(',');
   live.add(pids);
-  const store = new RedisCoordinationStore({ urls: state.redis, prefix: 'pgvigil', commandTimeoutMs: 1000 });
+  const store = new RedisCoordinationStore({
+    urls: state.redis,
+    prefix: 'pgvigil',
+    commandTimeoutMs: 1000,
+  });
   await store.ready(2000);
   const events: StampedEvent[] = [];
   const unsubscribe = await store.subscribe(state.cluster, (e) => events.push(e));
@@ -62,8 +78,16 @@ export async function startLocal(opts: Omit<LocalUpOptions, 'dir' | 'progress'> 
 }
 
 /** One statement on a fresh connection to a node (superuser URL from state.json). */
-export async function sql<R extends pg.QueryResultRow = Record<string, unknown>>(node: LocalNodeState, text: string, params: unknown[] = []): Promise<R[]> {
-  const c = new pg.Client({ connectionString: node.url, connectionTimeoutMillis: 2000, query_timeout: 5000 });
+export async function sql<R extends pg.QueryResultRow = Record<string, unknown>>(
+  node: LocalNodeState,
+  text: string,
+  params: unknown[] = [],
+): Promise<R[]> {
+  const c = new pg.Client({
+    connectionString: node.url,
+    connectionTimeoutMillis: 2000,
+    query_timeout: 5000,
+  });
   c.on('error', () => undefined);
   await c.connect();
   try {

@@ -6,13 +6,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { loadConfig } from '../../src/config/load.js';
-import type { Decision } from '../../src/core/decide.js';
-import type { StampedEvent } from '../../src/core/events.js';
 import { createLogger } from '../../src/adapters/logging/logger.js';
 import { SentinelMetrics } from '../../src/adapters/metrics/metrics.js';
 import { PgAdapter } from '../../src/adapters/postgres/index.js';
 import { RedisCoordinationStore } from '../../src/adapters/redis/store.js';
+import { loadConfig } from '../../src/config/load.js';
+import type { Decision } from '../../src/core/decide.js';
+import type { StampedEvent } from '../../src/core/events.js';
 import { localKill } from '../../src/local/cluster.js';
 import { systemClock } from '../../src/runtime/clock.js';
 import type { ClusterLoopDeps } from '../../src/runtime/cluster-loop.js';
@@ -34,7 +34,11 @@ describe('two sentinels failing over at once', () => {
   function racer(id: string): { executor: FailoverExecutor; events: StampedEvent[] } {
     const config = loadConfig({ file: h.state.config, overrides: { sentinel: { id } } });
     const cluster = config.clusters[0]!;
-    const store = new RedisCoordinationStore({ urls: config.coordination.redis, prefix: config.coordination.prefix, commandTimeoutMs: 1000 });
+    const store = new RedisCoordinationStore({
+      urls: config.coordination.redis,
+      prefix: config.coordination.prefix,
+      commandTimeoutMs: 1000,
+    });
     const pg = new PgAdapter({
       user: cluster.user,
       password: cluster.password,
@@ -44,12 +48,26 @@ describe('two sentinels failing over at once', () => {
       replication: cluster.replication,
       applicationName: id,
     });
-    closers.push(() => pg.close(), () => store.close());
+    closers.push(
+      () => pg.close(),
+      () => store.close(),
+    );
     const log = createLogger({ level: 'silent', process: id, role: 'sentinel' });
     const bus = new EventBus(store, log);
     const events: StampedEvent[] = [];
     bus.onEvent((e) => events.push(e));
-    const deps: ClusterLoopDeps = { config, cluster, store, pg, bus, log, metrics: new SentinelMetrics(undefined, { defaults: false }), clock: systemClock, sentinelId: id, apiUrl: null };
+    const deps: ClusterLoopDeps = {
+      config,
+      cluster,
+      store,
+      pg,
+      bus,
+      log,
+      metrics: new SentinelMetrics(undefined, { defaults: false }),
+      clock: systemClock,
+      sentinelId: id,
+      apiUrl: null,
+    };
     return { executor: new FailoverExecutor(deps), events };
   }
 
@@ -57,7 +75,9 @@ describe('two sentinels failing over at once', () => {
     // keep the real sentinels out of it: maintenance mode stops their automatic failover
     await h.store.setPause(h.state.cluster, { paused: true, by: 'test', atWall: Date.now() });
     await eventually(async () => {
-      const s = (await (await fetch(`${h.state.api}/status`)).json()) as { paused: { paused: boolean } };
+      const s = (await (await fetch(`${h.state.api}/status`)).json()) as {
+        paused: { paused: boolean };
+      };
       return s.paused.paused ? true : undefined;
     });
     const topology = (await h.topology())!;
@@ -65,15 +85,29 @@ describe('two sentinels failing over at once', () => {
 
     const a = racer('racer-a');
     const b = racer('racer-b');
-    const decision = (candidate: string): Decision => ({ kind: 'failover', reason: 'primary-odown', evidence: 'race test', vote: null, candidate, from: 'pg1', epoch: topology.epoch, events: [] });
-    const [ra, rb] = await Promise.all([a.executor.run(topology, decision('pg2'), {}), b.executor.run(topology, decision('pg3'), {})]);
+    const decision = (candidate: string): Decision => ({
+      kind: 'failover',
+      reason: 'primary-odown',
+      evidence: 'race test',
+      vote: null,
+      candidate,
+      from: 'pg1',
+      epoch: topology.epoch,
+      events: [],
+    });
+    const [ra, rb] = await Promise.all([
+      a.executor.run(topology, decision('pg2'), {}),
+      b.executor.run(topology, decision('pg3'), {}),
+    ]);
 
     const winners = [ra, rb].filter((r) => r !== null);
     expect(winners).toHaveLength(1);
     const winner = winners[0]!;
     expect(winner.epoch).toBe(topology.epoch + 1);
     const loser = ra === null ? a : b;
-    expect(loser.events.some((e) => e.type === 'failover-aborted' && e.reason === 'epoch-cas-lost')).toBe(true);
+    expect(
+      loser.events.some((e) => e.type === 'failover-aborted' && e.reason === 'epoch-cas-lost'),
+    ).toBe(true);
     expect(loser.events.some((e) => e.type === 'failover-started')).toBe(false);
 
     const promoted = winner.primary;

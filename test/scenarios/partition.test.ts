@@ -22,7 +22,11 @@ describe('one sentinel blackholed from the primary', () => {
       beforeSentinels: async (nodes) => {
         target = nodes[0]!.port;
         await proxy.close();
-        proxy = await startTcpProxy({ targetHost: '127.0.0.1', targetPort: target, listenPort: proxy.port });
+        proxy = await startTcpProxy({
+          targetHost: '127.0.0.1',
+          targetPort: target,
+          listenPort: proxy.port,
+        });
       },
     });
   });
@@ -35,7 +39,13 @@ describe('one sentinel blackholed from the primary', () => {
     const epoch = (await h.topology())!.epoch;
     proxy.blackhole();
     // s3 must really see pg1 down (the fault is real), and vote so
-    await eventually(async () => (h.events.some((e) => e.type === 'node-down' && e.node === 'pg1' && e.sentinel === 's3') ? true : undefined), 15_000);
+    await eventually(
+      async () =>
+        h.events.some((e) => e.type === 'node-down' && e.node === 'pg1' && e.sentinel === 's3')
+          ? true
+          : undefined,
+      15_000,
+    );
     await eventually(async () => {
       const votes = (await h.store.readVotes(h.state.cluster)).value;
       return votes.some((v) => v.sentinel === 's3' && v.down) ? true : undefined;
@@ -46,11 +56,21 @@ describe('one sentinel blackholed from the primary', () => {
     expect(t!.epoch).toBe(epoch);
     expect(t!.primary).toBe('pg1');
     expect(await inRecovery(h.node('pg2'))).toBe(true);
-    expect(h.events.some((e) => e.type === 'failover-started' || e.type === 'primary-odown')).toBe(false);
-    expect(h.events.some((e) => e.type === 'node-down' && e.node === 'pg1' && e.sentinel !== 's3')).toBe(false);
+    expect(h.events.some((e) => e.type === 'failover-started' || e.type === 'primary-odown')).toBe(
+      false,
+    );
+    expect(
+      h.events.some((e) => e.type === 'node-down' && e.node === 'pg1' && e.sentinel !== 's3'),
+    ).toBe(false);
 
     // healed: s3 sees it up again
     proxy.restore();
-    await eventually(async () => (h.events.some((e) => e.type === 'node-up' && e.node === 'pg1' && e.sentinel === 's3') ? true : undefined), 15_000);
+    await eventually(
+      async () =>
+        h.events.some((e) => e.type === 'node-up' && e.node === 'pg1' && e.sentinel === 's3')
+          ? true
+          : undefined,
+      15_000,
+    );
   });
 });

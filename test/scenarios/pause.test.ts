@@ -15,7 +15,8 @@ const run = promisify(execFile);
 
 describe('pause / resume', () => {
   let h: LocalHandle;
-  const cli = (...args: string[]) => run(process.execPath, [cliEntry(), ...args, '--config', h.state.config]);
+  const cli = (...args: string[]) =>
+    run(process.execPath, [cliEntry(), ...args, '--config', h.state.config]);
   beforeAll(async () => {
     h = await startLocal({ nodes: 2, sentinels: 3 });
   });
@@ -25,7 +26,9 @@ describe('pause / resume', () => {
 
   it('holds automatic failover while paused and resumes it', async () => {
     await cli('pause', '--reason', 'kernel upgrade');
-    const status = JSON.parse((await cli('status', '--json').catch((e: { stdout: string }) => e)).stdout) as { paused: boolean; primary: string };
+    const status = JSON.parse(
+      (await cli('status', '--json').catch((e: { stdout: string }) => e)).stdout,
+    ) as { paused: boolean; primary: string };
     expect(status.paused).toBe(true);
     expect(status.primary).toBe('pg1');
     await eventually(async () => (h.events.some((e) => e.type === 'paused') ? true : undefined));

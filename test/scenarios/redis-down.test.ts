@@ -19,7 +19,8 @@ describe('Redis majority down', () => {
     h = await startLocal({ nodes: 2, sentinels: 3, redis: 3 });
   });
   afterAll(async () => {
-    for (const r of ['redis-1', 'redis-2']) await localKill({ dir: h.state.dir, name: r, signal: 'CONT' }).catch(() => undefined);
+    for (const r of ['redis-1', 'redis-2'])
+      await localKill({ dir: h.state.dir, name: r, signal: 'CONT' }).catch(() => undefined);
     await h?.down();
   });
 
@@ -31,14 +32,21 @@ describe('Redis majority down', () => {
     expect(await inRecovery(h.node('pg2'))).toBe(true);
 
     // status: one clear line, exit code 2
-    const status = await run(process.execPath, [cliEntry(), 'status', '--config', h.state.config]).then(
+    const status = await run(process.execPath, [
+      cliEntry(),
+      'status',
+      '--config',
+      h.state.config,
+    ]).then(
       () => ({ code: 0, stderr: '' }),
       (err: { code: number; stderr: string }) => err,
     );
     expect(status.code).toBe(2);
     expect(status.stderr).toMatch(/no coordination majority.*automatic failover is disabled/);
     // the sentinel API reports it too
-    const health = (await (await fetch(`${h.state.api}/health`)).json()) as { clusters: Record<string, { coordination: string }> };
+    const health = (await (await fetch(`${h.state.api}/health`)).json()) as {
+      clusters: Record<string, { coordination: string }>;
+    };
     expect(health.clusters.local!.coordination).toBe('no-majority');
 
     // Redis back: the dead primary is now failed over

@@ -24,10 +24,13 @@ describe('SIGKILL of the primary (3 nodes)', () => {
     await sql(pg1, 'CREATE TABLE t (id int PRIMARY KEY, note text)');
     await sql(pg1, "INSERT INTO t SELECT g, 'before crash' FROM generate_series(1, 500) g");
     // replicated before the crash: both standbys have replayed the last row
-    const [{ lsn }] = await sql<{ lsn: string }>(pg1, 'SELECT pg_current_wal_lsn()::text AS lsn');
+    const { lsn } = (await sql<{ lsn: string }>(pg1, 'SELECT pg_current_wal_lsn()::text AS lsn'))[0]!;
     for (const name of ['pg2', 'pg3']) {
       await eventually(async () => {
-        const [r] = await sql<{ ok: boolean }>(h.node(name), `SELECT pg_last_wal_replay_lsn() >= '${lsn}'::pg_lsn AS ok`);
+        const [r] = await sql<{ ok: boolean }>(
+          h.node(name),
+          `SELECT pg_last_wal_replay_lsn() >= '${lsn}'::pg_lsn AS ok`,
+        );
         return r!.ok ? true : undefined;
       });
     }
@@ -45,25 +48,37 @@ describe('SIGKILL of the primary (3 nodes)', () => {
     // exactly one promotion: one node writable, the other still in recovery
     expect(await inRecovery(newPrimary)).toBe(false);
     expect(await inRecovery(other)).toBe(true);
-    await eventually(async () => (h.events.some((e) => e.type === 'failover-completed') ? true : undefined), 5000);
+    await eventually(
+      async () => (h.events.some((e) => e.type === 'failover-completed') ? true : undefined),
+      5000,
+    );
     const completed = h.events.filter((e) => e.type === 'failover-completed');
     expect(completed).toHaveLength(1);
     const types = h.events.map((e) => e.type);
     expect(types).toContain('primary-odown');
     expect(types).toContain('failover-started');
-    expect(h.events.filter((e) => e.type === 'topology-changed' && e.topology.primary === after.primary).length).toBeGreaterThan(0);
+    expect(
+      h.events.filter((e) => e.type === 'topology-changed' && e.topology.primary === after.primary)
+        .length,
+    ).toBeGreaterThan(0);
 
     // nothing replicated before the crash is lost
-    const [{ n }] = await sql<{ n: string }>(newPrimary, 'SELECT count(*) AS n FROM t');
+    const { n } = (await sql<{ n: string }>(newPrimary, 'SELECT count(*) AS n FROM t'))[0]!;
     expect(Number(n)).toBe(500);
     // the new primary carries its epoch stamp (rule 3)
-    const [stamp] = await sql<{ epoch: string; primary_name: string }>(newPrimary, 'SELECT epoch, primary_name FROM pgvigil.epoch');
+    const [stamp] = await sql<{ epoch: string; primary_name: string }>(
+      newPrimary,
+      'SELECT epoch, primary_name FROM pgvigil.epoch',
+    );
     expect(Number(stamp!.epoch)).toBe(after.epoch);
     expect(stamp!.primary_name).toBe(after.primary);
 
     // the surviving standby streams from the new primary and sees new writes
     await eventually(async () => {
-      const [r] = await sql<{ status: string; port: number }>(other, 'SELECT status, sender_port AS port FROM pg_stat_wal_receiver');
+      const [r] = await sql<{ status: string; port: number }>(
+        other,
+        'SELECT status, sender_port AS port FROM pg_stat_wal_receiver',
+      );
       return r?.status === 'streaming' && r.port === newPrimary.port ? true : undefined;
     }, 15_000);
     await sql(newPrimary, "INSERT INTO t VALUES (501, 'after failover')");

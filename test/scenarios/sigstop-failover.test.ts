@@ -23,7 +23,9 @@ describe('SIGSTOP of the primary (hung, not dead)', () => {
     const pg2 = h.node('pg2');
     await sql(pg1, 'CREATE TABLE t (id int PRIMARY KEY)');
     await sql(pg1, 'INSERT INTO t SELECT generate_series(1, 100)');
-    await eventually(async () => ((await sql(pg2, 'SELECT 1 FROM t WHERE id = 100')).length === 1 ? true : undefined));
+    await eventually(async () =>
+      (await sql(pg2, 'SELECT 1 FROM t WHERE id = 100')).length === 1 ? true : undefined,
+    );
 
     const stoppedAt = Date.now();
     await localKill({ dir: h.state.dir, name: 'pg1', signal: 'STOP' });
@@ -37,12 +39,16 @@ describe('SIGSTOP of the primary (hung, not dead)', () => {
     expect(await inRecovery(pg2)).toBe(false);
     const odown = h.events.find((e) => e.type === 'primary-odown');
     expect(odown).toBeDefined();
-    const [{ n }] = await sql<{ n: string }>(pg2, 'SELECT count(*) AS n FROM t');
+    const { n } = (await sql<{ n: string }>(pg2, 'SELECT count(*) AS n FROM t'))[0]!;
     expect(Number(n)).toBe(100);
 
     // The old primary wakes up still believing it is a primary: the leader fences it.
     await localKill({ dir: h.state.dir, name: 'pg1', signal: 'CONT' });
-    await eventually(async () => (h.events.some((e) => e.type === 'node-fenced' && e.node === 'pg1') ? true : undefined), 20_000);
+    await eventually(
+      async () =>
+        h.events.some((e) => e.type === 'node-fenced' && e.node === 'pg1') ? true : undefined,
+      20_000,
+    );
     await expect(sql(pg1, 'INSERT INTO t VALUES (101)')).rejects.toThrow(/read-only/);
   });
 });

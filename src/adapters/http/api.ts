@@ -29,13 +29,18 @@ export interface SentinelApiDeps {
   status(cluster: string): Promise<unknown>;
   events(cluster: string, since: string, count: number): Promise<unknown>;
   /** mutating intents; absent ones answer 501 */
-  intents?: Partial<Record<'failover' | 'failback' | 'switchover', (cluster: string, body: Record<string, unknown>) => Promise<unknown>>>;
+  intents?: Partial<
+    Record<
+      'failover' | 'failback' | 'switchover',
+      (cluster: string, body: Record<string, unknown>) => Promise<unknown>
+    >
+  >;
 }
 
 const COMMANDS: [string, string, string][] = [
   ['Failover', 'POST', '/failover'],
   ['Failback', 'POST', '/failback'],
-  ['Switchover', 'POST', "/switchover -H 'Content-Type: application/json' -d '{\"to\":\"pg2\"}'"],
+  ['Switchover', 'POST', '/switchover -H \'Content-Type: application/json\' -d \'{"to":"pg2"}\''],
   ['Topologia', 'GET', '/topology'],
   ['Eventos', 'GET', '/events?since=0'],
   ['Salud', 'GET', '/health'],
@@ -51,14 +56,20 @@ export function buildSentinelApi(deps: SentinelApiDeps): FastifyInstance {
   const clusterOf = (req: FastifyRequest): string => {
     const q = (req.query as Record<string, string | undefined>).cluster;
     const name = q ?? deps.clusters[0]!;
-    if (!deps.clusters.includes(name)) throw new ApiError(404, `unknown cluster ${name}: known clusters are ${deps.clusters.join(', ')}`);
+    if (!deps.clusters.includes(name))
+      throw new ApiError(
+        404,
+        `unknown cluster ${name}: known clusters are ${deps.clusters.join(', ')}`,
+      );
     return name;
   };
 
   app.addHook('onRequest', async (req, reply) => {
     if (req.method === 'GET' || req.method === 'HEAD' || !deps.token) return;
     if (req.headers.authorization !== `Bearer ${deps.token}`) {
-      await reply.code(401).send(errorBody('missing or wrong bearer token: send Authorization: Bearer <api.token>'));
+      await reply
+        .code(401)
+        .send(errorBody('missing or wrong bearer token: send Authorization: Bearer <api.token>'));
     }
   });
 
@@ -66,15 +77,21 @@ export function buildSentinelApi(deps: SentinelApiDeps): FastifyInstance {
     if (err instanceof ApiError) return reply.code(err.statusCode).send(errorBody(err.message));
     if (err instanceof CoordinationUnavailable) return reply.code(503).send(errorBody(err.message));
     if (err instanceof UserError) return reply.code(409).send(errorBody(err.message));
-    const code = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    const code =
+      err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     return reply.code(code).send(errorBody(err.message));
   });
-  app.setNotFoundHandler(async (req, reply) => reply.code(404).send(errorBody(`no route ${req.method} ${req.url}: GET / lists the commands`)));
+  app.setNotFoundHandler(async (req, reply) =>
+    reply.code(404).send(errorBody(`no route ${req.method} ${req.url}: GET / lists the commands`)),
+  );
 
   app.get('/', async (req) => {
     const base = `http://${req.headers.host ?? `${deps.host}:${deps.port}`}`;
     const commands = Object.fromEntries(
-      COMMANDS.map(([name, method, path]) => [name, method === 'GET' ? `curl ${base}${path}` : `curl -X POST ${base}${path}`]),
+      COMMANDS.map(([name, method, path]) => [
+        name,
+        method === 'GET' ? `curl ${base}${path}` : `curl -X POST ${base}${path}`,
+      ]),
     );
     return { Comandos: commands };
   });
@@ -96,9 +113,14 @@ export function buildSentinelApi(deps: SentinelApiDeps): FastifyInstance {
   for (const intent of ['failover', 'failback', 'switchover'] as const) {
     app.post(`/${intent}`, async (req) => {
       const handler = deps.intents?.[intent];
-      if (!handler) throw new ApiError(501, `${intent} through the API is not available in this version: automatic failover runs on its own`);
+      if (!handler)
+        throw new ApiError(
+          501,
+          `${intent} through the API is not available in this version: automatic failover runs on its own`,
+        );
       const body = (req.body ?? {}) as Record<string, unknown>;
-      if (typeof body !== 'object' || Array.isArray(body)) throw new ApiError(400, 'request body must be a JSON object');
+      if (typeof body !== 'object' || Array.isArray(body))
+        throw new ApiError(400, 'request body must be a JSON object');
       return handler(clusterOf(req), body);
     });
   }
@@ -108,5 +130,6 @@ export function buildSentinelApi(deps: SentinelApiDeps): FastifyInstance {
 /** Refuse a non-loopback bind without a token (also checked by the config schema). */
 export function assertSafeBind(host: string, token: string | undefined): void {
   const loopback = host === 'localhost' || host === '::1' || host.startsWith('127.');
-  if (!loopback && !token) throw new UserError(`refusing to bind the API on ${host} without sentinel.api.token`);
+  if (!loopback && !token)
+    throw new UserError(`refusing to bind the API on ${host} without sentinel.api.token`);
 }

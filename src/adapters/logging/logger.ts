@@ -2,7 +2,7 @@
  * pino JSON logs. Every line carries `cluster`, `node` and `epoch` when they apply: callers
  * derive child loggers with `forCluster()`; the process-wide base carries the sentinel/agent id.
  */
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 
 export type { Logger } from 'pino';
 

@@ -23,10 +23,30 @@ export class SentinelMetrics {
     this.registry = registry;
     const registers = [registry];
     const node = ['cluster', 'node'] as const;
-    this.nodeUp = new Gauge({ name: 'pgvigil_node_up', help: '1 when the last probe of the node succeeded', labelNames: node, registers });
-    this.nodeIsPrimary = new Gauge({ name: 'pgvigil_node_is_primary', help: '1 when the node answered as a primary', labelNames: node, registers });
-    this.lagBytes = new Gauge({ name: 'pgvigil_replication_lag_bytes', help: 'standby replay lag behind the primary in bytes', labelNames: node, registers });
-    this.lagSeconds = new Gauge({ name: 'pgvigil_replication_lag_seconds', help: 'standby replay lag in seconds (0 when caught up)', labelNames: node, registers });
+    this.nodeUp = new Gauge({
+      name: 'pgvigil_node_up',
+      help: '1 when the last probe of the node succeeded',
+      labelNames: node,
+      registers,
+    });
+    this.nodeIsPrimary = new Gauge({
+      name: 'pgvigil_node_is_primary',
+      help: '1 when the node answered as a primary',
+      labelNames: node,
+      registers,
+    });
+    this.lagBytes = new Gauge({
+      name: 'pgvigil_replication_lag_bytes',
+      help: 'standby replay lag behind the primary in bytes',
+      labelNames: node,
+      registers,
+    });
+    this.lagSeconds = new Gauge({
+      name: 'pgvigil_replication_lag_seconds',
+      help: 'standby replay lag in seconds (0 when caught up)',
+      labelNames: node,
+      registers,
+    });
     this.probeDuration = new Histogram({
       name: 'pgvigil_probe_duration_seconds',
       help: 'duration of one SQL probe',
@@ -34,10 +54,30 @@ export class SentinelMetrics {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers,
     });
-    this.isLeader = new Gauge({ name: 'pgvigil_sentinel_is_leader', help: '1 while this sentinel holds the cluster leader lock', labelNames: ['cluster'], registers });
-    this.downVotes = new Gauge({ name: 'pgvigil_down_votes', help: 'fresh down votes about the current primary', labelNames: ['cluster'], registers });
-    this.epoch = new Gauge({ name: 'pgvigil_topology_epoch', help: 'epoch of the committed topology', labelNames: ['cluster'], registers });
-    this.failovers = new Counter({ name: 'pgvigil_failovers_total', help: 'failovers and switchovers performed by this sentinel', labelNames: ['cluster', 'kind'], registers });
+    this.isLeader = new Gauge({
+      name: 'pgvigil_sentinel_is_leader',
+      help: '1 while this sentinel holds the cluster leader lock',
+      labelNames: ['cluster'],
+      registers,
+    });
+    this.downVotes = new Gauge({
+      name: 'pgvigil_down_votes',
+      help: 'fresh down votes about the current primary',
+      labelNames: ['cluster'],
+      registers,
+    });
+    this.epoch = new Gauge({
+      name: 'pgvigil_topology_epoch',
+      help: 'epoch of the committed topology',
+      labelNames: ['cluster'],
+      registers,
+    });
+    this.failovers = new Counter({
+      name: 'pgvigil_failovers_total',
+      help: 'failovers and switchovers performed by this sentinel',
+      labelNames: ['cluster', 'kind'],
+      registers,
+    });
     this.failoverDuration = new Histogram({
       name: 'pgvigil_failover_duration_seconds',
       help: 'from the failover decision to the new primary writable and published',
@@ -45,8 +85,16 @@ export class SentinelMetrics {
       buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
       registers,
     });
-    this.tilt = new Gauge({ name: 'pgvigil_sentinel_tilt', help: '1 while the sentinel is in TILT (observing only)', registers });
-    this.coordinationMajority = new Gauge({ name: 'pgvigil_coordination_majority', help: '1 when a majority of the Redis servers answered in the last tick', registers });
+    this.tilt = new Gauge({
+      name: 'pgvigil_sentinel_tilt',
+      help: '1 while the sentinel is in TILT (observing only)',
+      registers,
+    });
+    this.coordinationMajority = new Gauge({
+      name: 'pgvigil_coordination_majority',
+      help: '1 when a majority of the Redis servers answered in the last tick',
+      registers,
+    });
     if (opts.defaults !== false) collectDefaultMetrics({ register: registry, prefix: 'pgvigil_' });
   }
 }
