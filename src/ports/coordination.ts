@@ -20,6 +20,11 @@ export interface MajorityRead<T> {
   total: number;
 }
 
+export interface StoredRecord {
+  id: string;
+  atWall: number;
+}
+
 export interface CasResult {
   committed: boolean;
   /** servers that accepted the write */
@@ -73,6 +78,19 @@ export interface CoordinationStore {
   setPause(cluster: string, state: PauseState): Promise<void>;
   /** Paused when any answering server says so (the safe side). */
   readPause(cluster: string): Promise<MajorityRead<PauseState>>;
+
+  /**
+   * Small JSON records under `<prefix>:<cluster>:<name>` (names: `intent`, `intent-result:<id>`,
+   * `verdict`), each carrying an `id`. `putRecord` writes to every reachable server (throws
+   * CoordinationUnavailable without a majority). `claimRecord` is SET NX on every server and
+   * succeeds only when a majority accepted; otherwise it removes its copies and returns false
+   * (two concurrent claims: at most one wins). `getRecord` returns the copy found on most
+   * answering servers (ties: the newest `atWall`). `deleteRecord` removes it where its id matches.
+   */
+  putRecord(cluster: string, name: string, value: StoredRecord, ttlMs: number): Promise<void>;
+  claimRecord(cluster: string, name: string, value: StoredRecord, ttlMs: number): Promise<boolean>;
+  getRecord<T extends StoredRecord>(cluster: string, name: string): Promise<MajorityRead<T | null>>;
+  deleteRecord(cluster: string, name: string, id: string): Promise<void>;
 
   /**
    * Leader lock (redlock over all servers). `tryLead` acquires or extends, never waits;

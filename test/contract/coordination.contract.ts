@@ -362,6 +362,53 @@ export function describeCoordinationContract(
       });
     });
 
+    describe('records (intents, results, verdict)', () => {
+      const rec = (id: string, atWall = 1000) => ({ id, atWall, op: 'switchover' });
+      it('lets at most one of several concurrent claims win, and leaves only its record (10 rounds)', async () => {
+        const other = await h.another();
+        for (let round = 0; round < 10; round++) {
+          const name = `intent-${round}`;
+          const wins = await Promise.all([
+            store.claimRecord(c, name, rec(`a${round}`), 5000),
+            other.claimRecord(c, name, rec(`b${round}`), 5000),
+            store.claimRecord(c, name, rec(`c${round}`), 5000),
+          ]);
+          // at most one: a three-way split on three servers leaves none (all callers get 409)
+          expect(wins.filter(Boolean).length).toBeLessThanOrEqual(1);
+          const held = (await store.getRecord<{ id: string; atWall: number }>(c, name)).value;
+          if (wins.includes(true))
+            expect(held?.id).toBe([`a${round}`, `b${round}`, `c${round}`][wins.indexOf(true)]);
+          else expect(held).toBeNull();
+        }
+      });
+      it('refuses a claim while a record exists, and allows it after delete by id', async () => {
+        expect(await store.claimRecord(c, 'intent', rec('x'), 5000)).toBe(true);
+        expect(await store.claimRecord(c, 'intent', rec('y'), 5000)).toBe(false);
+        await store.deleteRecord(c, 'intent', 'y'); // not the holder: no effect
+        expect((await store.getRecord(c, 'intent')).value?.id).toBe('x');
+        await store.deleteRecord(c, 'intent', 'x');
+        expect((await store.getRecord(c, 'intent')).value).toBeNull();
+        expect(await store.claimRecord(c, 'intent', rec('y'), 5000)).toBe(true);
+      });
+      it('puts, reads back and expires a record', async () => {
+        await store.putRecord(c, 'verdict', rec('v1'), 300);
+        expect((await store.getRecord(c, 'verdict')).value).toMatchObject({
+          id: 'v1',
+          op: 'switchover',
+        });
+        await pass(600);
+        expect((await store.getRecord(c, 'verdict')).value).toBeNull();
+      });
+      it('cannot claim without a majority, and leaves nothing behind', async () => {
+        await h.downServer(1);
+        await h.downServer(2);
+        expect(await store.claimRecord(c, 'intent', rec('z'), 5000)).toBe(false);
+        await h.upServer(1);
+        await h.upServer(2);
+        expect((await store.getRecord(c, 'intent')).value).toBeNull();
+      });
+    });
+
     describe('leader lock', () => {
       it('lets only one of two stores lead; the other leads after release', async () => {
         const other = await h.another();

@@ -24,6 +24,7 @@ import {
   parsePause,
   parseStamped,
   parseTopology,
+  pickRecord,
   pickTopology,
   RecentIds,
   type TopologyWrite,
@@ -31,7 +32,12 @@ import {
 import { CoordinationUnavailable, UserError } from '../../src/core/errors.js';
 import type { StampedEvent } from '../../src/core/events.js';
 import type { PauseState, SentinelPresence, Topology, Vote } from '../../src/core/model.js';
-import type { CasResult, CoordinationStore, MajorityRead } from '../../src/ports/coordination.js';
+import type {
+  CasResult,
+  CoordinationStore,
+  MajorityRead,
+  StoredRecord,
+} from '../../src/ports/coordination.js';
 
 /** A clock you move by hand. `now` is bound, so it can be passed around as a function. */
 export class ManualClock {
@@ -321,6 +327,53 @@ export class FakeCoordinationStore implements CoordinationStore {
     const key = this.keys.paused(cluster);
     const raws = this.#requireMajority(await this.#onAll((s) => s.get(key)));
     return { value: mergePause(raws.map(parsePause)), answered: raws.length, total: this.total };
+  }
+
+  // ---- records --------------------------------------------------------------------------
+
+  async putRecord(
+    cluster: string,
+    name: string,
+    value: StoredRecord,
+    ttlMs: number,
+  ): Promise<void> {
+    const key = this.keys.record(cluster, name);
+    this.#requireMajority(await this.#onAll((s) => s.set(key, JSON.stringify(value), ttlMs)));
+  }
+
+  async claimRecord(
+    cluster: string,
+    name: string,
+    value: StoredRecord,
+    ttlMs: number,
+  ): Promise<boolean> {
+    const key = this.keys.record(cluster, name);
+    const answers = await this.#onAll((s) => {
+      if (s.get(key) !== null) return false;
+      s.set(key, JSON.stringify(value), ttlMs);
+      return true;
+    });
+    const won = answers.filter((a) => a.ok && a.value).length;
+    if (won >= this.majority) return true;
+    await this.deleteRecord(cluster, name, value.id);
+    return false;
+  }
+
+  async getRecord<T extends StoredRecord>(
+    cluster: string,
+    name: string,
+  ): Promise<MajorityRead<T | null>> {
+    const key = this.keys.record(cluster, name);
+    const raws = this.#requireMajority(await this.#onAll((s) => s.get(key)));
+    return { value: pickRecord<T>(raws), answered: raws.length, total: this.total };
+  }
+
+  async deleteRecord(cluster: string, name: string, id: string): Promise<void> {
+    const key = this.keys.record(cluster, name);
+    await this.#onAll((s) => {
+      const raw = s.get(key);
+      if (raw !== null && (JSON.parse(raw) as { id?: string }).id === id) s.del(key);
+    });
   }
 
   // ---- leader (redlock's rules: majority of SET NX PX, extend only our own value) -------

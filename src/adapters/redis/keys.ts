@@ -25,6 +25,8 @@ export interface Keys {
   events(cluster: string): string;
   history(cluster: string): string;
   paused(cluster: string): string;
+  /** intents, their results, the leader's verdict: see CoordinationStore.putRecord */
+  record(cluster: string, name: string): string;
 }
 
 export function keys(prefix: string = DEFAULT_PREFIX): Keys {
@@ -40,6 +42,7 @@ export function keys(prefix: string = DEFAULT_PREFIX): Keys {
     events: (c) => `${base(c)}:events`,
     history: (c) => `${base(c)}:history`,
     paused: (c) => `${base(c)}:paused`,
+    record: (c, name) => `${base(c)}:${name}`,
   };
 }
 

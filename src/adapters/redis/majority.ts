@@ -177,3 +177,34 @@ export class RecentIds {
     return true;
   }
 }
+
+/**
+ * The record copy held by most answering servers (a server that missed a write or a delete is
+ * outvoted); ties go to the newest `atWall`. Unparseable copies count as absent.
+ */
+export function pickRecord<T extends { id: string; atWall: number }>(
+  raws: (string | null)[],
+): T | null {
+  const counts = new Map<string, { value: T; n: number }>();
+  let absent = 0;
+  for (const raw of raws) {
+    const value = parseStamped<T>(raw);
+    if (value === null || typeof value.id !== 'string') {
+      absent++;
+      continue;
+    }
+    const seen = counts.get(value.id);
+    counts.set(value.id, { value, n: (seen?.n ?? 0) + 1 });
+  }
+  let best: { value: T; n: number } | null = null;
+  for (const c of counts.values()) {
+    if (!best || c.n > best.n || (c.n === best.n && c.value.atWall > best.value.atWall)) best = c;
+  }
+  // more servers without the record than with it: it was deleted (or expired) there
+  return best === null || absent > best.n ? null : best.value;
+}
+
+/** Lua: delete KEYS[1] only when its JSON carries the id ARGV[1]. */
+export const DELETE_IF_ID_SCRIPT = `local v = redis.call('GET', KEYS[1])
+if v and string.find(v, '"id":"' .. ARGV[1] .. '"', 1, true) then return redis.call('DEL', KEYS[1]) end
+return 0`;

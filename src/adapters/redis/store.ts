@@ -18,9 +18,15 @@ import Redlock, { type Lock } from 'redlock';
 import { ConfigError, CoordinationUnavailable, UserError } from '../../core/errors.js';
 import type { StampedEvent } from '../../core/events.js';
 import type { PauseState, SentinelPresence, Topology, Vote } from '../../core/model.js';
-import type { CasResult, CoordinationStore, MajorityRead } from '../../ports/coordination.js';
+import type {
+  CasResult,
+  CoordinationStore,
+  MajorityRead,
+  StoredRecord,
+} from '../../ports/coordination.js';
 import { type Keys, keys as makeKeys } from './keys.js';
 import {
+  DELETE_IF_ID_SCRIPT,
   majorityOf,
   mergePause,
   newestBy,
@@ -28,6 +34,7 @@ import {
   parsePause,
   parseStamped,
   parseTopology,
+  pickRecord,
   pickTopology,
   RecentIds,
 } from './majority.js';
@@ -249,6 +256,52 @@ export class RedisCoordinationStore implements CoordinationStore {
     const answers = await this.#onAll((client) => client.get(key));
     const raws = this.#requireMajority(answers);
     return { value: mergePause(raws.map(parsePause)), answered: raws.length, total: this.total };
+  }
+
+  // ---- records (intents, results, verdict) ----------------------------------------------
+
+  async putRecord(
+    cluster: string,
+    name: string,
+    value: StoredRecord,
+    ttlMs: number,
+  ): Promise<void> {
+    const key = this.keys.record(cluster, name);
+    const px = Math.max(1, Math.round(ttlMs));
+    this.#requireMajority(
+      await this.#onAll((client) => client.set(key, JSON.stringify(value), 'PX', px)),
+    );
+  }
+
+  async claimRecord(
+    cluster: string,
+    name: string,
+    value: StoredRecord,
+    ttlMs: number,
+  ): Promise<boolean> {
+    const key = this.keys.record(cluster, name);
+    const px = Math.max(1, Math.round(ttlMs));
+    const answers = await this.#onAll((client) =>
+      client.set(key, JSON.stringify(value), 'PX', px, 'NX'),
+    );
+    const won = answers.filter((a) => a.ok && a.value === 'OK').length;
+    if (won >= this.majority) return true;
+    await this.deleteRecord(cluster, name, value.id);
+    return false;
+  }
+
+  async getRecord<T extends StoredRecord>(
+    cluster: string,
+    name: string,
+  ): Promise<MajorityRead<T | null>> {
+    const key = this.keys.record(cluster, name);
+    const raws = this.#requireMajority(await this.#onAll((client) => client.get(key)));
+    return { value: pickRecord<T>(raws), answered: raws.length, total: this.total };
+  }
+
+  async deleteRecord(cluster: string, name: string, id: string): Promise<void> {
+    const key = this.keys.record(cluster, name);
+    await this.#onAll((client) => client.eval(DELETE_IF_ID_SCRIPT, 1, key, id));
   }
 
   // ---- leader ---------------------------------------------------------------------------
