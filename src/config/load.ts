@@ -154,6 +154,7 @@ export function loadConfigWithWarnings(opts: LoadConfigOptions = {}): LoadedConf
         priority: n.priority,
         noFailover: n.noFailover,
         ...(n.agent === undefined ? {} : { agent: { url: n.agent.url } }),
+        ...(n.dataDir === undefined ? {} : { dataDir: path.resolve(baseDir, n.dataDir) }),
       })),
     };
   });
@@ -173,6 +174,11 @@ export function loadConfigWithWarnings(opts: LoadConfigOptions = {}): LoadedConf
     coordination: { prefix: p.coordination.prefix, redis: [...p.coordination.redis] },
     timing: { ...p.timing },
     log: { level: p.log.level },
+    agent: {
+      keepOldDataDirs: p.agent.keepOldDataDirs,
+      runAsUser: p.agent.runAsUser,
+      ...(p.agent.pgBinDir === undefined ? {} : { pgBinDir: p.agent.pgBinDir }),
+    },
     clusters,
   };
   const cross = crossFieldIssues(config);

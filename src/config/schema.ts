@@ -39,6 +39,10 @@ export const TIMING_DEFAULTS: Readonly<
     tiltMs: 10_000,
     promoteTimeoutMs: 10_000,
     redisTimeoutMs: 500,
+    leaseMs: 5000,
+    agentIntervalMs: 500,
+    switchoverTimeoutMs: 10_000,
+    intentTimeoutMs: 30_000,
   },
   fast: {
     probeIntervalMs: 100,
@@ -53,6 +57,10 @@ export const TIMING_DEFAULTS: Readonly<
     tiltMs: 10_000,
     promoteTimeoutMs: 10_000,
     redisTimeoutMs: 250,
+    leaseMs: 3000,
+    agentIntervalMs: 200,
+    switchoverTimeoutMs: 10_000,
+    intentTimeoutMs: 30_000,
   },
 };
 /** A down vote outlives one detection window, so votes from sentinels out of phase overlap. */
@@ -138,6 +146,10 @@ const timingKeys = {
   tiltMs: int(0).optional(),
   promoteTimeoutMs: int(1).optional(),
   redisTimeoutMs: int(1).optional(),
+  leaseMs: int(1).optional(),
+  agentIntervalMs: int(1).optional(),
+  switchoverTimeoutMs: int(1).optional(),
+  intentTimeoutMs: int(1).optional(),
 };
 
 const TimingSchema = z
@@ -160,6 +172,10 @@ const TimingSchema = z
       tiltMs: t.tiltMs ?? d.tiltMs,
       promoteTimeoutMs: t.promoteTimeoutMs ?? d.promoteTimeoutMs,
       redisTimeoutMs: t.redisTimeoutMs ?? d.redisTimeoutMs,
+      leaseMs: t.leaseMs ?? d.leaseMs,
+      agentIntervalMs: t.agentIntervalMs ?? d.agentIntervalMs,
+      switchoverTimeoutMs: t.switchoverTimeoutMs ?? d.switchoverTimeoutMs,
+      intentTimeoutMs: t.intentTimeoutMs ?? d.intentTimeoutMs,
     };
   });
 
@@ -172,6 +188,7 @@ const NodeSchema = z.strictObject({
   agent: z
     .strictObject({ url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }) })
     .optional(),
+  dataDir: nonEmpty.optional(),
 });
 
 const ClusterSchema = z.strictObject({
@@ -222,6 +239,13 @@ export const RawConfigSchema = z.strictObject({
   log: z
     .strictObject({
       level: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default(DEFAULTS.logLevel),
+    })
+    .prefault({}),
+  agent: z
+    .strictObject({
+      keepOldDataDirs: bool.default(true),
+      pgBinDir: nonEmpty.optional(),
+      runAsUser: nonEmpty.default('postgres'),
     })
     .prefault({}),
   clusters: z.array(ClusterSchema).min(1, 'needs at least one cluster'),

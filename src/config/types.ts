@@ -32,6 +32,14 @@ export interface Timing {
   promoteTimeoutMs: number;
   /** Redis command timeout */
   redisTimeoutMs: number;
+  /** agent: a primary that cannot confirm its epoch on a Redis majority this long fences itself */
+  leaseMs: number;
+  /** agent: reconcile loop interval */
+  agentIntervalMs: number;
+  /** switchover/failback: how long the target may take to replay the old primary's final LSN */
+  switchoverTimeoutMs: number;
+  /** API: how long a mutating call waits for the leader to run it */
+  intentTimeoutMs: number;
 }
 
 export interface NodeConfig {
@@ -42,8 +50,10 @@ export interface NodeConfig {
   priority: number;
   /** never promote automatically */
   noFailover: boolean;
-  /** the agent of this node, when one runs (issue 3) */
+  /** the agent of this node, when one runs: its API (GET /primary, /replica, /health) */
   agent?: { url: string };
+  /** the node's data directory, as seen by its agent (the agent owns it) */
+  dataDir?: string;
 }
 
 export interface ClusterConfig {
@@ -83,5 +93,13 @@ export interface Config {
   };
   timing: Timing;
   log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' };
+  agent: {
+    /** rule 5: an old data directory replaced by a fresh base backup is kept aside unless false */
+    keepOldDataDirs: boolean;
+    /** PostgreSQL binaries (default: pg_config --bindir, else the newest /usr/lib/postgresql/N/bin) */
+    pgBinDir?: string;
+    /** OS user postgres runs as when the agent runs as root (default `postgres`) */
+    runAsUser: string;
+  };
   clusters: ClusterConfig[];
 }

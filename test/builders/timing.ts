@@ -17,6 +17,10 @@ export function aTiming(overrides: Partial<Timing> = {}): Timing {
     tiltMs: 10_000,
     promoteTimeoutMs: 5000,
     redisTimeoutMs: 500,
+    leaseMs: 5000,
+    agentIntervalMs: 500,
+    switchoverTimeoutMs: 10_000,
+    intentTimeoutMs: 30_000,
     ...overrides,
   };
 }
