@@ -45,6 +45,8 @@ export interface LocalUpOptions {
   /** preferred API port of the first sentinel (8088 for the demo); a free one when busy or 0 */
   apiPort?: number;
   profile?: 'default' | 'fast';
+  /** replication.mode of the cluster (sync: synchronous_standby_names kept by the leader) */
+  replicationMode?: 'async' | 'sync';
   /** extra timing keys written into the config (tests) */
   timing?: Record<string, number>;
   progress?: (msg: string) => void;
@@ -201,6 +203,7 @@ export async function localUp(opts: LocalUpOptions = {}): Promise<LocalState> {
           name: cluster,
           quorum: Math.floor(sentinelCount / 2) + 1,
           initialPrimary: names[0],
+          ...(opts.replicationMode ? { replication: { mode: opts.replicationMode } } : {}),
           nodes: nodes.map((n) => ({ name: n.name, host: n.host, port: n.port })),
         },
       ],
