@@ -46,6 +46,7 @@ local
   .option('--sentinels <k>', 'sentinel processes', (v) => Number(v), 3)
   .option('--redis <n>', 'independent Redis servers (1, 3 or 5)', (v) => Number(v), 1)
   .option('--fast', 'use the fast timing profile')
+  .option('--sync', 'synchronous replication (replication.mode: sync)')
   .option('--api-port <port>', "first sentinel's API port when free", (v) => Number(v), 8088)
   .option(
     '--detach',
@@ -58,10 +59,15 @@ local
       sentinels: number;
       redis: number;
       fast?: boolean;
+      sync?: boolean;
       apiPort: number;
       detach?: boolean;
     }) => {
-      const state = await localUp({ ...opts, profile: opts.fast ? 'fast' : 'default' });
+      const state = await localUp({
+      ...opts,
+      profile: opts.fast ? 'fast' : 'default',
+      replicationMode: opts.sync ? 'sync' : 'async',
+    });
       process.stdout.write(
         `${JSON.stringify({ state: `${state.dir}/state.json`, config: state.config, api: state.api, primary: state.nodes[0]!.url }, null, 2)}\n`,
       );
