@@ -137,7 +137,9 @@ export function decide(input: DecisionInput): Decision {
   // The operator asked for no automatic failover (maintenance).
   if (input.paused) return hold('paused', 'cluster paused (maintenance mode)');
   // A failover or switchover is already running: a second one would fight over the epoch.
-  if (topology.state !== 'ok')
+  // (`degraded` is settled: a failover whose promotion was not confirmed must not block the
+  // next one forever, so it is not in this list.)
+  if (topology.state === 'failing-over' || topology.state === 'switching-over')
     return hold('failover-in-progress', `topology state is ${topology.state}`);
   // Only the lock holder acts, so two sentinels do not race for the same epoch.
   if (!input.leader) return hold('not-leader', `${from}: ${here.reason}`);

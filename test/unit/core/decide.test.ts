@@ -26,6 +26,15 @@ describe('decide: fails over when every guard passes', () => {
       candidate: 'pg2',
     },
     {
+      // a failover whose promotion was not confirmed settles as `degraded`: it must not block
+      // the next failover forever
+      name: 'topology degraded by an earlier unconfirmed promotion',
+      b: down().withTopology({ state: 'degraded' }),
+      kind: 'failover',
+      reason: 'primary-odown',
+      candidate: 'pg2',
+    },
+    {
       name: 'primary refusing for refusedAfter (postmaster gone)',
       b: aCluster().withPrimaryDown({ failure: 'refused', forMs: 1500 }),
       kind: 'failover',
