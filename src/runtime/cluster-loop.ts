@@ -36,8 +36,11 @@ import type { PostgresPort } from '../ports/postgres.js';
 import type { Clock } from './clock.js';
 import type { EventBus } from './events.js';
 import { FailoverExecutor } from './failover-executor.js';
+import { isInterrupted, settleInterruptedFailover } from './recovery.js';
 
 export const VERSION = '0.1.0';
+/** The leader rewrites its verdict every tick; a stale one (leader gone) expires. */
+const VERDICT_TTL_MS = 5000;
 
 export interface ClusterLoopDeps {
   config: Config;
@@ -99,6 +102,8 @@ export class ClusterLoop {
   #tickInFlight: Promise<void> | null = null;
   /** epoch at which each stray primary was fenced, so it is fenced once per epoch */
   #fencedAt = new Map<string, number>();
+  #verdictKey = '';
+  #verdictSinceWall = 0;
 
   constructor(deps: ClusterLoopDeps) {
     this.#d = deps;
@@ -212,6 +217,17 @@ export class ClusterLoop {
     for (const e of decision.events) void this.#d.bus.emit(e);
     this.#updateMetrics();
 
+    if (this.#leader && coord && this.#topology) {
+      await this.#publishVerdict(this.#topology, decision);
+      if (isInterrupted(this.#topology, clock.wall(), this.#d)) {
+        const settled = await settleInterruptedFailover(
+          this.#d,
+          this.#topology,
+          this.#observations,
+        );
+        if (settled) this.#topology = settled;
+      }
+    }
     if (this.#leader && this.#topology && !tilt.tilt)
       await this.#fenceStrayPrimaries(this.#topology);
     if (decision.kind === 'failover' && this.#topology) {
@@ -312,6 +328,35 @@ export class ClusterLoop {
         ),
       );
     await this.#d.bus.emit({ type: 'topology-changed', cluster: this.name, epoch: 1, topology });
+  }
+
+  /**
+   * The leader's verdict on the primary, for the agents: a crashed primary's agent restarts it
+   * as a primary only when the leader says no failover will happen (e.g. `no-candidate`,
+   * `paused`, or `no-quorum` for long enough: `sinceWall`). See src/core/agent.
+   */
+  async #publishVerdict(topology: Topology, decision: Decision): Promise<void> {
+    const nowWall = this.#d.clock.wall();
+    const key = `${topology.epoch}:${decision.reason}`;
+    if (this.#verdictKey !== key) {
+      this.#verdictKey = key;
+      this.#verdictSinceWall = nowWall;
+    }
+    const verdict = {
+      id: `${this.#d.sentinelId}:${key}:${this.#verdictSinceWall}`,
+      atWall: nowWall,
+      epoch: topology.epoch,
+      primary: topology.primary,
+      kind: decision.kind,
+      reason: decision.reason,
+      sinceWall: this.#verdictSinceWall,
+      by: this.#d.sentinelId,
+    };
+    await this.#d.store
+      .putRecord(this.name, 'verdict', verdict, VERDICT_TTL_MS)
+      .catch((err: Error) =>
+        this.#d.log.debug({ cluster: this.name, err: err.message }, 'verdict not written'),
+      );
   }
 
   /**

@@ -6,19 +6,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { createLogger } from '../../src/adapters/logging/logger.js';
-import { SentinelMetrics } from '../../src/adapters/metrics/metrics.js';
-import { PgAdapter } from '../../src/adapters/postgres/index.js';
-import { RedisCoordinationStore } from '../../src/adapters/redis/store.js';
-import { loadConfig } from '../../src/config/load.js';
 import type { Decision } from '../../src/core/decide.js';
-import type { StampedEvent } from '../../src/core/events.js';
 import { localKill } from '../../src/local/cluster.js';
-import { systemClock } from '../../src/runtime/clock.js';
-import type { ClusterLoopDeps } from '../../src/runtime/cluster-loop.js';
-import { EventBus } from '../../src/runtime/events.js';
-import { FailoverExecutor } from '../../src/runtime/failover-executor.js';
 import { eventually, inRecovery, type LocalHandle, startLocal } from '../helpers/local.js';
+import { makeRacer } from '../helpers/racer.js';
 
 describe('two sentinels failing over at once', () => {
   let h: LocalHandle;
@@ -31,45 +22,7 @@ describe('two sentinels failing over at once', () => {
     await h?.down();
   });
 
-  function racer(id: string): { executor: FailoverExecutor; events: StampedEvent[] } {
-    const config = loadConfig({ file: h.state.config, overrides: { sentinel: { id } } });
-    const cluster = config.clusters[0]!;
-    const store = new RedisCoordinationStore({
-      urls: config.coordination.redis,
-      prefix: config.coordination.prefix,
-      commandTimeoutMs: 1000,
-    });
-    const pg = new PgAdapter({
-      user: cluster.user,
-      password: cluster.password,
-      database: cluster.database,
-      connectTimeoutMs: 1000,
-      queryTimeoutMs: 1000,
-      replication: cluster.replication,
-      applicationName: id,
-    });
-    closers.push(
-      () => pg.close(),
-      () => store.close(),
-    );
-    const log = createLogger({ level: 'silent', process: id, role: 'sentinel' });
-    const bus = new EventBus(store, log);
-    const events: StampedEvent[] = [];
-    bus.onEvent((e) => events.push(e));
-    const deps: ClusterLoopDeps = {
-      config,
-      cluster,
-      store,
-      pg,
-      bus,
-      log,
-      metrics: new SentinelMetrics(undefined, { defaults: false }),
-      clock: systemClock,
-      sentinelId: id,
-      apiUrl: null,
-    };
-    return { executor: new FailoverExecutor(deps), events };
-  }
+  const racer = (id: string) => makeRacer(h, id, closers);
 
   it('commits exactly one epoch and promotes exactly one standby', async () => {
     // keep the real sentinels out of it: maintenance mode stops their automatic failover

@@ -24,7 +24,9 @@ describe('SIGKILL of the primary (3 nodes)', () => {
     await sql(pg1, 'CREATE TABLE t (id int PRIMARY KEY, note text)');
     await sql(pg1, "INSERT INTO t SELECT g, 'before crash' FROM generate_series(1, 500) g");
     // replicated before the crash: both standbys have replayed the last row
-    const { lsn } = (await sql<{ lsn: string }>(pg1, 'SELECT pg_current_wal_lsn()::text AS lsn'))[0]!;
+    const { lsn } = (
+      await sql<{ lsn: string }>(pg1, 'SELECT pg_current_wal_lsn()::text AS lsn')
+    )[0]!;
     for (const name of ['pg2', 'pg3']) {
       await eventually(async () => {
         const [r] = await sql<{ ok: boolean }>(
