@@ -10,6 +10,7 @@ import { runEvents } from './commands/events.js';
 import { runPause } from './commands/pause.js';
 import { runSentinel } from './commands/sentinel.js';
 import { runStatus } from './commands/status.js';
+import { runIntent } from './commands/switchover.js';
 import { ConfigError, UserError } from './core/errors.js';
 import { localDown, localKill, localUp } from './local/cluster.js';
 
@@ -139,6 +140,35 @@ for (const paused of [true, false]) {
       runPause({ ...opts, paused }),
     );
 }
+
+program
+  .command('switchover')
+  .description('graceful switchover to a standby: nothing acknowledged is lost (rule 7)')
+  .addOption(configOption())
+  .requiredOption('--to <node>', 'the standby to promote')
+  .option('--cluster <name>', 'cluster (default: the only one)')
+  .action(async (opts: { config?: string; to: string; cluster?: string }) =>
+    runIntent({ ...opts, op: 'switchover' }),
+  );
+program
+  .command('failover')
+  .description(
+    'manual failover: a switchover when the primary is healthy, a forced failover when it is down',
+  )
+  .addOption(configOption())
+  .option('--to <node>', 'the standby to promote (default: the best candidate)')
+  .option('--cluster <name>', 'cluster (default: the only one)')
+  .action(async (opts: { config?: string; to?: string; cluster?: string }) =>
+    runIntent({ ...opts, op: 'failover' }),
+  );
+program
+  .command('failback')
+  .description('switch the role back to preferredPrimary, else the primary before the last change')
+  .addOption(configOption())
+  .option('--cluster <name>', 'cluster (default: the only one)')
+  .action(async (opts: { config?: string; cluster?: string }) =>
+    runIntent({ ...opts, op: 'failback' }),
+  );
 
 program
   .command('demo')

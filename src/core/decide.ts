@@ -178,7 +178,11 @@ export function decide(input: DecisionInput): Decision {
     nowMono: input.nowMono,
     downAfterMs: timing.downAfterMs,
   });
-  if (streaming.holds) {
+  // Rule 2 tells "the primary died" from "we are cut off from it". It does not apply when we
+  // did reach the primary and it could not commit the heartbeat: that primary is alive but
+  // useless (disk full, stuck I/O), and its walsender may well keep streaming.
+  const unwritable = input.health[from]?.last?.failure === 'write-failed';
+  if (streaming.holds && !unwritable) {
     return hold('standby-still-streaming', streaming.evidence, {
       odown: verdict,
       streamingStandby: streaming.standby,

@@ -38,6 +38,8 @@ export interface ProbeResult {
   walReceiver?: WalReceiverStat;
   /** epoch stamped in pgvigil.epoch on this node, when readable */
   stampedEpoch?: number;
+  /** primary: current_setting('synchronous_standby_names'), as this probe's session sees it */
+  syncStandbyNames?: string;
 }
 
 export interface ReplicaStat {

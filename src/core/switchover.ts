@@ -99,7 +99,8 @@ function describeLast(input: PlanInput, node: string): string {
   const obs = input.observations[node];
   const last = obs?.last;
   if (!obs || !last) return 'not probed yet';
-  if (!last.ok) return `last probe ${last.failure ?? 'failed'}${last.message ? `: ${last.message}` : ''}`;
+  if (!last.ok)
+    return `last probe ${last.failure ?? 'failed'}${last.message ? `: ${last.message}` : ''}`;
   return `answers as ${last.role ?? 'unknown role'}`;
 }
 
@@ -115,7 +116,8 @@ export function planSwitchover(input: PlanInput, to: string): SwitchoverPlan | R
       'unknown-target',
       `unknown node ${to}: cluster ${input.cluster.name} has ${nodes.map((n) => n.name).join(', ')}`,
     );
-  if (to === from) return refuse('target-is-primary', `${to} is already the primary (epoch ${t.epoch})`);
+  if (to === from)
+    return refuse('target-is-primary', `${to} is already the primary (epoch ${t.epoch})`);
   if (!primaryHealthy(input, from))
     return refuse(
       'primary-down',
@@ -215,7 +217,8 @@ export function planManualFailover(
   const from = t.primary;
   if (to !== undefined && !input.cluster.nodes.some((n) => n.name === to))
     return planSwitchover(input, to); // the unknown-target refusal
-  if (to === from) return refuse('target-is-primary', `${to} is already the primary (epoch ${t.epoch})`);
+  if (to === from)
+    return refuse('target-is-primary', `${to} is already the primary (epoch ${t.epoch})`);
   if (primaryHealthy(input, from)) {
     if (t.state !== 'ok') return settled(input, false) as Refusal;
     if (to !== undefined) return planSwitchover(input, to);
@@ -246,7 +249,10 @@ export function planManualFailover(
   if (pick === undefined) return refuse('no-candidate', choice.evidence);
   if (!choice.ranked.some((c) => c.node === pick)) {
     const r = choice.rejected.find((x) => x.node === pick);
-    return refuse('no-candidate', `${pick} cannot be promoted: ${r ? `${r.reason} (${r.evidence})` : choice.evidence}`);
+    return refuse(
+      'no-candidate',
+      `${pick} cannot be promoted: ${r ? `${r.reason} (${r.evidence})` : choice.evidence}`,
+    );
   }
   return {
     ok: true,
@@ -286,7 +292,12 @@ export function switchingTopology(
  * The switchover is done (same epoch): `to` is the primary, the old primary a standby that its
  * agent rejoins (`down` until then), `to` leaves `syncStandbys`.
  */
-export function switchedTopology(t: Topology, to: string, nowWall: number, reason: string): Topology {
+export function switchedTopology(
+  t: Topology,
+  to: string,
+  nowWall: number,
+  reason: string,
+): Topology {
   const nodes = t.nodes.map((n): TopologyNode => {
     if (n.name === to) return { ...n, role: 'primary', state: 'up' };
     if (n.name === t.primary) return { ...n, role: 'standby', state: 'down' };

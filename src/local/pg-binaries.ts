@@ -64,6 +64,16 @@ export function findPgBinaries(): PgBinaries {
   return cached;
 }
 
+/** Use the binaries in `bindir` (config `agent.pgBinDir`) instead of searching for them. */
+export function usePgBinDir(bindir: string): PgBinaries {
+  if (!existsSync(join(bindir, 'postgres')))
+    throw new UserError(`agent.pgBinDir ${bindir} holds no \`postgres\` binary: fix the path`);
+  const out = execFileSync(join(bindir, 'postgres'), ['--version'], { encoding: 'utf8' });
+  const version = /(\d+(?:\.\d+)?)/.exec(out)?.[1] ?? '0';
+  cached = { bindir, version, major: Number.parseInt(version, 10) };
+  return cached;
+}
+
 /** Absolute path of a PostgreSQL program (initdb, pg_ctl, pg_basebackup, ...). */
 export function pgBin(program: string): string {
   return join(findPgBinaries().bindir, program);

@@ -210,7 +210,7 @@ export function writeNodeSettings(
  * takes for a running postmaster. When no process of the node survives (its shared memory
  * is free), remove postmaster.pid and the socket lock files it names.
  */
-function removeStaleLocks(dataDir: string): void {
+export function removeStaleLocks(dataDir: string): void {
   const pidFile = join(dataDir, 'postmaster.pid');
   const stale = readPostmasterPid(dataDir);
   if (stale === null || isLive(stale) || nodeProcesses(dataDir, stale).length > 0) return;

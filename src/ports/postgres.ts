@@ -32,6 +32,13 @@ export interface NodeControl {
   fence(node: NodeSpec): Promise<void>;
   /** Undo fence (used when a failover is aborted after fencing was not reached). */
   unfence(node: NodeSpec): Promise<void>;
+  /**
+   * Sync mode, on a primary: `ALTER SYSTEM SET synchronous_standby_names = value` +
+   * `pg_reload_conf()`, resolving once the node's new sessions see the value. `''` = no
+   * synchronous standby (waiting commits are released). Refuses a node in recovery
+   * (PostgresCommandFailed).
+   */
+  setSyncStandbyNames(node: NodeSpec, value: string): Promise<void>;
 }
 
 export interface PostgresPort extends NodeControl {

@@ -37,6 +37,7 @@ import type { Clock } from './clock.js';
 import type { EventBus } from './events.js';
 import { FailoverExecutor } from './failover-executor.js';
 import { isInterrupted, settleInterruptedFailover } from './recovery.js';
+import { SyncStandbyManager } from './sync-standby.js';
 
 export const VERSION = '0.1.0';
 /** The leader rewrites its verdict every tick; a stale one (leader gone) expires. */
@@ -83,6 +84,8 @@ export function nodeSpec(n: NodeConfig): NodeSpec {
 export class ClusterLoop {
   readonly #d: ClusterLoopDeps;
   readonly #executor: FailoverExecutor;
+  /** sync mode: keeps the synchronous standby (a no-op in async mode or when not `ok`) */
+  readonly #sync: SyncStandbyManager;
   #health = new Map<string, NodeHealth>();
   #observations: Record<string, NodeObservation> = {};
   #tilt: TiltState = INITIAL_TILT;
@@ -109,6 +112,7 @@ export class ClusterLoop {
     this.#d = deps;
     for (const n of deps.cluster.nodes) this.#health.set(n.name, newNodeHealth(n.name));
     this.#executor = new FailoverExecutor(deps);
+    this.#sync = new SyncStandbyManager(deps);
   }
 
   get name(): string {
@@ -230,6 +234,13 @@ export class ClusterLoop {
     }
     if (this.#leader && this.#topology && !tilt.tilt)
       await this.#fenceStrayPrimaries(this.#topology);
+    if (this.#leader && coord && this.#topology && !tilt.tilt && decision.kind !== 'failover') {
+      const synced = await this.#sync.reconcile({
+        topology: this.#topology,
+        observations: this.#observations,
+      });
+      if (synced) this.#topology = synced;
+    }
     if (decision.kind === 'failover' && this.#topology) {
       const after = await this.#executor.run(this.#topology, decision, this.#observations);
       if (after) this.#topology = after;

@@ -4,7 +4,12 @@
  */
 import type { FastifyInstance } from 'fastify';
 
-import { buildSentinelApi } from '../adapters/http/api.js';
+import {
+  buildSentinelApi,
+  type IntentHandler,
+  type IntentOp,
+  type SentinelApiDeps,
+} from '../adapters/http/api.js';
 import type { Logger } from '../adapters/logging/logger.js';
 import { SentinelMetrics } from '../adapters/metrics/metrics.js';
 import { PgAdapter } from '../adapters/postgres/index.js';
@@ -15,6 +20,7 @@ import type { PostgresPort } from '../ports/postgres.js';
 import { type Clock, systemClock } from './clock.js';
 import { ClusterLoop } from './cluster-loop.js';
 import { EventBus } from './events.js';
+import { submitIntent } from './intent-client.js';
 
 export interface SentinelOptions {
   config: Config;
@@ -132,9 +138,28 @@ export class Sentinel {
       },
       status: async (c) => this.loop(c).view(),
       events: async (c, since, count) => this.#store.readHistory(c, since, count),
+      intents: this.#intentHandlers(),
     });
     await this.#api.listen({ host, port });
     this.#log.info({ api: `http://${host}:${port}` }, 'admin API listening');
+  }
+
+  /** The API records intent (any sentinel); the leader's loop runs it (runtime/intents.ts). */
+  #intentHandlers(): SentinelApiDeps['intents'] {
+    const handler =
+      (op: IntentOp): IntentHandler =>
+      (cluster, body, meta) =>
+        submitIntent(
+          this.#store,
+          cluster,
+          { op, to: body.to, requestedBy: `${meta.requestedBy} via ${this.#config.sentinel.id}` },
+          { timeoutMs: this.#config.timing.intentTimeoutMs },
+        );
+    return {
+      failover: handler('failover'),
+      failback: handler('failback'),
+      switchover: handler('switchover'),
+    };
   }
 
   async stop(): Promise<void> {

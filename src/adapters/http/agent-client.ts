@@ -67,7 +67,10 @@ export class AgentClient implements AgentControl {
       });
     } catch (err) {
       const e = err as Error & { cause?: { code?: string } };
-      const why = e.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (e.cause?.code ?? e.message);
+      const why =
+        e.name === 'TimeoutError'
+          ? `no answer within ${timeoutMs} ms`
+          : (e.cause?.code ?? e.message);
       throw new AgentUnreachable(`agent of ${node.name} (POST ${url}): ${why}`, { cause: err });
     }
     const text = await res.text().catch(() => '');

@@ -5,6 +5,7 @@
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Registry } from 'prom-client';
+import { z } from 'zod';
 
 import { CoordinationUnavailable, UserError } from '../../core/errors.js';
 
@@ -28,13 +29,45 @@ export interface SentinelApiDeps {
   topology(cluster: string): Promise<unknown>;
   status(cluster: string): Promise<unknown>;
   events(cluster: string, since: string, count: number): Promise<unknown>;
-  /** mutating intents; absent ones answer 501 */
-  intents?: Partial<
-    Record<
-      'failover' | 'failback' | 'switchover',
-      (cluster: string, body: Record<string, unknown>) => Promise<unknown>
-    >
-  >;
+  /**
+   * Mutating intents (validated body in, HTTP status and body out); absent ones answer 501.
+   * `requestedBy` names the caller for events and the 409 message of a concurrent call.
+   */
+  intents?: Partial<Record<IntentOp, IntentHandler>>;
+}
+
+export type IntentOp = 'failover' | 'failback' | 'switchover';
+export interface IntentRequest {
+  to?: string;
+}
+export type IntentHandler = (
+  cluster: string,
+  body: IntentRequest,
+  meta: { requestedBy: string },
+) => Promise<{ code: number; body: Record<string, unknown> }>;
+
+const nodeName = z.string().min(1, 'must be a node name').max(63);
+const BODIES: Record<IntentOp, { schema: z.ZodType<IntentRequest>; shape: string }> = {
+  switchover: { schema: z.strictObject({ to: nodeName }), shape: '{"to": "<node>"}' },
+  failover: {
+    schema: z.strictObject({ to: nodeName.optional() }),
+    shape: 'no body, or {"to": "<node>"}',
+  },
+  failback: { schema: z.strictObject({}), shape: 'no body' },
+};
+
+/** One line naming the bad field and the expected body. */
+function bodyError(op: IntentOp, err: z.ZodError, raw: object): string {
+  const issue = err.issues[0];
+  const where = `POST /${op}`;
+  const expected = `expected ${BODIES[op].shape}`;
+  if (!issue) return `${where}: invalid body: ${expected}`;
+  if (issue.code === 'unrecognized_keys')
+    return `${where}: unknown field ${issue.keys.join(', ')}: ${expected}`;
+  const field = issue.path.join('.') || 'body';
+  if (issue.path.length === 1 && !(String(issue.path[0]) in raw))
+    return `${where}: ${field} is missing: ${expected}`;
+  return `${where}: ${field}: ${issue.message}: ${expected}`;
 }
 
 const COMMANDS: [string, string, string][] = [
@@ -79,6 +112,11 @@ export function buildSentinelApi(deps: SentinelApiDeps): FastifyInstance {
     if (err instanceof UserError) return reply.code(409).send(errorBody(err.message));
     const code =
       err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    const fastifyCode = (err as { code?: string }).code ?? '';
+    if (code === 400 && (fastifyCode.startsWith('FST_ERR_CTP') || err instanceof SyntaxError))
+      return reply
+        .code(400)
+        .send(errorBody(`malformed JSON body (${err.message}): send a JSON object or no body`));
     return reply.code(code).send(errorBody(err.message));
   });
   app.setNotFoundHandler(async (req, reply) =>
@@ -111,17 +149,21 @@ export function buildSentinelApi(deps: SentinelApiDeps): FastifyInstance {
     return reply.header('content-type', deps.registry.contentType).send(body);
   });
   for (const intent of ['failover', 'failback', 'switchover'] as const) {
-    app.post(`/${intent}`, async (req) => {
+    app.post(`/${intent}`, async (req, reply) => {
       const handler = deps.intents?.[intent];
       if (!handler)
         throw new ApiError(
           501,
           `${intent} through the API is not available in this version: automatic failover runs on its own`,
         );
-      const body = (req.body ?? {}) as Record<string, unknown>;
-      if (typeof body !== 'object' || Array.isArray(body))
-        throw new ApiError(400, 'request body must be a JSON object');
-      return handler(clusterOf(req), body);
+      const raw: unknown = req.body ?? {};
+      if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+        throw new ApiError(400, `POST /${intent}: the body must be a JSON object`);
+      const parsed = BODIES[intent].schema.safeParse(raw);
+      if (!parsed.success) throw new ApiError(400, bodyError(intent, parsed.error, raw));
+      const cluster = clusterOf(req);
+      const r = await handler(cluster, parsed.data, { requestedBy: `api ${req.ip}` });
+      return reply.code(r.code).send(r.body);
     });
   }
   return app;

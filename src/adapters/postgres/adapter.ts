@@ -167,6 +167,12 @@ export class PgAdapter implements PostgresPort {
     );
   }
 
+  setSyncStandbyNames(node: NodeSpec, value: string): Promise<void> {
+    return this.#control(node, 'setSyncStandbyNames', this.#controlTimeout, (q, where) =>
+      control.setSyncStandbyNames(q, where, value),
+    );
+  }
+
   async close(): Promise<void> {
     const all = [...this.#sessions.values()];
     this.#sessions.clear();

@@ -117,3 +117,12 @@ export async function unfence(q: Q, where: string): Promise<void> {
   await q('SELECT pg_reload_conf()');
   await waitSetting(q, where, 'default_transaction_read_only', 'off');
 }
+
+/** Sync mode: the primary's synchronous standby (`''`: none). Never on a standby. */
+export async function setSyncStandbyNames(q: Q, where: string, value: string): Promise<void> {
+  if ((await q('SELECT pg_is_in_recovery() AS r')).rows[0]?.r !== false)
+    throw new PostgresCommandFailed(`${where}: the node is in recovery, not a primary`);
+  await q(`ALTER SYSTEM SET synchronous_standby_names = ${lit(value)}`);
+  await q('SELECT pg_reload_conf()');
+  await waitSetting(q, where, 'synchronous_standby_names', value);
+}

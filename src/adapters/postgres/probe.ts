@@ -60,7 +60,13 @@ function parse(rs: { rows: Row[] }[], memo: NodeMemo): ProbeData {
   memo.role = standby ? 'standby' : 'primary';
   const stampedEpoch = num(st.epoch);
   const common = { replicas, ...(stampedEpoch === undefined ? {} : { stampedEpoch }) };
-  if (!standby) return { role: 'primary', currentLsn: head, ...common };
+  if (!standby)
+    return {
+      role: 'primary',
+      currentLsn: head,
+      ...common,
+      syncStandbyNames: typeof st.sync_names === 'string' ? st.sync_names : '',
+    };
   const receivedLsn = num(st.receive_lsn);
   return {
     role: 'standby',

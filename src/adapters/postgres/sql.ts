@@ -39,6 +39,7 @@ export function statusSql(withEpoch: boolean): string {
        WHEN pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn() THEN 0
        ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp()) END AS lag_s,
   to_regclass('pgvigil.epoch') IS NOT NULL AS has_epoch,
+  current_setting('synchronous_standby_names') AS sync_names,
   ${epoch} AS epoch;
 SELECT application_name, state, sync_state, ${LSN('sent_lsn')} AS sent_lsn, ${LSN('replay_lsn')} AS replay_lsn,
   extract(epoch FROM replay_lag) AS replay_lag_s

@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 
 import { decide, type Decision, type DecisionReason } from '../../../src/core/decide.js';
-import { aCluster, aVote, type ClusterBuilder, EPOCH, NOW_WALL } from '../../builders/index.js';
+import {
+  aCluster,
+  aProbe,
+  aVote,
+  type ClusterBuilder,
+  EPOCH,
+  NOW_WALL,
+} from '../../builders/index.js';
 
 // Default snapshot (see test/builders/cluster.ts): sentinel s1, leader, Redis majority, quorum 2,
 // pg1 primary, pg2 (priority 100) and pg3 (priority 50) standbys. `withPrimaryDown()`: pg1 has
@@ -124,5 +131,28 @@ describe('decide: fails over when every guard passes', () => {
       },
     ]);
     expect(d.evidence).toContain('2/2 down votes (s1, s2)');
+  });
+});
+
+describe('decide: rule 2 and an unwritable primary', () => {
+  it('fails over a primary that answers but cannot commit, even while a standby streams from it', () => {
+    const d = decide(
+      aCluster()
+        .withPrimaryDown({ failure: 'write-failed' })
+        .withProbes('pg3', aProbe('pg3').standby().streaming(200).build())
+        .build(),
+    );
+    expect(d.kind).toBe('failover');
+    expect(d.reason).toBe('primary-odown');
+  });
+
+  it('still holds for a primary we cannot reach while a standby streams from it', () => {
+    const d = decide(
+      aCluster()
+        .withPrimaryDown({ failure: 'timeout' })
+        .withProbes('pg3', aProbe('pg3').standby().streaming(200).build())
+        .build(),
+    );
+    expect(d.reason).toBe('standby-still-streaming');
   });
 });
