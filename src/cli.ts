@@ -5,6 +5,7 @@
  */
 import { Command, Option } from 'commander';
 
+import { runAgent } from './commands/agent.js';
 import { runDemo } from './commands/demo.js';
 import { runEvents } from './commands/events.js';
 import { runPause } from './commands/pause.js';
@@ -34,6 +35,16 @@ program
   .option('--api-port <port>', 'admin API port (overrides sentinel.api.port)', (v) => Number(v))
   .action(async (opts: { config?: string; id?: string; apiPort?: number }) => {
     await runSentinel(opts);
+  });
+
+program
+  .command('agent')
+  .description('the node agent: owns the local postgres (rejoin, self-fencing) and serves health checks')
+  .addOption(configOption())
+  .requiredOption('--node <name>', 'the node beside which this agent runs (nodes[].name)')
+  .option('--cluster <name>', 'cluster of the node (needed only when the name is in several)')
+  .action(async (opts: { config?: string; node: string; cluster?: string }) => {
+    await runAgent(opts);
   });
 
 const local = program

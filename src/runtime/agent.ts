@@ -25,8 +25,8 @@ import { CoordinationUnavailable, UserError } from '../core/errors.js';
 import type { NodeSpec, Topology } from '../core/model.js';
 import type { CoordinationStore } from '../ports/coordination.js';
 import type { PostgresPort } from '../ports/postgres.js';
+import { actionFor } from './agent-actions.js';
 import type { LocalObserver } from './agent-observe.js';
-import { rejoin } from './agent-rejoin.js';
 import {
   type AgentStatus,
   agentStatus,
@@ -54,7 +54,6 @@ export interface AgentDeps {
 
 /** After a failed action, wait this long before acting again (a broken rejoin must not spin). */
 const RETRY_AFTER_MS = 5000;
-const STREAMING_WAIT_MS = 15_000;
 /** health: the loop completed within this many intervals */
 const HEALTH_INTERVALS = 3;
 
@@ -195,98 +194,17 @@ export class Agent {
   }
 
   #act(d: AgentDecision): void {
-    const { pg, bus, cluster, node, local } = this.#d;
-    const spec = (name: string): NodeSpec => nodeSpec(cluster.nodes.find((n) => n.name === name)!);
-    let work: (() => Promise<void>) | null = null;
-    switch (d.kind) {
-      case 'none':
-      case 'wait':
-        return;
-      case 'fence':
-        work = async () => {
-          await pg.fence(this.#self);
-          await bus.emit({
-            type: 'node-fenced',
-            cluster: cluster.name,
-            epoch: d.epoch,
-            node,
-            by: `agent-${node}`,
-            reason: d.evidence,
-          });
-        };
-        break;
-      case 'unfence':
-        work = async () => {
-          await pg.unfence(this.#self);
-          this.#d.log.warn({ ...this.#ctx, evidence: d.evidence }, 'unfenced: writable again');
-        };
-        break;
-      case 'repoint':
-        work = async () => {
-          await this.#recheck(d.epoch, d.primary);
-          await pg.ensureSlot(spec(d.primary), node);
-          await pg.repoint(this.#self, spec(d.primary), node);
-          this.#d.log.warn({ ...this.#ctx, primary: d.primary }, 'standby re-pointed');
-        };
-        break;
-      case 'rejoin':
-        work = async () => {
-          await this.#recheck(d.epoch, d.primary);
-          const method = await rejoin(
-            {
-              local,
-              pg,
-              cluster,
-              self: this.#self,
-              session: this.#d.session,
-              keepOldDataDirs: this.#d.config.agent.keepOldDataDirs,
-              log: this.#d.log,
-              nowWall: () => this.#d.clock.wall(),
-              streamingWaitMs: STREAMING_WAIT_MS,
-            },
-            {
-              primary: spec(d.primary),
-              epoch: d.epoch,
-              running: this.#local?.running ?? false,
-              fenceFirst: d.fenceFirst,
-              rewind: d.rewind,
-            },
-          );
-          await bus.emit({
-            type: 'node-rejoined',
-            cluster: cluster.name,
-            epoch: d.epoch,
-            node,
-            method,
-          });
-        };
-        break;
-      case 'start':
-        work = async () => {
-          if (d.as === 'primary') await this.#recheck(d.epoch, node);
-          await local.start();
-          this.#d.log.warn(
-            { ...this.#ctx, as: d.as, evidence: d.evidence },
-            `postgres restarted as ${d.as}`,
-          );
-        };
-        break;
-      default: {
-        const never: never = d;
-        throw new Error(`unknown decision ${JSON.stringify(never)}`);
-      }
-    }
-    void this.#run(`${d.kind}:${d.reason}`, work).catch(() => undefined);
-  }
-
-  /** A lock is not a fence: the epoch and primary a destructive action was decided under still hold. */
-  async #recheck(epoch: number, primary: string): Promise<Topology> {
-    const t = (await this.#d.store.readTopology(this.#d.cluster.name)).value;
-    if (!t || t.epoch !== epoch || t.primary !== primary)
-      throw new UserError(
-        `topology moved on (epoch ${t?.epoch ?? 'none'}, primary ${t?.primary ?? 'none'}): not acting on epoch ${epoch}`,
-      );
-    return t;
+    const work = actionFor(d, {
+      ...this.#d,
+      self: this.#self,
+      running: this.#local?.running ?? false,
+      log: this.#d.log.child({
+        cluster: this.#d.cluster.name,
+        node: this.#d.node,
+        epoch: this.#topology?.epoch,
+      }),
+    });
+    if (work) void this.#run(`${d.kind}:${d.reason}`, work).catch(() => undefined);
   }
 
   // ---- API: health views and the switchover calls --------------------------------------

@@ -235,6 +235,23 @@ export function describeCoordinationContract(
       });
     });
 
+    describe('a lost CAS', () => {
+      it('leaves no trace on the minority that accepted it', async () => {
+        await store.casTopology(c, 0, topology(c, 1, 'pg1'), 's1');
+        await h.downServer(1);
+        await h.downServer(2);
+        const lost = await store.casTopology(c, 1, topology(c, 2, 'pg2'), 's9');
+        expect(lost.committed).toBe(false);
+        await h.upServer(1);
+        await h.upServer(2);
+        // readers take the highest epoch they see: an uncommitted epoch 2 must not be there
+        expect((await store.readTopology(c)).value).toMatchObject({ epoch: 1, primary: 'pg1' });
+        await h.downServer(0);
+        expect((await store.readTopology(c)).value?.epoch).toBe(1);
+        await h.upServer(0);
+      });
+    });
+
     describe('without a majority', () => {
       it('throws CoordinationUnavailable from reads and commits nothing', async () => {
         await store.casTopology(c, 0, topology(c, 1), 'w1');

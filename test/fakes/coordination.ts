@@ -257,6 +257,7 @@ export class FakeCoordinationStore implements CoordinationStore {
   ): Promise<CasResult> {
     const key = this.keys.topology(cluster);
     const json = JSON.stringify({ ...next, committedBy: writer });
+    const previous = new Map<FakeServer, string | null>();
     const answers = await this.#onAll((s) => {
       const raw = s.get(key);
       const stored = parseTopology(raw);
@@ -265,7 +266,10 @@ export class FakeCoordinationStore implements CoordinationStore {
           ? null
           : { epoch: stored?.epoch ?? 0, committedBy: stored?.committedBy ?? null };
       const accepted = acceptsTopologyWrite(stamp, write);
-      if (accepted) s.set(key, json);
+      if (accepted) {
+        previous.set(s, raw);
+        s.set(key, json);
+      }
       return { accepted, storedEpoch: stamp?.epoch ?? 0 };
     });
     let accepted = 0;
@@ -275,7 +279,18 @@ export class FakeCoordinationStore implements CoordinationStore {
       if (a.value.accepted) accepted++;
       else seenEpoch = Math.max(seenEpoch, a.value.storedEpoch);
     }
-    return { committed: accepted >= this.majority, accepted, total: this.total, seenEpoch };
+    const committed = accepted >= this.majority;
+    if (!committed && write.kind === 'cas' && previous.size > 0) {
+      // a lost CAS leaves no trace on the minority that took it (REVERT_SCRIPT in the adapter)
+      await this.#onAll((s) => {
+        const prev = previous.get(s);
+        const now = parseTopology(s.get(key));
+        if (prev === undefined || now?.epoch !== next.epoch || now.committedBy !== writer) return;
+        if (prev === null) s.del(key);
+        else s.set(key, prev);
+      });
+    }
+    return { committed, accepted, total: this.total, seenEpoch };
   }
 
   // ---- votes and presence ---------------------------------------------------------------

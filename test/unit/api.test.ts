@@ -38,17 +38,13 @@ function fakeLeader(
       if (rec && !seen.some((s) => s.id === rec.id)) {
         seen.push(rec);
         await new Promise((r) => setTimeout(r, delayMs));
-        await store.putRecord(
-          'c1',
-          resultRecord(rec.id),
-          {
-            id: rec.id,
-            atWall: Date.now(),
-            code: 200,
-            body: { status: 'success', message: 'Switchover completado exitosamente', to: rec.to },
-          } satisfies IntentResultRecord,
-          RESULT_TTL_MS,
-        );
+        const answer: IntentResultRecord = {
+          id: rec.id,
+          atWall: Date.now(),
+          code: 200,
+          body: { status: 'success', message: 'Switchover completado exitosamente', to: rec.to },
+        };
+        await store.putRecord('c1', resultRecord(rec.id), answer, RESULT_TTL_MS);
         await store.deleteRecord('c1', INTENT_RECORD, rec.id);
       }
       await new Promise((r) => setTimeout(r, 5));

@@ -38,7 +38,7 @@ import {
   pickTopology,
   RecentIds,
 } from './majority.js';
-import { runTopologyScript } from './topology-script.js';
+import { REVERT_SCRIPT, runTopologyScript } from './topology-script.js';
 
 export interface CoordinationLogger {
   warn(obj: object, msg: string): void;
@@ -181,9 +181,18 @@ export class RedisCoordinationStore implements CoordinationStore {
   ): Promise<CasResult> {
     const key = this.keys.topology(cluster);
     const json = JSON.stringify({ ...next, committedBy: writer });
-    const answers = await this.#onAll((client) =>
-      runTopologyScript(client, key, { mode, expectedEpoch, nextEpoch: next.epoch, writer, json }),
-    );
+    const previous = new Map<Redis, string>();
+    const answers = await this.#onAll(async (client) => {
+      const answer = await runTopologyScript(client, key, {
+        mode,
+        expectedEpoch,
+        nextEpoch: next.epoch,
+        writer,
+        json,
+      });
+      if (answer.accepted) previous.set(client, answer.previous);
+      return answer;
+    });
     let accepted = 0;
     let seenEpoch = 0;
     for (const answer of answers) {
@@ -191,7 +200,26 @@ export class RedisCoordinationStore implements CoordinationStore {
       if (answer.value.accepted) accepted++;
       else seenEpoch = Math.max(seenEpoch, answer.value.storedEpoch);
     }
-    return { committed: accepted >= this.majority, accepted, total: this.total, seenEpoch };
+    const committed = accepted >= this.majority;
+    if (!committed && mode === 'cas' && previous.size > 0) {
+      // A lost CAS must leave no trace on the minority that took it (see REVERT_SCRIPT).
+      const took = this.#links.filter((l) => previous.has(l.client));
+      await Promise.all(
+        took.map((l) =>
+          this.#on(l, (client) =>
+            client.eval(
+              REVERT_SCRIPT,
+              1,
+              key,
+              String(next.epoch),
+              writer,
+              previous.get(client) ?? '',
+            ),
+          ),
+        ),
+      );
+    }
+    return { committed, accepted, total: this.total, seenEpoch };
   }
 
   // ---- votes and presence ---------------------------------------------------------------

@@ -14,7 +14,7 @@
  * KEYS[1] topology key
  * ARGV[1] 'cas' | 'update'   ARGV[2] expected epoch (cas)   ARGV[3] next epoch
  * ARGV[4] writer             ARGV[5] topology JSON
- * Returns { accepted (1|0), stored epoch before the write }.
+ * Returns { accepted (1|0), stored epoch before the write, the previous raw value or '' }.
  */
 import { createHash } from 'node:crypto';
 
@@ -42,9 +42,26 @@ else
 end
 if accept then
   redis.call('SET', KEYS[1], ARGV[5])
-  return {1, stored}
+  return {1, stored, raw or ''}
 end
-return {0, stored}
+return {0, stored, ''}
+`;
+
+/**
+ * Undo a CAS that lost overall: on a server that accepted it, put the previous value back, but
+ * only while the stored topology is still exactly that write (epoch ARGV[1] by writer ARGV[2]).
+ * Without it, readers taking the highest epoch could see a topology that never committed.
+ * ARGV[3] is the previous raw value ('' = the key was absent).
+ */
+export const REVERT_SCRIPT = `
+local raw = redis.call('GET', KEYS[1])
+if not raw then return 0 end
+local ok, t = pcall(cjson.decode, raw)
+if ok and type(t) == 'table' and tonumber(t['epoch']) == tonumber(ARGV[1]) and t['committedBy'] == ARGV[2] then
+  if ARGV[3] == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], ARGV[3]) end
+  return 1
+end
+return 0
 `;
 
 const SHA = createHash('sha1').update(TOPOLOGY_SCRIPT).digest('hex');
@@ -52,6 +69,8 @@ const SHA = createHash('sha1').update(TOPOLOGY_SCRIPT).digest('hex');
 export interface ScriptAnswer {
   accepted: boolean;
   storedEpoch: number;
+  /** the value replaced by an accepted write ('' when the key was absent) */
+  previous: string;
 }
 
 export async function runTopologyScript(
@@ -82,5 +101,9 @@ export async function runTopologyScript(
   if (!Array.isArray(reply) || typeof reply[0] !== 'number' || typeof reply[1] !== 'number') {
     throw new Error(`unexpected reply from the topology script: ${JSON.stringify(reply)}`);
   }
-  return { accepted: reply[0] === 1, storedEpoch: reply[1] };
+  return {
+    accepted: reply[0] === 1,
+    storedEpoch: reply[1],
+    previous: typeof reply[2] === 'string' ? reply[2] : '',
+  };
 }

@@ -1,0 +1,138 @@
+import { buildAgentApi } from '../adapters/http/agent-api.js';
+import { assertSafeBind } from '../adapters/http/api.js';
+import { createLogger } from '../adapters/logging/logger.js';
+import { PgAdapter } from '../adapters/postgres/index.js';
+import type { SessionParams } from '../adapters/postgres/session.js';
+import { LocalPostgres } from '../adapters/process/index.js';
+import { RedisCoordinationStore } from '../adapters/redis/store.js';
+import { loadConfigWithWarnings, resolveConfigPath } from '../config/load.js';
+import type { ClusterConfig, Config, NodeConfig } from '../config/types.js';
+import { ConfigError } from '../core/errors.js';
+import { usePgBinDir } from '../local/pg-binaries.js';
+import { Agent } from '../runtime/agent.js';
+import { LocalObserver } from '../runtime/agent-observe.js';
+import { systemClock } from '../runtime/clock.js';
+import { EventBus } from '../runtime/events.js';
+
+/** The cluster and node this agent serves, with what an agent needs from the config. */
+export function agentTarget(
+  config: Config,
+  nodeName: string,
+  clusterName?: string,
+): { cluster: ClusterConfig; node: NodeConfig & { dataDir: string; agent: { url: string } } } {
+  const clusters = config.clusters.filter(
+    (c) =>
+      (clusterName === undefined || c.name === clusterName) &&
+      c.nodes.some((n) => n.name === nodeName),
+  );
+  if (clusters.length === 0)
+    throw new ConfigError(
+      `node ${nodeName} is not in ${clusterName ? `cluster ${clusterName}` : 'any cluster'} of the config: use one of ${config.clusters.flatMap((c) => c.nodes.map((n) => n.name)).join(', ')}`,
+    );
+  if (clusters.length > 1)
+    throw new ConfigError(
+      `node ${nodeName} is in clusters ${clusters.map((c) => c.name).join(', ')}: pass --cluster`,
+    );
+  const cluster = clusters[0]!;
+  const node = cluster.nodes.find((n) => n.name === nodeName)!;
+  const at = `clusters[${cluster.name}].nodes[${nodeName}]`;
+  if (!node.dataDir)
+    throw new ConfigError(`${at}.dataDir is required by the agent (the node's data directory)`);
+  if (!node.agent?.url)
+    throw new ConfigError(`${at}.agent.url is required by the agent (where its API listens)`);
+  return { cluster, node: { ...node, dataDir: node.dataDir, agent: node.agent } };
+}
+
+/** `pgvigil agent --node N`: runs until SIGTERM/SIGINT; postgres keeps running after it. */
+export async function runAgent(opts: {
+  config?: string;
+  node: string;
+  cluster?: string;
+}): Promise<void> {
+  const file = resolveConfigPath(opts.config);
+  const { config, warnings } = loadConfigWithWarnings({ file });
+  const { cluster, node } = agentTarget(config, opts.node, opts.cluster);
+  const url = new URL(node.agent.url);
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+  const token = config.sentinel.api.token;
+  assertSafeBind(host, token);
+  if (config.agent.pgBinDir) usePgBinDir(config.agent.pgBinDir);
+  const local = new LocalPostgres({
+    name: node.name,
+    dataDir: node.dataDir,
+    port: node.port,
+    runAsUser: config.agent.runAsUser,
+  });
+  local.check();
+  const log = createLogger({
+    level: config.log.level,
+    process: `agent-${node.name}`,
+    role: 'agent',
+  });
+  for (const w of warnings) log.warn({ config: file }, w);
+
+  const store = new RedisCoordinationStore({
+    urls: config.coordination.redis,
+    prefix: config.coordination.prefix,
+    commandTimeoutMs: config.timing.redisTimeoutMs,
+    logger: log,
+  });
+  const appName = `pgvigil-agent-${node.name}`;
+  const session: SessionParams = {
+    host: node.host,
+    port: node.port,
+    user: cluster.user,
+    password: cluster.password,
+    database: cluster.database,
+    applicationName: appName,
+    connectTimeoutMs: config.timing.connectTimeoutMs,
+    queryTimeoutMs: Math.max(config.timing.queryTimeoutMs, 1000),
+  };
+  const pg = new PgAdapter({
+    user: cluster.user,
+    password: cluster.password,
+    database: cluster.database,
+    connectTimeoutMs: config.timing.connectTimeoutMs,
+    queryTimeoutMs: config.timing.queryTimeoutMs,
+    replication: { user: cluster.replication.user, password: cluster.replication.password },
+    applicationName: appName,
+  });
+  const agent = new Agent({
+    config,
+    cluster,
+    node: node.name,
+    store,
+    pg,
+    bus: new EventBus(store, log),
+    log,
+    clock: systemClock,
+    local,
+    observer: new LocalObserver(local, session),
+    session,
+  });
+  const api = buildAgentApi({
+    token,
+    health: () => agent.health(),
+    primary: () => agent.primary(),
+    replica: (lag) => agent.replica(lag),
+    status: () => agent.status(),
+    stop: (epoch) => agent.stopForSwitchover(epoch),
+    start: (epoch) => agent.startAfterAbort(epoch),
+  });
+  await api.listen({ host, port });
+  agent.start();
+  log.info(
+    { cluster: cluster.name, node: node.name, api: node.agent.url, dataDir: node.dataDir },
+    'agent started',
+  );
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  log.info({ cluster: cluster.name, node: node.name }, 'agent stopping (postgres keeps running)');
+  await agent.stop();
+  await api.close();
+  await pg.close();
+  await store.close();
+}
