@@ -23,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 
 import { UserError } from '../core/errors.js';
+import { spawnAgent, stopAgents, waitForAgent } from './agents.js';
 import { freePort, isPortFree } from './free-port.js';
 import { findPgBinaries } from './pg-binaries.js';
 import { initPrimary, initStandby, readPostmasterPid, signalNode, stopNode } from './postgres.js';
@@ -54,6 +55,10 @@ export interface LocalUpOptions {
   sentinelEnv?: Record<string, NodeJS.ProcessEnv>;
   /** called once PostgreSQL and Redis run, before the sentinels start (tests: set up a proxy) */
   beforeSentinels?: (nodes: { name: string; host: string; port: number }[]) => Promise<void>;
+  /** start one node agent per node (default true) */
+  agents?: boolean;
+  /** protect the mutating API routes (sentinels and agents) with a generated bearer token */
+  token?: boolean;
 }
 
 export const LOCAL_CLUSTER = 'local';
@@ -114,9 +119,12 @@ export async function localUp(opts: LocalUpOptions = {}): Promise<LocalState> {
     throw new UserError(`--redis ${redisCount}: use 1, 3 or 5 independent Redis servers`);
   if (existsSync(statePath(dir))) {
     const old = readState(dir);
-    const alive = [...old.nodes, ...old.sentinels, ...old.redisServers].filter((p) =>
-      isAlive(p.pid),
-    );
+    const alive = [
+      ...old.nodes,
+      ...old.sentinels,
+      ...old.redisServers,
+      ...(old.agents ?? []),
+    ].filter((p) => isAlive(p.pid));
     if (alive.length > 0)
       throw new UserError(
         `a local cluster is already running in ${dir}: run \`pgvigil local down --dir ${dir}\` first`,
@@ -191,20 +199,39 @@ export async function localUp(opts: LocalUpOptions = {}): Promise<LocalState> {
     for (let i = 0; i < sentinelCount; i++)
       apiPorts.push(i === 0 ? await pickPort(opts.apiPort) : await freePort('127.0.0.1'));
 
+    const withAgents = opts.agents ?? true;
+    const agentApis: string[] = [];
+    for (let i = 0; i < nodeCount && withAgents; i++)
+      agentApis.push(`http://127.0.0.1:${await freePort('127.0.0.1')}`);
+    const tokenFile = opts.token ? join(dir, 'api-token') : undefined;
+    if (tokenFile) writeFileSync(tokenFile, `${secret()}\n`, { mode: 0o600 });
+
     const configFile = join(dir, 'pgvigil.yaml');
     const config = {
       sentinels: sentinelCount,
       secretsFile: 'secrets.env',
       coordination: { redis: redisServers.map((r) => r.url) },
       timing: { profile: opts.profile ?? 'default', ...(opts.timing ?? {}) },
-      sentinel: { api: { host: '127.0.0.1', port: apiPorts[0] } },
+      sentinel: {
+        api: {
+          host: '127.0.0.1',
+          port: apiPorts[0],
+          ...(tokenFile ? { tokenFile: 'api-token' } : {}),
+        },
+      },
       clusters: [
         {
           name: cluster,
           quorum: Math.floor(sentinelCount / 2) + 1,
           initialPrimary: names[0],
           ...(opts.replicationMode ? { replication: { mode: opts.replicationMode } } : {}),
-          nodes: nodes.map((n) => ({ name: n.name, host: n.host, port: n.port })),
+          nodes: nodes.map((n, i) => ({
+            name: n.name,
+            host: n.host,
+            port: n.port,
+            dataDir: n.dataDir,
+            ...(withAgents ? { agent: { url: agentApis[i] } } : {}),
+          })),
         },
       ],
     };
@@ -232,6 +259,19 @@ export async function localUp(opts: LocalUpOptions = {}): Promise<LocalState> {
     progress(`started ${sentinelCount} sentinels; waiting for them to publish the topology`);
     await Promise.all(sentinels.map((s) => waitForSentinel(s.api, join(logDir, `${s.id}.log`))));
 
+    const agents: NonNullable<LocalState['agents']> = [];
+    for (let i = 0; i < agentApis.length; i++) {
+      const node = nodes[i]!.name;
+      const logFile = join(logDir, `agent-${node}.log`);
+      const pid = spawnAgent({ cli: cliEntry(), config: configFile, node, logFile });
+      started.push({ stop: () => stopAgents([pid], 0) }); // last in, first stopped
+      agents.push({ node, api: agentApis[i]!, pid });
+    }
+    if (agents.length > 0) progress(`started ${agents.length} node agents`);
+    await Promise.all(
+      agents.map((a) => waitForAgent(a.api, a.pid, join(logDir, `agent-${a.node}.log`))),
+    );
+
     const state: LocalState = {
       cluster,
       dir,
@@ -248,6 +288,8 @@ export async function localUp(opts: LocalUpOptions = {}): Promise<LocalState> {
         pid: n.pid,
       })),
       sentinels,
+      agents,
+      ...(tokenFile ? { tokenFile } : {}),
       dataRoot,
       startedAt: new Date().toISOString(),
     };
@@ -322,6 +364,10 @@ export async function localDown(opts: {
     ? () => undefined
     : (opts.progress ?? ((m: string) => process.stderr.write(`[local] ${m}\n`)));
   const state = readState(dir);
+  // agents first: they would restart or rejoin the postgres we are about to stop
+  const agents = state.agents ?? [];
+  await stopAgents(agents.map((a) => a.pid));
+  for (const a of agents) progress(`stopped agent of ${a.node} (pid ${a.pid})`);
   for (const s of state.sentinels) {
     if (killQuietly(s.pid, 'SIGTERM')) progress(`stopped sentinel ${s.id} (pid ${s.pid})`);
   }
@@ -376,12 +422,14 @@ export async function localKill(opts: {
   }
   const target = [
     ...state.sentinels.map((s) => ({ name: s.id, pid: s.pid })),
+    ...(state.agents ?? []).map((a) => ({ name: `agent-${a.node}`, pid: a.pid })),
     ...state.redisServers.map((r) => ({ name: r.name, pid: r.pid })),
   ].find((t) => t.name === opts.name);
   if (!target) {
     const known = [
       ...state.nodes.map((n) => n.name),
       ...state.sentinels.map((s) => s.id),
+      ...(state.agents ?? []).map((a) => `agent-${a.node}`),
       ...state.redisServers.map((r) => r.name),
     ];
     throw new UserError(`unknown name ${opts.name}: use one of ${known.join(', ')}`);

@@ -23,6 +23,13 @@ export interface LocalSentinelState {
   pid: number;
 }
 
+export interface LocalAgentState {
+  node: string;
+  /** the agent's API base URL (nodes[].agent.url) */
+  api: string;
+  pid: number;
+}
+
 export interface LocalRedisState {
   name: string; // redis-1, redis-2, ...
   url: string;
@@ -41,6 +48,10 @@ export interface LocalState {
   redisServers: LocalRedisState[];
   nodes: LocalNodeState[];
   sentinels: LocalSentinelState[];
+  /** one node agent per node (absent in state files written before agents existed) */
+  agents?: LocalAgentState[];
+  /** the API bearer token file (sentinels and agents), when a token is set */
+  tokenFile?: string;
   /** where PostgreSQL data lives (inside dir, or a temp dir when dir is not reachable by the postgres user) */
   dataRoot: string;
   startedAt: string;

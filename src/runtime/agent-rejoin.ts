@@ -66,12 +66,7 @@ const NEXT: Record<RejoinMethod, RejoinMethod | null> = {
 
 export async function rejoin(d: RejoinDeps, plan: RejoinPlan): Promise<RejoinMethod> {
   const { local, pg, log } = d;
-  const ctx = {
-    cluster: d.cluster.name,
-    epoch: plan.epoch,
-    node: d.self.name,
-    primary: plan.primary.name,
-  };
+  const ctx = { primary: plan.primary.name }; // the logger carries cluster, node and epoch
   if (plan.running) {
     if (plan.fenceFirst)
       await pg
@@ -137,10 +132,7 @@ async function prepare(
     });
     restoreConfigFiles(local.dataDir, saved, local.runAs);
     if (/no rewind required/i.test(out)) reported = 'restart';
-    d.log.info(
-      { cluster: cluster.name, epoch: plan.epoch, node: d.self.name, out },
-      'pg_rewind done',
-    );
+    d.log.info({ out }, 'pg_rewind done');
   } else if (method === 'basebackup') {
     await assertPrimary(d, plan.primary);
     const saved = existsSync(local.dataDir)
@@ -149,11 +141,7 @@ async function prepare(
     await d.pg.ensureSlot(plan.primary, d.self.name);
     const stamp = new Date(d.nowWall()).toISOString().replace(/[:.]/g, '-');
     const aside = existsSync(local.dataDir) ? moveAside(local.dataDir, stamp) : null;
-    if (aside)
-      d.log.warn(
-        { cluster: cluster.name, epoch: plan.epoch, node: d.self.name, aside },
-        'old data directory moved aside',
-      );
+    if (aside) d.log.warn({ aside }, 'old data directory moved aside');
     await pgBasebackup({
       dataDir: local.dataDir,
       primary: plan.primary,

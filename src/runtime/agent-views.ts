@@ -18,6 +18,7 @@ export function primaryCheck(
   loopHealthy: boolean,
   l: LocalObservation | null,
   t: Topology | null,
+  lease: { unconfirmedMs: number; leaseMs: number },
 ): Check {
   const role = l?.role ?? null;
   const no = (reason: string): Check => ({ ok: false, reason, role });
@@ -28,6 +29,9 @@ export function primaryCheck(
   if (l.fenced) return no('fenced (read-only)');
   if (t?.primary !== node)
     return no(`the topology names ${t?.primary ?? 'no node'} primary (epoch ${t?.epoch ?? 0})`);
+  // the agent fences it at the next loop: stop sending traffic now
+  if (lease.unconfirmedMs >= lease.leaseMs)
+    return no(`not confirmed by a Redis majority for ${lease.unconfirmedMs} ms (lease expired)`);
   return { ok: true, reason: `primary of epoch ${t.epoch}`, role };
 }
 

@@ -54,6 +54,7 @@ export interface AgentDeps {
 
 /** After a failed action, wait this long before acting again (a broken rejoin must not spin). */
 const RETRY_AFTER_MS = 5000;
+const FAST_INTERVAL_MS = 50;
 /** health: the loop completed within this many intervals */
 const HEALTH_INTERVALS = 3;
 
@@ -97,7 +98,7 @@ export class Agent {
         )
         .finally(() => {
           this.#tick = null;
-          if (!this.#stopped) this.#timer = setTimeout(loop, this.#d.config.timing.agentIntervalMs);
+          if (!this.#stopped) this.#timer = setTimeout(loop, this.#interval());
         });
     };
     loop();
@@ -110,6 +111,16 @@ export class Agent {
     await this.#tick;
     await Promise.race([this.#actionDone, new Promise((r) => setTimeout(r, graceMs).unref())]);
     this.#d.observer.close();
+  }
+
+  /**
+   * A primary without a Redis majority loops faster: once Redis answers again it must unfence
+   * (or learn it was demoted) before the sentinels, back too, judge it unwritable.
+   */
+  #interval(): number {
+    const every = this.#d.config.timing.agentIntervalMs;
+    const isolatedPrimary = !this.#coordinationOk && this.#local?.role === 'primary';
+    return isolatedPrimary ? Math.min(every, FAST_INTERVAL_MS) : every;
   }
 
   /** One observe -> decide -> act cycle (the action is started, not awaited). Public for tests. */
@@ -217,7 +228,11 @@ export class Agent {
   }
 
   primary(): Check {
-    return primaryCheck(this.#d.node, this.health().ok, this.#local, this.#topology);
+    const unconfirmedMs = this.#d.clock.mono() - this.#lastConfirmMono;
+    return primaryCheck(this.#d.node, this.health().ok, this.#local, this.#topology, {
+      unconfirmedMs,
+      leaseMs: this.#d.config.timing.leaseMs,
+    });
   }
 
   replica(maxLagBytes: number | undefined): Check {

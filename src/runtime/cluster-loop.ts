@@ -36,6 +36,7 @@ import type { PostgresPort } from '../ports/postgres.js';
 import type { Clock } from './clock.js';
 import type { EventBus } from './events.js';
 import { FailoverExecutor } from './failover-executor.js';
+import { IntentRunner } from './intents.js';
 import { isInterrupted, settleInterruptedFailover } from './recovery.js';
 import { SyncStandbyManager } from './sync-standby.js';
 
@@ -84,6 +85,7 @@ export function nodeSpec(n: NodeConfig): NodeSpec {
 export class ClusterLoop {
   readonly #d: ClusterLoopDeps;
   readonly #executor: FailoverExecutor;
+  readonly #intents: IntentRunner;
   /** sync mode: keeps the synchronous standby (a no-op in async mode or when not `ok`) */
   readonly #sync: SyncStandbyManager;
   #health = new Map<string, NodeHealth>();
@@ -106,12 +108,15 @@ export class ClusterLoop {
   /** epoch at which each stray primary was fenced, so it is fenced once per epoch */
   #fencedAt = new Map<string, number>();
   #verdictKey = '';
+  /** last write of each periodic record (vote, presence, lead, verdict) */
+  #written = new Map<string, { key: string; atMono: number }>();
   #verdictSinceWall = 0;
 
   constructor(deps: ClusterLoopDeps) {
     this.#d = deps;
     for (const n of deps.cluster.nodes) this.#health.set(n.name, newNodeHealth(n.name));
     this.#executor = new FailoverExecutor(deps);
+    this.#intents = new IntentRunner(deps);
     this.#sync = new SyncStandbyManager(deps);
   }
 
@@ -179,7 +184,7 @@ export class ClusterLoop {
         ),
       ),
       this.#readCoordination(),
-      store.tryLead(this.name, timing.lockTtlMs).catch(() => false),
+      this.#lead(),
     ]);
     this.#leader = leader && coord;
     const nowMono = clock.mono();
@@ -212,9 +217,17 @@ export class ClusterLoop {
     this.#logDecisionChange(decision);
     this.#decision = decision;
     const presence = this.#presence();
+    // Idle cost: rewrite a vote or presence only when it changed or a third of its TTL passed.
+    const vote = decision.vote;
+    const voteKey = vote ? `${vote.epoch}:${vote.primary}:${vote.down}` : '';
+    const presenceKey = `${presence.leader}:${presence.tilt}`;
     await Promise.all([
-      decision.vote ? store.publishVote(this.name, decision.vote, timing.voteTtlMs) : undefined,
-      store.publishPresence(this.name, presence, timing.presenceTtlMs),
+      vote && this.#due('vote', voteKey, timing.voteTtlMs / 3)
+        ? store.publishVote(this.name, vote, timing.voteTtlMs)
+        : undefined,
+      this.#due('presence', presenceKey, Math.min(1000, timing.presenceTtlMs / 3))
+        ? store.publishPresence(this.name, presence, timing.presenceTtlMs)
+        : undefined,
     ]);
     if (decision.vote)
       this.#votes = [...this.#votes.filter((v) => v.sentinel !== sentinelId), decision.vote];
@@ -244,10 +257,42 @@ export class ClusterLoop {
     if (decision.kind === 'failover' && this.#topology) {
       const after = await this.#executor.run(this.#topology, decision, this.#observations);
       if (after) this.#topology = after;
+    } else if (this.#leader && this.#topology && !tilt.tilt) {
+      // operator intents (switchover, failback, manual failover) recorded by any sentinel's API
+      const t = await this.#intents.poll({
+        topology: this.#topology,
+        observations: this.#observations,
+      });
+      if (t) this.#topology = t;
     }
     this.#lastTickMono = clock.mono();
     this.#lastTickWall = clock.wall();
     return decision;
+  }
+
+  /** True when `what` changed (`key`) or was last written `everyMs` ago; records the write. */
+  #due(what: string, key: string, everyMs: number): boolean {
+    const now = this.#d.clock.mono();
+    const last = this.#written.get(what);
+    if (last && last.key === key && now - last.atMono < everyMs) return false;
+    this.#written.set(what, { key, atMono: now });
+    return true;
+  }
+
+  /** Take or extend the leader lock; a held lock is extended only when a third of its TTL is gone. */
+  async #lead(): Promise<boolean> {
+    const ttl = this.#d.config.timing.lockTtlMs;
+    const renewed = this.#written.get('lead');
+    if (
+      this.#d.store.isLeader(this.name) &&
+      renewed &&
+      this.#d.clock.mono() - renewed.atMono < ttl / 3
+    )
+      return true;
+    const leader = await this.#d.store.tryLead(this.name, ttl).catch(() => false);
+    if (leader) this.#written.set('lead', { key: '', atMono: this.#d.clock.mono() });
+    else this.#written.delete('lead');
+    return leader;
   }
 
   /** Topology, votes and pause from a majority; false (never act) without one. */
@@ -353,6 +398,7 @@ export class ClusterLoop {
       this.#verdictKey = key;
       this.#verdictSinceWall = nowWall;
     }
+    if (!this.#due('verdict', key, 1000)) return;
     const verdict = {
       id: `${this.#d.sentinelId}:${key}:${this.#verdictSinceWall}`,
       atWall: nowWall,

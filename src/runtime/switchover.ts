@@ -15,18 +15,28 @@
  * same epoch, emit switchover-aborted. The leader lock is extended all along, and losing it
  * before step 4 rolls back (another sentinel may act).
  */
-import type { AgentControl, AgentTarget } from '../adapters/http/agent-client.js';
-import { formatMs } from '../core/format.js';
+import type { AgentControl } from '../adapters/http/agent-client.js';
 import type { Topology } from '../core/model.js';
 import {
-  replayedPast,
   restoredTopology,
   switchedTopology,
   switchingTopology,
   type SwitchoverPlan,
 } from '../core/switchover.js';
 import type { ClusterLoopDeps } from './cluster-loop.js';
-import { nodeSpec } from './cluster-loop.js';
+import {
+  Abort,
+  agentOf,
+  answersAsPrimary,
+  LeaseKeeper,
+  promoteTarget,
+  publish,
+  repointStandbys,
+  specOf,
+  stillOurs,
+  stopPrimary,
+  waitReplay,
+} from './switchover-steps.js';
 
 export type SwitchoverOp = 'switchover' | 'failback' | 'failover';
 
@@ -43,45 +53,10 @@ export interface SwitchoverResult {
   durationMs: number;
 }
 
-class Abort extends Error {
-  constructor(
-    readonly reason: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const REPLAY_POLL_MS = 20;
 /** a rollback waits this long at least for the old primary to accept connections again */
 const MIN_RESTART_MS = 30_000;
-
-/** Extends the leader lock while a long operation runs inside one tick. */
-class LeaseKeeper {
-  lost = false;
-  readonly #timer: NodeJS.Timeout;
-
-  constructor(deps: ClusterLoopDeps) {
-    const ttl = deps.config.timing.lockTtlMs;
-    this.#timer = setInterval(
-      () =>
-        void deps.store
-          .tryLead(deps.cluster.name, ttl)
-          .then((ok) => {
-            if (!ok) this.lost = true;
-          })
-          .catch(() => {
-            this.lost = true;
-          }),
-      Math.max(50, Math.floor(ttl / 3)),
-    );
-  }
-
-  stop(): void {
-    clearInterval(this.#timer);
-  }
-}
+/** after the restart, how long its probe may take to answer as primary */
+const RESTART_PROBE_MS = 5000;
 
 export class SwitchoverExecutor {
   readonly #d: ClusterLoopDeps;
@@ -92,33 +67,12 @@ export class SwitchoverExecutor {
     this.#agents = agents;
   }
 
-  #spec(name: string) {
-    const n = this.#d.cluster.nodes.find((x) => x.name === name);
-    if (!n) throw new Error(`node ${name} is not in cluster ${this.#d.cluster.name}`);
-    return nodeSpec(n);
-  }
-
-  #agent(name: string): AgentTarget {
-    const url = this.#d.cluster.nodes.find((x) => x.name === name)?.agent?.url;
-    if (!url) throw new Abort('no-agent', `${name} has no agent (nodes[].agent.url)`);
-    return { name, url };
-  }
-
-  async #stillOurs(epoch: number): Promise<boolean> {
-    try {
-      const t = await this.#d.store.readTopology(this.#d.cluster.name);
-      return t.value?.epoch === epoch && t.value.committedBy === this.#d.sentinelId;
-    } catch {
-      return false;
-    }
-  }
-
   async run(
     prev: Topology,
     plan: SwitchoverPlan,
     opts: { op: SwitchoverOp; requestedBy: string },
   ): Promise<SwitchoverResult> {
-    const { store, clock, bus, log, sentinelId, config } = this.#d;
+    const { store, clock, bus, log, sentinelId } = this.#d;
     const cluster = this.#d.cluster.name;
     const { from, to } = plan;
     const started = clock.mono();
@@ -178,24 +132,20 @@ export class SwitchoverExecutor {
     let stopAttempted = false;
     try {
       // 2. clean stop of the old primary
-      const agent = this.#agent(from);
+      const agent = agentOf(this.#d, from);
       stopAttempted = true;
-      const stop = await this.#agents
-        .stop(agent, epoch, config.timing.switchoverTimeoutMs)
-        .catch((err: Error) => {
-          throw new Abort('stop-failed', err.message);
-        });
+      const stop = await stopPrimary(this.#d, this.#agents, agent, epoch);
       log.info(
         { cluster, epoch, node: from, checkpoint: stop.checkpointLsnText },
         'old primary stopped cleanly',
       );
       // 3. the target replays past the final checkpoint
-      await this.#waitReplay(to, stop.checkpointLsn, stop.checkpointLsnText, from, lease);
+      await waitReplay(this.#d, { from, to, stop, lease });
       // 4. fence check, promote
       if (lease.lost) throw new Abort('lost-leadership', 'this sentinel lost the leader lock');
-      if (!(await this.#stillOurs(epoch)))
+      if (!(await stillOurs(this.#d, epoch)))
         throw new Abort('epoch-superseded', `epoch ${epoch} is no longer ours`);
-      await this.#promote(to, epoch);
+      await promoteTarget(this.#d, to, epoch);
     } catch (err) {
       lease.stop();
       if (!(err instanceof Abort)) throw err;
@@ -204,14 +154,14 @@ export class SwitchoverExecutor {
     lease.stop();
 
     // 5. forward only from here
-    const problems = await this.#repoint(from, to, epoch);
+    const problems = await repointStandbys(this.#d, from, to, epoch);
     const final = switchedTopology(
       next,
       to,
       clock.wall(),
       `${opts.op} ${from} -> ${to} requested by ${opts.requestedBy}${problems.length ? `; ${problems.join('; ')}` : ''}`,
     );
-    const published = await this.#publish(final);
+    const published = await publish(this.#d, final);
     if (!published)
       return result(
         false,
@@ -226,100 +176,6 @@ export class SwitchoverExecutor {
     this.#d.metrics.failovers.inc({ cluster, kind: opts.op === 'failover' ? 'manual' : opts.op });
     log.warn({ cluster, epoch, from, to, durationMs, problems }, `${opts.op} completed`);
     return result(true, 200, `${from} -> ${to}`, final, epoch);
-  }
-
-  async #waitReplay(
-    to: string,
-    checkpointLsn: number,
-    checkpointText: string,
-    from: string,
-    lease: LeaseKeeper,
-  ): Promise<void> {
-    const { pg, clock, config, sentinelId } = this.#d;
-    const spec = this.#spec(to);
-    const limit = config.timing.switchoverTimeoutMs;
-    const deadline = clock.mono() + limit;
-    let seen: number | undefined;
-    for (;;) {
-      if (lease.lost) throw new Abort('lost-leadership', 'this sentinel lost the leader lock');
-      const p = await pg.probe(spec, {
-        nowMono: () => clock.mono(),
-        sentinel: sentinelId,
-        heartbeat: false,
-      });
-      if (p.ok && p.role !== 'standby')
-        throw new Abort(
-          'target-not-standby',
-          `${to} answers as ${p.role ?? 'unknown'} before promotion`,
-        );
-      if (p.ok) seen = p.replayedLsn;
-      if (replayedPast(seen, checkpointLsn)) return;
-      if (clock.mono() >= deadline)
-        throw new Abort(
-          'target-not-caught-up',
-          `${to} did not replay ${from}'s final checkpoint ${checkpointText} within ${formatMs(limit)} (replayed ${seen ?? 'unknown'} < ${checkpointLsn})`,
-        );
-      await sleep(REPLAY_POLL_MS);
-    }
-  }
-
-  async #promote(to: string, epoch: number): Promise<void> {
-    const { pg, config, log, clock, sentinelId } = this.#d;
-    const spec = this.#spec(to);
-    try {
-      await pg.promote(spec, config.timing.promoteTimeoutMs);
-    } catch (err) {
-      // Did it promote anyway (the answer was lost)? Then there is no going back.
-      const p = await pg.probe(spec, {
-        nowMono: () => clock.mono(),
-        sentinel: sentinelId,
-        heartbeat: false,
-      });
-      if (!(p.ok && p.role === 'primary'))
-        throw new Abort('promote-failed', `promoting ${to} failed: ${(err as Error).message}`);
-    }
-    await pg
-      .stampEpoch(spec, epoch, to)
-      .catch((err: Error) =>
-        log.warn(
-          { cluster: this.#d.cluster.name, epoch, node: to, err: err.message },
-          'epoch stamp failed',
-        ),
-      );
-  }
-
-  /** Slots for every other node on the new primary (the old one rejoins with its own), then re-point. */
-  async #repoint(from: string, to: string, epoch: number): Promise<string[]> {
-    const { pg } = this.#d;
-    const primary = this.#spec(to);
-    const others = this.#d.cluster.nodes.map((n) => n.name).filter((n) => n !== to);
-    const ours = await this.#stillOurs(epoch);
-    const problems = await Promise.all(
-      others.map(async (name): Promise<string | null> => {
-        try {
-          await pg.ensureSlot(primary, name);
-          if (name === from) return null; // stopped: its agent rejoins it
-          if (!ours) return `${name} not re-pointed: epoch ${epoch} superseded`;
-          await pg.repoint(this.#spec(name), primary, name);
-          return null;
-        } catch (err) {
-          return `${name}: ${(err as Error).message}`;
-        }
-      }),
-    );
-    return problems.filter((p): p is string => p !== null);
-  }
-
-  async #publish(t: Topology): Promise<boolean> {
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const res = await this.#d.store
-        .updateTopology(t.cluster, t, this.#d.sentinelId)
-        .catch(() => null);
-      if (res?.committed) return true;
-      if (res && !res.committed && res.seenEpoch > t.epoch) return false;
-      await sleep(200);
-    }
-    return false;
   }
 
   async #rollback(
@@ -348,27 +204,22 @@ export class SwitchoverExecutor {
     if (stopAttempted) {
       try {
         await this.#agents.start(
-          this.#agent(from),
+          agentOf(this.#d, from),
           epoch,
           Math.max(MIN_RESTART_MS, config.timing.switchoverTimeoutMs),
         );
       } catch (err) {
         restartError = (err as Error).message;
       }
-      const p = await pg.probe(this.#spec(from), {
-        nowMono: () => clock.mono(),
-        sentinel: this.#d.sentinelId,
-        heartbeat: false,
-      });
-      restarted = p.ok && p.role === 'primary';
-      if (restarted) await pg.stampEpoch(this.#spec(from), epoch, from).catch(() => undefined);
+      restarted = await answersAsPrimary(this.#d, from, RESTART_PROBE_MS);
+      if (restarted) await pg.stampEpoch(specOf(this.#d, from), epoch, from).catch(() => undefined);
     }
     const restored = restoredTopology(
       next,
       clock.wall(),
       `${op} to ${to} aborted: ${abort.reason}`,
     );
-    const published = await this.#publish(restored);
+    const published = await publish(this.#d, restored);
     if (published) await bus.emit({ type: 'topology-changed', cluster, epoch, topology: restored });
     await bus.emit({ type: 'switchover-aborted', cluster, epoch, reason: abort.message, from, to });
     if (op === 'failover')

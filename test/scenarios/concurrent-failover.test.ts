@@ -15,7 +15,7 @@ describe('two sentinels failing over at once', () => {
   let h: LocalHandle;
   const closers: (() => Promise<void>)[] = [];
   beforeAll(async () => {
-    h = await startLocal({ nodes: 3, sentinels: 3 });
+    h = await startLocal({ nodes: 3, sentinels: 3, agents: false });
   });
   afterAll(async () => {
     for (const c of closers) await c().catch(() => undefined);

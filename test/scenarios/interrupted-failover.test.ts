@@ -17,6 +17,7 @@ describe('failover interrupted after the epoch commit', () => {
     h = await startLocal({
       nodes: 2,
       sentinels: 3,
+      agents: false, // the sentinel alone must settle it
       timing: { promoteTimeoutMs: 2000, lockTtlMs: 1000 },
     });
   });

@@ -9,7 +9,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { localKill } from '../../src/local/cluster.js';
-import { eventually, inRecovery, type LocalHandle, sleep, sql, startLocal } from '../helpers/local.js';
+import {
+  eventually,
+  inRecovery,
+  type LocalHandle,
+  sleep,
+  sql,
+  startLocal,
+} from '../helpers/local.js';
 
 async function post(api: string, path: string, body?: unknown) {
   const res = await fetch(`${api}${path}`, {
@@ -36,7 +43,10 @@ describe('aborted switchover, then a manual failover of a dead primary (2 nodes)
     const pg2 = h.node('pg2');
     await sql(pg1, 'CREATE TABLE a (id int PRIMARY KEY)');
     await eventually(async () => {
-      const [r] = await sql<{ ok: boolean }>(pg2, "SELECT to_regclass('public.a') IS NOT NULL AS ok");
+      const [r] = await sql<{ ok: boolean }>(
+        pg2,
+        "SELECT to_regclass('public.a') IS NOT NULL AS ok",
+      );
       return r!.ok ? true : undefined;
     });
     await sql(pg2, 'SELECT pg_wal_replay_pause()');
@@ -48,10 +58,16 @@ describe('aborted switchover, then a manual failover of a dead primary (2 nodes)
     expect(r.status).toBe(409);
     expect(r.body).toMatchObject({
       status: 'error',
-      message: expect.stringMatching(/switchover aborted, pg1 is the primary again .*pg2 did not replay pg1's final checkpoint/),
+      message: expect.stringMatching(
+        /switchover aborted, pg1 is the primary again .*pg2 did not replay pg1's final checkpoint/,
+      ),
     });
     expect(Date.now() - started).toBeLessThan(15_000);
-    expect((await h.topology())!).toMatchObject({ primary: 'pg1', state: 'ok', epoch: epochBefore + 1 });
+    expect((await h.topology())!).toMatchObject({
+      primary: 'pg1',
+      state: 'ok',
+      epoch: epochBefore + 1,
+    });
     expect(await inRecovery(pg1)).toBe(false);
     await sql(pg1, 'INSERT INTO a VALUES (1)');
     expect(await inRecovery(pg2)).toBe(true);
@@ -60,7 +76,9 @@ describe('aborted switchover, then a manual failover of a dead primary (2 nodes)
 
     await sql(pg2, 'SELECT pg_wal_replay_resume()');
     await eventually(async () => {
-      const [x] = await sql<{ n: string }>(pg2, 'SELECT count(*) AS n FROM a').catch(() => [{ n: '0' }]);
+      const [x] = await sql<{ n: string }>(pg2, 'SELECT count(*) AS n FROM a').catch(() => [
+        { n: '0' },
+      ]);
       return Number(x!.n) === 1 ? true : undefined;
     }, 30_000);
   });
@@ -68,7 +86,7 @@ describe('aborted switchover, then a manual failover of a dead primary (2 nodes)
   it('POST /failover with the primary down promotes the standby', async () => {
     await h.store.setPause(h.state.cluster, { paused: true, by: 'test', atWall: Date.now() });
     const epochBefore = (await h.topology())!.epoch;
-    await localKill({ dir: h.state.dir, name: 'pg1-agent', signal: 'KILL' });
+    await localKill({ dir: h.state.dir, name: 'agent-pg1', signal: 'KILL' });
     await localKill({ dir: h.state.dir, name: 'pg1', signal: 'KILL' });
     // 409 (primary not down yet) until the leader's probes have refused for refusedAfterMs
     let r = await post(h.state.api, '/failover');

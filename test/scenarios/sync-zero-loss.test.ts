@@ -54,7 +54,7 @@ async function names(node: LocalNodeState): Promise<string> {
   return r!.v;
 }
 
-/** Wait until the topology records exactly one sync standby (not `exclude`) under `primary`. */
+/** Wait until the topology, settled under `primary`, records exactly one sync standby. */
 async function recordedSync(h: LocalHandle, primary: string, ms = 10_000): Promise<Topology> {
   return eventually(async () => {
     const t = await h.topology();
@@ -143,9 +143,9 @@ async function killPrimaryUnderWrites(h: LocalHandle): Promise<TrialResult> {
 
 describe('sync mode (real processes)', () => {
   it('3 nodes: records a sync standby, promotes it on SIGKILL, then names the other one', async () => {
-    const started = Date.now();
     const h = await up(3);
-    const t = await recordedSync(h, 'pg1');
+    const started = Date.now();
+    const t = await recordedSync(h, 'pg1', 5000);
     const recordedMs = Date.now() - started;
     const sync = t.syncStandbys[0]!;
     expect(['pg2', 'pg3']).toContain(sync);
@@ -165,7 +165,7 @@ describe('sync mode (real processes)', () => {
     expect(reElected.syncStandbys).toEqual([other]);
     expect(await names(h.node(sync))).toBe(syncStandbyNamesFor(other));
     console.log(
-      `[sync 3 nodes] sync standby recorded ${recordedMs} ms after start (incl. local up); ` +
+      `[sync 3 nodes] sync standby recorded ${recordedMs} ms after local up returned; ` +
         `failover to ${r.newPrimary} in ${r.failoverMs} ms; acked ${r.acked}, lost ${r.lost.length}; ` +
         `then ${other} recorded as the new sync standby at epoch ${reElected.epoch}`,
     );
@@ -232,7 +232,8 @@ describe('sync mode (real processes)', () => {
       // writes go on at once
       const t = Date.now();
       for (let i = 2; i < 12; i++) await c.query('INSERT INTO s VALUES ($1)', [i]);
-      expect(Date.now() - t).toBeLessThan(1000);
+      const tenWritesMs = Date.now() - t;
+      expect(tenWritesMs).toBeLessThan(3000);
       // in sync mode no standby may be promoted now, and none was
       expect(h.events.some((e) => e.type === 'failover-started')).toBe(false);
       const changed = h.events.filter(
@@ -240,7 +241,7 @@ describe('sync mode (real processes)', () => {
       );
       expect(changed.length).toBeGreaterThan(0);
       console.log(
-        `[sync standby dies] a commit waited ${blockedMs} ms; syncStandbys [] at epoch ${t1!.epoch}, names cleared`,
+        `[sync standby dies] a commit waited ${blockedMs} ms; syncStandbys [] at epoch ${t1!.epoch}, names cleared; 10 more writes in ${tenWritesMs} ms`,
       );
     } finally {
       await c.end().catch(() => undefined);

@@ -11,7 +11,7 @@ import { eventually, inRecovery, type LocalHandle, sql, startLocal } from '../he
 describe('a primary that cannot commit', () => {
   let h: LocalHandle;
   beforeAll(async () => {
-    h = await startLocal({ nodes: 2, sentinels: 3 });
+    h = await startLocal({ nodes: 2, sentinels: 3, agents: false });
   });
   afterAll(async () => {
     await h?.down();

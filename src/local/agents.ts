@@ -1,0 +1,62 @@
+/**
+ * Node agents of the embedded cluster: one `pgvigil agent` process per node, detached, in its
+ * own process group (so `local down` can end an agent together with a pg_rewind or
+ * pg_basebackup it runs, while postgres, which pg_ctl puts in its own session, survives).
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+
+import { isAlive } from './state.js';
+
+const AGENT_READY_MS = 20_000;
+
+export function spawnAgent(o: {
+  cli: string;
+  config: string;
+  node: string;
+  logFile: string;
+}): number {
+  const log = openSync(o.logFile, 'a');
+  const child = spawn(process.execPath, [o.cli, 'agent', '--config', o.config, '--node', o.node], {
+    detached: true,
+    stdio: ['ignore', log, log],
+    env: process.env,
+  });
+  closeSync(log);
+  child.unref();
+  return child.pid ?? 0;
+}
+
+/** Until the agent's loop runs (GET /health 200). */
+export async function waitForAgent(api: string, pid: number, logFile: string): Promise<void> {
+  const deadline = Date.now() + AGENT_READY_MS;
+  while (Date.now() < deadline) {
+    if (!isAlive(pid)) throw new Error(`agent at ${api} exited during start-up: see ${logFile}`);
+    try {
+      const res = await fetch(`${api}/health`, { signal: AbortSignal.timeout(1000) });
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`agent at ${api} not healthy within ${AGENT_READY_MS / 1000}s: see ${logFile}`);
+}
+
+function signal(targets: number[], sig: NodeJS.Signals): void {
+  for (const target of targets) {
+    try {
+      process.kill(target, sig);
+    } catch {
+      // gone, or not a group leader
+    }
+  }
+}
+
+/** SIGTERM each agent, wait, then SIGKILL its process group (with any pg_rewind it runs). */
+export async function stopAgents(pids: number[], graceMs = 3000): Promise<void> {
+  signal(pids.filter(Boolean), 'SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (Date.now() < deadline && pids.some(isAlive)) await new Promise((r) => setTimeout(r, 50));
+  for (const pid of pids) if (pid) signal([-pid, pid], 'SIGKILL');
+}

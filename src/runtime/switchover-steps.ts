@@ -1,0 +1,196 @@
+/**
+ * The steps of a switchover (runtime/switchover.ts), each bounded and each re-checking what it
+ * must: the epoch before destructive steps (a lock is not a fence), the leader lock while
+ * waiting. A step that must make the switchover roll back throws `Abort` with a reason code.
+ */
+import type { AgentControl } from '../adapters/http/agent-client.js';
+import { AgentRefused, type AgentTarget, type StopResult } from '../adapters/http/agent-client.js';
+import { formatMs } from '../core/format.js';
+import type { NodeSpec, ProbeResult, Topology } from '../core/model.js';
+import { replayedPast } from '../core/switchover.js';
+import type { ClusterLoopDeps } from './cluster-loop.js';
+import { nodeSpec } from './cluster-loop.js';
+
+export class Abort extends Error {
+  constructor(
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const REPLAY_POLL_MS = 20;
+const BUSY_RETRY_MS = 2000;
+
+/** Extends the leader lock while a long operation runs inside one tick; `lost` once it fails. */
+export class LeaseKeeper {
+  lost = false;
+  readonly #timer: NodeJS.Timeout;
+
+  constructor(deps: ClusterLoopDeps) {
+    const ttl = deps.config.timing.lockTtlMs;
+    this.#timer = setInterval(
+      () =>
+        void deps.store
+          .tryLead(deps.cluster.name, ttl)
+          .then((ok) => {
+            if (!ok) this.lost = true;
+          })
+          .catch(() => {
+            this.lost = true;
+          }),
+      Math.max(50, Math.floor(ttl / 3)),
+    );
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+}
+
+export function specOf(d: ClusterLoopDeps, name: string): NodeSpec {
+  const n = d.cluster.nodes.find((x) => x.name === name);
+  if (!n) throw new Error(`node ${name} is not in cluster ${d.cluster.name}`);
+  return nodeSpec(n);
+}
+
+export function agentOf(d: ClusterLoopDeps, name: string): AgentTarget {
+  const url = d.cluster.nodes.find((x) => x.name === name)?.agent?.url;
+  if (!url) throw new Abort('no-agent', `${name} has no agent (nodes[].agent.url)`);
+  return { name, url };
+}
+
+export function probe(d: ClusterLoopDeps, name: string): Promise<ProbeResult> {
+  return d.pg.probe(specOf(d, name), {
+    nowMono: () => d.clock.mono(),
+    sentinel: d.sentinelId,
+    heartbeat: false,
+  });
+}
+
+/** Is `epoch` still the committed epoch, and ours? */
+export async function stillOurs(d: ClusterLoopDeps, epoch: number): Promise<boolean> {
+  try {
+    const t = await d.store.readTopology(d.cluster.name);
+    return t.value?.epoch === epoch && t.value.committedBy === d.sentinelId;
+  } catch {
+    return false;
+  }
+}
+
+/** `POST /stop`; an agent busy with a short action of its own is asked again for ~2 s. */
+export async function stopPrimary(
+  d: ClusterLoopDeps,
+  agents: AgentControl,
+  agent: AgentTarget,
+  epoch: number,
+): Promise<StopResult> {
+  const until = d.clock.mono() + BUSY_RETRY_MS;
+  for (;;) {
+    try {
+      return await agents.stop(agent, epoch, d.config.timing.switchoverTimeoutMs);
+    } catch (err) {
+      const busy = err instanceof AgentRefused && /busy/.test(err.message);
+      if (!busy || d.clock.mono() > until) throw new Abort('stop-failed', (err as Error).message);
+      await sleep(100);
+    }
+  }
+}
+
+/** Rule 7: wait until `to` replayed past the old primary's final checkpoint. */
+export async function waitReplay(
+  d: ClusterLoopDeps,
+  o: { from: string; to: string; stop: StopResult; lease: LeaseKeeper },
+): Promise<void> {
+  const limit = d.config.timing.switchoverTimeoutMs;
+  const deadline = d.clock.mono() + limit;
+  let seen: number | undefined;
+  for (;;) {
+    if (o.lease.lost) throw new Abort('lost-leadership', 'this sentinel lost the leader lock');
+    const p = await probe(d, o.to);
+    if (p.ok && p.role !== 'standby')
+      throw new Abort('target-not-standby', `${o.to} answers as ${p.role ?? 'unknown'}`);
+    if (p.ok) seen = p.replayedLsn;
+    if (replayedPast(seen, o.stop.checkpointLsn)) return;
+    if (d.clock.mono() >= deadline)
+      throw new Abort(
+        'target-not-caught-up',
+        `${o.to} did not replay ${o.from}'s final checkpoint ${o.stop.checkpointLsnText} within ${formatMs(limit)} (replayed ${seen ?? 'unknown'} <= ${o.stop.checkpointLsn})`,
+      );
+    await sleep(REPLAY_POLL_MS);
+  }
+}
+
+/** Promote and stamp; an error is an Abort only if the node did not become a primary anyway. */
+export async function promoteTarget(d: ClusterLoopDeps, to: string, epoch: number): Promise<void> {
+  const spec = specOf(d, to);
+  try {
+    await d.pg.promote(spec, d.config.timing.promoteTimeoutMs);
+  } catch (err) {
+    const p = await probe(d, to);
+    if (!(p.ok && p.role === 'primary'))
+      throw new Abort('promote-failed', `promoting ${to} failed: ${(err as Error).message}`);
+  }
+  await d.pg
+    .stampEpoch(spec, epoch, to)
+    .catch((err: Error) =>
+      d.log.warn(
+        { cluster: d.cluster.name, epoch, node: to, err: err.message },
+        'epoch stamp failed',
+      ),
+    );
+}
+
+/** Slots for every other node on the new primary, then re-point all but the stopped old one. */
+export async function repointStandbys(
+  d: ClusterLoopDeps,
+  from: string,
+  to: string,
+  epoch: number,
+): Promise<string[]> {
+  const primary = specOf(d, to);
+  const others = d.cluster.nodes.map((n) => n.name).filter((n) => n !== to);
+  const ours = await stillOurs(d, epoch);
+  const problems = await Promise.all(
+    others.map(async (name): Promise<string | null> => {
+      try {
+        await d.pg.ensureSlot(primary, name);
+        if (name === from) return null; // stopped: its agent rejoins it
+        if (!ours) return `${name} not re-pointed: epoch ${epoch} superseded`;
+        await d.pg.repoint(specOf(d, name), primary, name);
+        return null;
+      } catch (err) {
+        return `${name}: ${(err as Error).message}`;
+      }
+    }),
+  );
+  return problems.filter((p): p is string => p !== null);
+}
+
+/** updateTopology at the same epoch, retried briefly; false when it is not ours any more. */
+export async function publish(d: ClusterLoopDeps, t: Topology): Promise<boolean> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const res = await d.store.updateTopology(t.cluster, t, d.sentinelId).catch(() => null);
+    if (res?.committed) return true;
+    if (res && res.seenEpoch > t.epoch) return false;
+    await sleep(200);
+  }
+  return false;
+}
+
+/** Probe until `name` answers as a primary (its session reconnects after a restart). */
+export async function answersAsPrimary(
+  d: ClusterLoopDeps,
+  name: string,
+  ms: number,
+): Promise<boolean> {
+  const until = d.clock.mono() + ms;
+  for (;;) {
+    const p = await probe(d, name);
+    if (p.ok && p.role === 'primary') return true;
+    if (d.clock.mono() > until) return false;
+    await sleep(100);
+  }
+}
