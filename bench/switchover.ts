@@ -47,6 +47,13 @@ interface Result {
 }
 
 const OP_TIMEOUT_MS = 20_000;
+const METHOD = [
+  'method: one local cluster; a PgvigilClient writer INSERTs every interval for the whole run (a failed',
+  '  write is not acknowledged, the next attempt uses the next id); each trial = POST /switchover {"to":"pg2"}',
+  '  then POST /failback, each started once the target streams from the current primary (409s retried);',
+  '  outage = first ack on the new primary - last ack on the old one; after each operation every id',
+  '  acknowledged so far is looked up on the new primary (missing = lost); percentiles nearest-rank.',
+];
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function onNode<T>(node: LocalNodeState, fn: (c: pg.Client) => Promise<T>): Promise<T> {
@@ -175,6 +182,7 @@ async function main(): Promise<number> {
   out(
     `pgvigil switchover bench: ${trials} switchover(s) pg1 -> pg2 and ${trials} failback(s) pg2 -> pg1, 2 nodes with agents, 3 sentinels, 1 Redis, default timings, write every ${intervalMs} ms`,
   );
+  for (const line of METHOD) out(line);
   out(
     `machine: ${cpus().length} x ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, Node ${process.version}`,
   );

@@ -39,7 +39,9 @@ program
 
 program
   .command('agent')
-  .description('the node agent: owns the local postgres (rejoin, self-fencing) and serves health checks')
+  .description(
+    'the node agent: owns the local postgres (rejoin, self-fencing) and serves health checks',
+  )
   .addOption(configOption())
   .requiredOption('--node <name>', 'the node beside which this agent runs (nodes[].name)')
   .option('--cluster <name>', 'cluster of the node (needed only when the name is in several)')
@@ -76,10 +78,10 @@ local
       detach?: boolean;
     }) => {
       const state = await localUp({
-      ...opts,
-      profile: opts.fast ? 'fast' : 'default',
-      replicationMode: opts.sync ? 'sync' : 'async',
-    });
+        ...opts,
+        profile: opts.fast ? 'fast' : 'default',
+        replicationMode: opts.sync ? 'sync' : 'async',
+      });
       process.stdout.write(
         `${JSON.stringify({ state: `${state.dir}/state.json`, config: state.config, api: state.api, primary: state.nodes[0]!.url }, null, 2)}\n`,
       );

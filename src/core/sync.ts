@@ -165,17 +165,10 @@ export function planSync(input: SyncInput): SyncPlan {
   if (current !== null && !isHealthy(current)) {
     lost =
       memory.lost?.standby === current ? memory.lost : { standby: current, sinceMono: nowMono };
-    if (lost.sinceMono >= nowMono)
-      return plan(
-        'confirming-loss',
-        `${current} not healthy since this tick; ${shown}`,
-        current,
-        [],
-        {
-          ...memory,
-          lost,
-        },
-      );
+    if (lost.sinceMono >= nowMono) {
+      const evidence = `${current} not healthy since this tick; ${shown}`;
+      return plan('confirming-loss', evidence, current, [], { ...memory, lost });
+    }
   }
   const keep = (m: SyncMemory): SyncMemory => (lost ? { ...m, lost } : m);
 

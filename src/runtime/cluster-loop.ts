@@ -259,11 +259,16 @@ export class ClusterLoop {
       if (after) this.#topology = after;
     } else if (this.#leader && this.#topology && !tilt.tilt) {
       // operator intents (switchover, failback, manual failover) recorded by any sentinel's API
+      const before = clock.mono();
       const t = await this.#intents.poll({
         topology: this.#topology,
         observations: this.#observations,
       });
       if (t) this.#topology = t;
+      // A switchover runs for seconds inside this tick: that gap is our own bounded work (with
+      // its own deadlines and lease checks), not a pause of the process, so it must not TILT us.
+      if (clock.mono() - before > timing.probeIntervalMs)
+        this.#tilt = { ...this.#tilt, lastTickMono: clock.mono() };
     }
     this.#lastTickMono = clock.mono();
     this.#lastTickWall = clock.wall();

@@ -173,7 +173,10 @@ export class SwitchoverExecutor {
     const durationMs = Math.round(clock.mono() - started);
     await bus.emit({ type: 'topology-changed', cluster, epoch, topology: final });
     await bus.emit({ type: 'switchover-completed', cluster, epoch, from, to, durationMs });
-    this.#d.metrics.failovers.inc({ cluster, kind: opts.op === 'failover' ? 'manual' : opts.op });
+    this.#d.metrics.failovers.inc({
+      cluster,
+      kind: opts.op === 'failback' ? 'failback' : 'switchover',
+    });
     log.warn({ cluster, epoch, from, to, durationMs, problems }, `${opts.op} completed`);
     return result(true, 200, `${from} -> ${to}`, final, epoch);
   }

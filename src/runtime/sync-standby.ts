@@ -1,8 +1,9 @@
 /**
  * Keeps the synchronous standby of a `replication.mode: sync` cluster (see core/sync.ts for the
  * rules and why their order matters). Called by the leader once per tick, when coordination has
- * a majority and the topology is settled (`ok`); it runs the steps of `planSync` in order and
- * stops at the first that fails, so the names never change after a record that did not commit.
+ * a majority and the topology is settled (`ok` or `degraded`, never during a failover or a
+ * switchover); it runs the steps of `planSync` in order and stops at the first that fails, so
+ * the names never change after a record that did not commit.
  *
  * - `record` commits the topology with the epoch CAS e -> e+1 (same primary): the leader may not
  *   be the writer of the current epoch, so `updateTopology` is not an option. Then it emits
@@ -16,6 +17,8 @@ import type { Topology } from '../core/model.js';
 import { planSync, type SyncMemory, type SyncPlan } from '../core/sync.js';
 import type { ClusterLoopDeps } from './cluster-loop.js';
 import { nodeSpec } from './cluster-loop.js';
+
+const SETTLED = new Set<Topology['state']>(['ok', 'degraded']);
 
 export class SyncStandbyManager {
   readonly #d: ClusterLoopDeps;
@@ -37,7 +40,8 @@ export class SyncStandbyManager {
     observations: Record<string, NodeObservation>;
   }): Promise<Topology | null> {
     const { cluster, clock } = this.#d;
-    if (cluster.replication.mode !== 'sync' || ctx.topology.state !== 'ok') return null;
+    // `degraded` too: the primary writes, and a stale names value there would block commits
+    if (cluster.replication.mode !== 'sync' || !SETTLED.has(ctx.topology.state)) return null;
     const plan = planSync({
       topology: ctx.topology,
       nodes: cluster.nodes,

@@ -80,6 +80,12 @@ describe('agent: crashed primary restart, switchover stop/start', () => {
     );
     expect((await post('/stop', { epoch: t.epoch })).code).toBe(409); // stale epoch
     await sql(pg1, 'INSERT INTO t VALUES (DEFAULT)');
+    // pg1 was restarted by the previous test: the standby must stream again before the stop
+    const pg2Api = h.state.agents!.find((a) => a.node === 'pg2')!.api;
+    await eventually(
+      async () => ((await fetch(`${pg2Api}/replica`)).ok ? true : undefined),
+      15_000,
+    );
     const stop = await post('/stop', { epoch: switching.epoch });
     expect(stop).toMatchObject({ code: 200, body: { status: 'success' } });
     const lsn = stop.body.checkpointLsn as number;

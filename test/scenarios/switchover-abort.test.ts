@@ -2,7 +2,8 @@
  * Rule 7's other half on real processes: a switchover whose target cannot catch up (WAL replay
  * paused on it with pg_wal_replay_pause(): its receiver still streams, so every precondition
  * holds, but it never replays the old primary's final checkpoint) is rolled back within
- * switchoverTimeoutMs: pg1 is writable again and the topology's primary is still pg1.
+ * switchoverTimeoutMs (2.5 s here, so the leader spends over tiltGapMs inside one tick: it must not
+ * TILT for that): pg1 is writable again and the topology's primary is still pg1.
  * Then POST /failover with the primary down (cluster paused so that only the manual failover
  * can act, pg1's agent and postgres killed) promotes the standby.
  */
@@ -32,7 +33,7 @@ async function post(api: string, path: string, body?: unknown) {
 describe('aborted switchover, then a manual failover of a dead primary (2 nodes)', () => {
   let h: LocalHandle;
   beforeAll(async () => {
-    h = await startLocal({ nodes: 2, sentinels: 3, timing: { switchoverTimeoutMs: 1500 } });
+    h = await startLocal({ nodes: 2, sentinels: 3, timing: { switchoverTimeoutMs: 2500 } });
   });
   afterAll(async () => {
     await h?.down();
@@ -70,6 +71,12 @@ describe('aborted switchover, then a manual failover of a dead primary (2 nodes)
     });
     expect(await inRecovery(pg1)).toBe(false);
     await sql(pg1, 'INSERT INTO a VALUES (1)');
+    // the seconds the leader spent inside one tick were its own work, not a pause: no TILT
+    await sleep(1000); // a few ticks later
+    for (const s of h.state.sentinels) {
+      const status = (await (await fetch(`${s.api}/status`)).json()) as { tilt: boolean };
+      expect(status.tilt, s.id).toBe(false);
+    }
     expect(await inRecovery(pg2)).toBe(true);
     expect(h.events.map((e) => e.type)).toContain('switchover-aborted');
     expect(h.events.map((e) => e.type)).not.toContain('switchover-completed');

@@ -4,8 +4,8 @@
  *   synchronous_standby_names names it; SIGKILL of the primary promotes exactly that standby,
  *   then the new primary gets the other standby as its synchronous standby.
  * - 10 trials on fresh 2-node clusters: a writer commits every 10 ms through a PgvigilClient
- *   (it follows topology-changed), the primary is SIGKILLed, and every acknowledged write must
- *   be on the new primary.
+ *   (it follows topology-changed), the primary's host crashes (SIGKILL of its agent and its
+ *   postmaster), and every acknowledged write must be on the new primary.
  * - 2 nodes, the standby dies: the primary keeps accepting writes; `syncStandbys = []` is
  *   committed before the names are cleared, so no failover could pick a standby missing writes.
  */
@@ -44,6 +44,16 @@ async function up(nodes: number): Promise<LocalHandle> {
 async function down(h: LocalHandle): Promise<void> {
   handles.delete(h);
   await h.down();
+}
+
+/**
+ * The host of `node` crashes: its agent first (else it would restart or rejoin that postgres
+ * at once), then its postmaster, both SIGKILL.
+ */
+async function crash(h: LocalHandle, node: string): Promise<void> {
+  if (h.state.agents?.some((a) => a.node === node))
+    await localKill({ dir: h.state.dir, name: `agent-${node}`, signal: 'KILL' });
+  await localKill({ dir: h.state.dir, name: node, signal: 'KILL' });
 }
 
 async function names(node: LocalNodeState): Promise<string> {
@@ -110,7 +120,7 @@ async function killPrimaryUnderWrites(h: LocalHandle): Promise<TrialResult> {
   })();
   try {
     await eventually(async () => (acked.length >= 40 ? true : undefined), 5000);
-    await localKill({ dir: h.state.dir, name: 'pg1', signal: 'KILL' });
+    await crash(h, 'pg1');
     killedAt = Date.now();
     const after = await eventually(async () => {
       const t = await h.topology();
@@ -210,7 +220,7 @@ describe('sync mode (real processes)', () => {
     c.on('error', () => undefined);
     await c.connect();
     try {
-      await localKill({ dir: h.state.dir, name: 'pg2', signal: 'KILL' });
+      await crash(h, 'pg2');
       const killedAt = Date.now();
       // pg2's WAL receiver is gone (it exits with its postmaster): it can acknowledge nothing more
       await eventually(async () => {

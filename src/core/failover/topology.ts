@@ -8,7 +8,9 @@ import type { Topology, TopologyNode, TopologyState } from '../model.js';
 
 /**
  * The topology of epoch `prev.epoch + 1` with `to` as primary. The old primary becomes a
- * standby marked `down` (its agent rejoins it later); `to` leaves `syncStandbys`.
+ * standby marked `down` (its agent rejoins it later). `syncStandbys` starts empty: the new
+ * primary's synchronous_standby_names names nobody yet, so no standby is guaranteed to hold every
+ * commit it acknowledges until the leader records one again (src/core/sync.ts).
  * `lastFailoverWall` is stamped only for automatic failovers: it drives the cooldown (rule 6),
  * which must not stop an operator's manual switch.
  */
@@ -33,7 +35,7 @@ export function nextTopology(
     epoch: prev.epoch + 1,
     primary: to,
     nodes,
-    syncStandbys: prev.syncStandbys.filter((n) => n !== to),
+    syncStandbys: [],
     state: 'failing-over',
     updatedAt: isoFromWall(nowWall),
     reason,

@@ -16,7 +16,7 @@ describe('nextTopology', () => {
       epoch: prev.epoch + 1,
       primary: 'pg2',
       previousPrimary: 'pg1',
-      syncStandbys: ['pg3'],
+      syncStandbys: [],
       state: 'failing-over',
       lastFailoverWall: NOW_WALL,
       committedBy: 's1',

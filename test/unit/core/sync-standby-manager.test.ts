@@ -230,6 +230,14 @@ describe('SyncStandbyManager', () => {
     expect([...s.order, ...s2.order]).toEqual([]);
   });
 
+  it('also keeps the sync standby of a degraded topology (its primary writes)', async () => {
+    const s = setup();
+    const t0 = aTopology({ cluster: 'c1', epoch: 3, state: 'degraded' });
+    await s.seed(t0);
+    await s.manager.reconcile({ topology: t0, observations: obs('', [row('pg2')], s.tick()) });
+    expect(s.order).toEqual([`names pg1 '${syncStandbyNamesFor('pg2')}'`]);
+  });
+
   it('a failed names change is retried on the next tick', async () => {
     const s = setup();
     const t0 = aTopology({ cluster: 'c1', epoch: 3 });
