@@ -29,6 +29,19 @@ async function recheck(c: ActionContext, epoch: number, primary: string): Promis
     );
 }
 
+/** Read-only + client sessions ended, then `node-fenced` (publishing may fail when isolated: logged). */
+async function fence(c: ActionContext, epoch: number, reason: string): Promise<void> {
+  await c.pg.fence(c.self);
+  await c.bus.emit({
+    type: 'node-fenced',
+    cluster: c.cluster.name,
+    epoch,
+    node: c.node,
+    by: `agent-${c.node}`,
+    reason,
+  });
+}
+
 /** The work for `d`, or null when there is nothing to do. */
 export function actionFor(d: AgentDecision, c: ActionContext): (() => Promise<void>) | null {
   const { pg, bus, cluster, node, local, log } = c;
@@ -42,18 +55,7 @@ export function actionFor(d: AgentDecision, c: ActionContext): (() => Promise<vo
     case 'wait':
       return null;
     case 'fence':
-      return async () => {
-        await pg.fence(c.self);
-        // publishing may fail (we may be the isolated side): EventBus logs it then
-        await bus.emit({
-          type: 'node-fenced',
-          cluster: cluster.name,
-          epoch: d.epoch,
-          node,
-          by: `agent-${node}`,
-          reason: d.evidence,
-        });
-      };
+      return () => fence(c, d.epoch, d.evidence);
     case 'unfence':
       return async () => {
         await pg.unfence(c.self);
@@ -69,6 +71,11 @@ export function actionFor(d: AgentDecision, c: ActionContext): (() => Promise<vo
     case 'rejoin':
       return async () => {
         await recheck(c, d.epoch, d.primary);
+        // fenced before it is stopped: sessions that write now would be lost by the rewind
+        if (d.fenceFirst)
+          await fence(c, d.epoch, d.evidence).catch((err: Error) =>
+            log.warn({ err: err.message }, 'fence before rejoin failed: stopping anyway'),
+          );
         const method = await rejoin(
           {
             local,
@@ -85,7 +92,6 @@ export function actionFor(d: AgentDecision, c: ActionContext): (() => Promise<vo
             primary: spec(d.primary),
             epoch: d.epoch,
             running: c.running,
-            fenceFirst: d.fenceFirst,
             rewind: d.rewind,
           },
         );

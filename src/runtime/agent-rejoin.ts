@@ -49,9 +49,8 @@ export interface RejoinDeps {
 export interface RejoinPlan {
   primary: NodeSpec;
   epoch: number;
-  /** postgres runs (a demoted primary): stop it first, fenced when `fenceFirst` */
+  /** postgres runs (a demoted primary, already fenced by the caller): stop it first */
   running: boolean;
-  fenceFirst: boolean;
   rewind: boolean;
 }
 
@@ -67,15 +66,7 @@ const NEXT: Record<RejoinMethod, RejoinMethod | null> = {
 export async function rejoin(d: RejoinDeps, plan: RejoinPlan): Promise<RejoinMethod> {
   const { local, pg, log } = d;
   const ctx = { primary: plan.primary.name }; // the logger carries cluster, node and epoch
-  if (plan.running) {
-    if (plan.fenceFirst)
-      await pg
-        .fence(d.self)
-        .catch((err: Error) =>
-          log.warn({ ...ctx, err: err.message }, 'fence before rejoin failed'),
-        );
-    await local.stop('fast');
-  }
+  if (plan.running) await local.stop('fast'); // the caller fenced a running primary first
   await local.clearOrphans();
   let method: RejoinMethod = plan.rewind ? 'rewind' : 'restart';
   for (;;) {

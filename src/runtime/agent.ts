@@ -126,6 +126,7 @@ export class Agent {
   /** One observe -> decide -> act cycle (the action is started, not awaited). Public for tests. */
   async tick(): Promise<AgentDecision> {
     const { store, clock, cluster, config } = this.#d;
+    const readStart = clock.mono();
     const [topo, local] = await Promise.all([
       store.readTopology(cluster.name).then(
         (r) => ({ ok: true as const, value: r.value }),
@@ -140,7 +141,8 @@ export class Agent {
       (this.#topology === null || topo.value.epoch >= this.#topology.epoch)
     )
       this.#topology = topo.value;
-    if (topo.ok && this.#topology?.primary === this.#d.node) this.#lastConfirmMono = clock.mono();
+    // the lease counts from when the confirming read was sent, not from its answer
+    if (topo.ok && this.#topology?.primary === this.#d.node) this.#lastConfirmMono = readStart;
     this.#local = local;
     const base: Omit<AgentSnapshot, 'verdict'> = {
       node: this.#d.node,
@@ -223,7 +225,11 @@ export class Agent {
   health(): { ok: boolean; lastTickAgoMs: number | null } {
     const ago =
       this.#lastTickMono === null ? null : Math.round(this.#d.clock.mono() - this.#lastTickMono);
-    const limit = HEALTH_INTERVALS * this.#d.config.timing.agentIntervalMs;
+    // a tick waiting out its bounded I/O (Redis or postgres timing out) still makes progress
+    const t = this.#d.config.timing;
+    const limit =
+      HEALTH_INTERVALS * t.agentIntervalMs +
+      Math.max(t.redisTimeoutMs, this.#d.session.queryTimeoutMs);
     return { ok: ago !== null && ago <= limit, lastTickAgoMs: ago };
   }
 

@@ -8,11 +8,8 @@
  * - failover: a switchover when the primary is healthy, else a forced failover through the
  *   failover machine (`kind: manual`: no ODOWN quorum, candidate rules kept).
  *
- * It also repairs an orphaned switchover: a topology left `switching-over` far longer than any
- * switchover may take (its sentinel died or lost the lock mid-way; the agents never restart a
- * postgres on their own in that state) is committed at the next epoch either forward (a node
- * other than the recorded primary already answers as primary: it was promoted) or back (the old
- * primary is started again through its agent).
+ * It also repairs an orphaned switchover (switchover-repair.ts): a topology left
+ * `switching-over` far longer than any switchover may take is settled at the next epoch.
  */
 import { AgentClient, type AgentControl } from '../adapters/http/agent-client.js';
 import type { Decision } from '../core/decide.js';
@@ -24,11 +21,8 @@ import {
   type PlanInput,
   planManualFailover,
   planSwitchover,
-  restoredTopology,
-  switchedTopology,
 } from '../core/switchover.js';
 import type { ClusterLoopDeps } from './cluster-loop.js';
-import { nodeSpec } from './cluster-loop.js';
 import { FailoverExecutor } from './failover-executor.js';
 import {
   errorReply,
@@ -40,6 +34,7 @@ import {
   resultRecord,
 } from './intent-client.js';
 import { SwitchoverExecutor, type SwitchoverResult } from './switchover.js';
+import { repairOrphanedSwitchover } from './switchover-repair.js';
 
 const SUCCESS: Record<IntentOp, string> = {
   switchover: 'Switchover completado exitosamente',
@@ -226,7 +221,7 @@ export class IntentRunner {
     ctx: IntentContext,
     intent: IntentRecord | null,
   ): Promise<Topology | null | undefined> {
-    const { clock, config, store, sentinelId, log, bus } = this.#d;
+    const { clock, config } = this.#d;
     const t = ctx.topology;
     if (t.state !== 'switching-over') {
       this.#switchingSince = null;
@@ -239,49 +234,11 @@ export class IntentRunner {
     const grace = 2 * timing.switchoverTimeoutMs + timing.promoteTimeoutMs + timing.lockTtlMs;
     if (now - this.#switchingSince.sinceMono < grace) return undefined;
 
-    const cluster = this.#d.cluster.name;
-    const promoted = this.#d.cluster.nodes.find((n) => {
-      const last = ctx.observations[n.name]?.last;
-      return n.name !== t.primary && last?.ok === true && last.role === 'primary';
-    })?.name;
-    const reason = `switchover of epoch ${t.epoch} orphaned for over ${Math.round(grace / 1000)} s: ${promoted ? `${promoted} was promoted, going forward` : `restarting ${t.primary}`} (repaired by ${sentinelId})`;
-    log.warn({ cluster, epoch: t.epoch }, reason);
-    if (!promoted) {
-      const url = this.#d.cluster.nodes.find((n) => n.name === t.primary)?.agent?.url;
-      if (url)
-        await this.#agents
-          .start({ name: t.primary, url }, t.epoch, Math.max(30_000, timing.switchoverTimeoutMs))
-          .catch((err: Error) =>
-            log.warn({ cluster, epoch: t.epoch, err: err.message }, 'orphan repair: start failed'),
-          );
-    }
-    const base = promoted
-      ? switchedTopology(t, promoted, clock.wall(), reason)
-      : restoredTopology(t, clock.wall(), reason);
-    const next: Topology = { ...base, epoch: t.epoch + 1, committedBy: sentinelId };
-    const res = await store.casTopology(cluster, t.epoch, next, sentinelId).catch(() => null);
-    if (!res?.committed) return null;
+    const why = `switchover of epoch ${t.epoch} orphaned for over ${Math.round(grace / 1000)} s`;
+    const next = await repairOrphanedSwitchover(this.#d, this.#agents, t, why);
+    if (!next) return null;
     this.#switchingSince = null;
-    const spec = (name: string) => nodeSpec(this.#d.cluster.nodes.find((n) => n.name === name)!);
-    const pg = this.#d.pg;
-    await pg.stampEpoch(spec(next.primary), next.epoch, next.primary).catch(() => undefined);
-    if (promoted)
-      for (const n of this.#d.cluster.nodes)
-        if (n.name !== promoted && n.name !== t.primary)
-          await pg
-            .ensureSlot(spec(promoted), n.name)
-            .then(() => pg.repoint(spec(n.name), spec(promoted), n.name))
-            .catch(() => undefined);
-    await bus.emit({ type: 'topology-changed', cluster, epoch: next.epoch, topology: next });
-    if (!promoted)
-      await bus.emit({
-        type: 'switchover-aborted',
-        cluster,
-        epoch: next.epoch,
-        reason,
-        from: t.primary,
-      });
-    if (intent) await this.#answer(intent, errorReply(500, `interrupted: ${reason}`));
+    if (intent) await this.#answer(intent, errorReply(500, `interrupted: ${next.reason}`));
     return next;
   }
 }

@@ -5,6 +5,7 @@
  */
 import type { AgentControl } from '../adapters/http/agent-client.js';
 import { AgentRefused, type AgentTarget, type StopResult } from '../adapters/http/agent-client.js';
+import { PostgresUnreachable } from '../core/errors.js';
 import { formatMs } from '../core/format.js';
 import type { NodeSpec, ProbeResult, Topology } from '../core/model.js';
 import { replayedPast } from '../core/switchover.js';
@@ -123,24 +124,40 @@ export async function waitReplay(
   }
 }
 
-/** Promote and stamp; an error is an Abort only if the node did not become a primary anyway. */
-export async function promoteTarget(d: ClusterLoopDeps, to: string, epoch: number): Promise<void> {
+/**
+ * Promote and stamp. Returns whether the target is confirmed writable. An error is an `Abort`
+ * (roll back) only when the promotion was never sent (no connection) and the node is no
+ * primary: once `pg_promote` may have reached it, going back could leave two primaries.
+ */
+export async function promoteTarget(
+  d: ClusterLoopDeps,
+  to: string,
+  epoch: number,
+): Promise<boolean> {
   const spec = specOf(d, to);
+  let confirmed = true;
   try {
     await d.pg.promote(spec, d.config.timing.promoteTimeoutMs);
   } catch (err) {
+    const neverSent = err instanceof PostgresUnreachable && /: connect\b/.test(err.message);
     const p = await probe(d, to);
-    if (!(p.ok && p.role === 'primary'))
-      throw new Abort('promote-failed', `promoting ${to} failed: ${(err as Error).message}`);
+    const message = `promoting ${to} failed: ${(err as Error).message}`;
+    if (!(p.ok && p.role === 'primary')) {
+      if (neverSent) throw new Abort('promote-failed', message);
+      d.log.error({ cluster: d.cluster.name, epoch, node: to, err: message }, 'promotion unclear');
+      confirmed = await answersAsPrimary(d, to, d.config.timing.promoteTimeoutMs);
+    }
   }
-  await d.pg
-    .stampEpoch(spec, epoch, to)
-    .catch((err: Error) =>
-      d.log.warn(
-        { cluster: d.cluster.name, epoch, node: to, err: err.message },
-        'epoch stamp failed',
-      ),
-    );
+  if (confirmed)
+    await d.pg
+      .stampEpoch(spec, epoch, to)
+      .catch((err: Error) =>
+        d.log.warn(
+          { cluster: d.cluster.name, epoch, node: to, err: err.message },
+          'epoch stamp failed',
+        ),
+      );
+  return confirmed;
 }
 
 /** Slots for every other node on the new primary, then re-point all but the stopped old one. */

@@ -129,11 +129,13 @@ export class SwitchoverExecutor {
     await bus.emit({ type: 'switchover-started', cluster, epoch, from, to });
 
     const lease = new LeaseKeeper(this.#d);
-    let stopAttempted = false;
+    const stage = { stopAttempted: false, handedOver: false };
+    const why = `${opts.op} ${from} -> ${to} requested by ${opts.requestedBy}`;
+    let confirmed: boolean;
     try {
       // 2. clean stop of the old primary
       const agent = agentOf(this.#d, from);
-      stopAttempted = true;
+      stage.stopAttempted = true;
       const stop = await stopPrimary(this.#d, this.#agents, agent, epoch);
       log.info(
         { cluster, epoch, node: from, checkpoint: stop.checkpointLsnText },
@@ -141,25 +143,38 @@ export class SwitchoverExecutor {
       );
       // 3. the target replays past the final checkpoint
       await waitReplay(this.#d, { from, to, stop, lease });
-      // 4. fence check, promote
+      // 4. fence check, hand-over, promote
       if (lease.lost) throw new Abort('lost-leadership', 'this sentinel lost the leader lock');
       if (!(await stillOurs(this.#d, epoch)))
         throw new Abort('epoch-superseded', `epoch ${epoch} is no longer ours`);
-      await promoteTarget(this.#d, to, epoch);
+      const handover = switchedTopology(
+        next,
+        to,
+        clock.wall(),
+        `${why}: replay verified, promoting`,
+        'switching-over',
+      );
+      stage.handedOver = true;
+      if (!(await publish(this.#d, handover)))
+        throw new Abort('epoch-superseded', `epoch ${epoch} is no longer ours (hand-over)`);
+      await bus.emit({ type: 'topology-changed', cluster, epoch, topology: handover });
+      confirmed = await promoteTarget(this.#d, to, epoch);
     } catch (err) {
       lease.stop();
       if (!(err instanceof Abort)) throw err;
-      return this.#rollback(next, to, err, stopAttempted, opts.op, result);
+      return this.#rollback(next, to, err, stage, opts.op, result);
     }
     lease.stop();
 
     // 5. forward only from here
     const problems = await repointStandbys(this.#d, from, to, epoch);
+    if (!confirmed) problems.unshift(`promotion of ${to} not confirmed`);
     const final = switchedTopology(
       next,
       to,
       clock.wall(),
-      `${opts.op} ${from} -> ${to} requested by ${opts.requestedBy}${problems.length ? `; ${problems.join('; ')}` : ''}`,
+      `${why}${problems.length ? `; ${problems.join('; ')}` : ''}`,
+      confirmed ? 'ok' : 'degraded',
     );
     const published = await publish(this.#d, final);
     if (!published)
@@ -172,6 +187,14 @@ export class SwitchoverExecutor {
       );
     const durationMs = Math.round(clock.mono() - started);
     await bus.emit({ type: 'topology-changed', cluster, epoch, topology: final });
+    if (!confirmed)
+      return result(
+        false,
+        500,
+        `${to} was told to promote but does not answer as a primary: topology epoch ${epoch} is degraded (pgvigil status)`,
+        final,
+        epoch,
+      );
     await bus.emit({ type: 'switchover-completed', cluster, epoch, from, to, durationMs });
     this.#d.metrics.failovers.inc({
       cluster,
@@ -185,7 +208,7 @@ export class SwitchoverExecutor {
     next: Topology,
     to: string,
     abort: Abort,
-    stopAttempted: boolean,
+    stage: { stopAttempted: boolean; handedOver: boolean },
     op: SwitchoverOp,
     result: (
       ok: boolean,
@@ -202,9 +225,13 @@ export class SwitchoverExecutor {
       { cluster, epoch, from, reason: abort.reason, detail: abort.message },
       `${op} aborting: rolling back`,
     );
+    const reason = `${op} to ${to} aborted: ${abort.reason}`;
+    // The agent restarts only the primary the topology names: take the hand-over back first.
+    if (stage.handedOver)
+      await publish(this.#d, restoredTopology(next, clock.wall(), reason, 'switching-over'));
     let restarted = true;
     let restartError = '';
-    if (stopAttempted) {
+    if (stage.stopAttempted) {
       try {
         await this.#agents.start(
           agentOf(this.#d, from),
@@ -217,11 +244,7 @@ export class SwitchoverExecutor {
       restarted = await answersAsPrimary(this.#d, from, RESTART_PROBE_MS);
       if (restarted) await pg.stampEpoch(specOf(this.#d, from), epoch, from).catch(() => undefined);
     }
-    const restored = restoredTopology(
-      next,
-      clock.wall(),
-      `${op} to ${to} aborted: ${abort.reason}`,
-    );
+    const restored = restoredTopology(next, clock.wall(), reason);
     const published = await publish(this.#d, restored);
     if (published) await bus.emit({ type: 'topology-changed', cluster, epoch, topology: restored });
     await bus.emit({ type: 'switchover-aborted', cluster, epoch, reason: abort.message, from, to });

@@ -2,7 +2,9 @@
  * Rule 5, the agent's half: SIGKILL of pg1's postmaster (its agent survives) -> the sentinels
  * fail over to pg2 -> pg1's agent rejoins it as a standby of pg2 by itself. pg1 must never
  * accept a write in between: an INSERT is tried on it every ~50 ms from the crash until the
- * rejoin, and every attempt must fail.
+ * rejoin, and every attempt must fail. Then the returning-primary path: SIGSTOP of the new
+ * primary pg2 -> failover back to pg1 -> SIGCONT: pg2 wakes up as a primary of an old epoch;
+ * its agent fences it at once and rewinds it into a standby of pg1.
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -56,7 +58,8 @@ function pollWrites(node: LocalNodeState, everyMs: number) {
 describe('agent: a crashed primary rejoins as a standby', () => {
   let h: LocalHandle;
   beforeAll(async () => {
-    h = await startLocal({ nodes: 2, sentinels: 3 });
+    // a short cooldown (rule 6) lets the second test fail back over within the file
+    h = await startLocal({ nodes: 2, sentinels: 3, timing: { cooldownMs: 2000 } });
   });
   afterAll(async () => {
     await h?.down();
@@ -115,5 +118,39 @@ describe('agent: a crashed primary rejoins as a standby', () => {
       'SELECT count(*) AS n FROM t WHERE id >= 1000000',
     )) as [{ n: string }];
     expect(Number(n)).toBe(0);
+  });
+
+  it('a primary that wakes up demoted is fenced at once and rewound into a standby', async () => {
+    const pg1 = h.node('pg1');
+    const pg2 = h.node('pg2');
+    const before = (await h.topology())!;
+    expect(before.primary).toBe('pg2');
+    await localKill({ dir: h.state.dir, name: 'pg2', signal: 'STOP' });
+    const after = await eventually(async () => {
+      const t = await h.topology();
+      return t?.primary === 'pg1' && t.state === 'ok' ? t : undefined;
+    }, 30_000);
+    expect(after.epoch).toBeGreaterThan(before.epoch);
+    await sql(pg1, 'INSERT INTO t VALUES (102)');
+
+    await localKill({ dir: h.state.dir, name: 'pg2', signal: 'CONT' });
+    const fenced = await eventually(
+      async () => h.events.find((e) => e.type === 'node-fenced' && e.node === 'pg2'),
+      15_000,
+    );
+    expect(fenced).toMatchObject({ epoch: after.epoch });
+    const rejoined = await eventually(
+      async () =>
+        h.events.find(
+          (e) => e.type === 'node-rejoined' && e.node === 'pg2' && e.epoch === after.epoch,
+        ),
+      30_000,
+    );
+    expect(rejoined).toBeDefined();
+    expect(await inRecovery(pg2)).toBe(true);
+    await eventually(async () =>
+      (await sql(pg2, 'SELECT 1 FROM t WHERE id = 102')).length === 1 ? true : undefined,
+    );
+    await expect(sql(pg2, 'INSERT INTO t VALUES (103)')).rejects.toThrow(/read-only/);
   });
 });

@@ -183,6 +183,8 @@ describe('switchover and failback (3 nodes, agents)', () => {
     expect(types).toContain('switchover-started');
     expect(types).toContain('switchover-completed');
     expect(types).not.toContain('failover-started');
+    // the promoted target is never taken for a stray primary (its agent saw the hand-over)
+    expect(types).not.toContain('node-fenced');
     // the old primary rejoins as a standby of pg2 by itself (its agent)
     await eventually(() => streamsFrom(h, 'pg1', 'pg2'), 60_000);
     await eventually(() => streamsFrom(h, 'pg3', 'pg2'), 20_000);

@@ -9,6 +9,7 @@ import { AgentRefused } from '../../../src/adapters/http/agent-client.js';
 import { createLogger } from '../../../src/adapters/logging/logger.js';
 import { SentinelMetrics } from '../../../src/adapters/metrics/metrics.js';
 import type { ClusterConfig, Config } from '../../../src/config/types.js';
+import { PostgresUnreachable } from '../../../src/core/errors.js';
 import type { StampedEvent } from '../../../src/core/events.js';
 import type { NodeSpec, ProbeResult, Topology } from '../../../src/core/model.js';
 import type { PostgresPort } from '../../../src/ports/postgres.js';
@@ -44,10 +45,13 @@ class FakePg {
   calls: string[] = [];
   /** the target replays the shutdown checkpoint when the old primary stops */
   streams = true;
+  /** promote fails: before reaching the node, or after promoting it (the answer is lost) */
+  promoteFails: 'connect' | 'after' | null = null;
 
   port(): PostgresPort {
     const nodes = this.nodes;
     const calls = this.calls;
+    const fails = () => this.promoteFails;
     const port = {
       async probe(node: NodeSpec): Promise<ProbeResult> {
         const n = nodes.get(node.name)!;
@@ -74,7 +78,11 @@ class FakePg {
       },
       async promote(node: NodeSpec) {
         calls.push(`promote ${node.name}`);
+        if (fails() === 'connect')
+          throw new PostgresUnreachable(`promote ${node.name} (x:1): connect: ECONNREFUSED`);
         nodes.get(node.name)!.role = 'primary';
+        if (fails() === 'after')
+          throw new PostgresUnreachable(`promote ${node.name} (x:1): CHECKPOINT: terminated`);
       },
       async stampEpoch(node: NodeSpec, epoch: number) {
         calls.push(`stamp ${node.name} ${epoch}`);
@@ -220,11 +228,17 @@ describe('IntentRunner: switchover', () => {
       'topology-changed',
       'switchover-started',
       'topology-changed',
+      'topology-changed',
       'switchover-completed',
     ]);
     expect(events[0]).toMatchObject({
       topology: { epoch: 2, primary: 'pg1', state: 'switching-over' },
     });
+    // the hand-over, before the promotion: the target's agent must see it named as the primary
+    expect(events[2]).toMatchObject({
+      topology: { epoch: 2, primary: 'pg2', state: 'switching-over' },
+    });
+    expect(events[3]).toMatchObject({ topology: { epoch: 2, primary: 'pg2', state: 'ok' } });
     const r = await result(store, id);
     expect(r).toMatchObject({
       code: 200,
@@ -269,6 +283,33 @@ describe('IntentRunner: switchover', () => {
     const after = await runner.poll({ topology, observations: healthyObs() });
     expect(after).toMatchObject({ epoch: 2, primary: 'pg1', state: 'ok' });
     expect((await result(store, id))?.body.message).toMatch(/refused \/stop: not now/);
+  });
+
+  it('a promotion whose answer is lost goes forward (the node is a primary now)', async () => {
+    const { store, pg, agent, runner } = setup();
+    pg.promoteFails = 'after';
+    const id = await request(store, 'switchover', 'pg2');
+    const after = await runner.poll({ topology, observations: healthyObs() });
+    expect(after).toMatchObject({ epoch: 2, primary: 'pg2', state: 'ok' });
+    expect(agent.calls).toEqual(['stop pg1 2']);
+    expect((await result(store, id))?.code).toBe(200);
+  });
+
+  it('a promotion that never reached the target rolls back', async () => {
+    const { store, pg, agent, runner, events } = setup();
+    pg.promoteFails = 'connect';
+    const id = await request(store, 'switchover', 'pg2');
+    const after = await runner.poll({ topology, observations: healthyObs() });
+    expect(after).toMatchObject({ epoch: 2, primary: 'pg1', state: 'ok' });
+    expect(agent.calls).toEqual(['stop pg1 2', 'start pg1 2']);
+    // the hand-over is taken back before the old primary's agent is asked to start it
+    const topologies = events.flatMap((e) => (e.type === 'topology-changed' ? [e.topology] : []));
+    expect(topologies.map((t) => `${t.primary}:${t.state}`)).toEqual([
+      'pg1:switching-over',
+      'pg2:switching-over',
+      'pg1:ok',
+    ]);
+    expect((await result(store, id))?.body.message).toMatch(/promoting pg2 failed: .*connect/);
   });
 
   it('refuses (409, nothing committed) when the target is not a streaming standby', async () => {
@@ -370,10 +411,25 @@ describe('IntentRunner: orphaned switchover', () => {
     expect(after).toMatchObject({ epoch: 3, primary: 'pg2', state: 'ok', committedBy: 's1' });
   });
 
+  it('finishes a hand-over whose target was not promoted yet', async () => {
+    const { store, pg, agent, runner } = setup(tiny);
+    const handover: Topology = { ...switching, primary: 'pg2', previousPrimary: 'pg1' };
+    await store.casTopology('c1', 0, topology, 's9');
+    await store.casTopology('c1', 1, handover, 's9');
+    pg.nodes.get('pg1')!.up = false;
+    expect(await runner.poll({ topology: handover, observations: healthyObs() })).toBeNull();
+    await new Promise((r) => setTimeout(r, 60));
+    const after = await runner.poll({ topology: handover, observations: healthyObs() });
+    expect(after).toMatchObject({ epoch: 3, primary: 'pg2', state: 'ok' });
+    expect(pg.calls).toContain('promote pg2');
+    expect(agent.calls).toEqual([]);
+  });
+
   it('goes back (restarting the old primary) otherwise, answering the pending intent', async () => {
-    const { store, agent, runner } = setup(tiny);
+    const { store, agent, runner, pg } = setup(tiny);
     await store.casTopology('c1', 0, topology, 's9');
     await store.casTopology('c1', 1, switching, 's9');
+    pg.nodes.get('pg1')!.up = false; // stopped cleanly, before the hand-over
     const rec: IntentRecord = {
       id: 'x',
       atWall: Date.now(),
