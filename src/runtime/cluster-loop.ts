@@ -98,6 +98,8 @@ export class ClusterLoop {
   #paused: PauseState = { paused: false };
   #leader = false;
   #tiltActive = false;
+  /** after regaining the Redis majority, observe (no acting) until this monotonic time */
+  #regainedHoldUntilMono = 0;
   #decision: Decision | null = null;
   #timer: NodeJS.Timeout | null = null;
   #running = false;
@@ -188,6 +190,8 @@ export class ClusterLoop {
     ]);
     this.#leader = leader && coord;
     const nowMono = clock.mono();
+    const observeOnly = tilt.tilt || nowMono < this.#regainedHoldUntilMono;
+    this.#tiltActive = observeOnly;
     const epoch = this.#topology?.epoch ?? 0;
     for (const probe of probes) {
       const before = this.#health.get(probe.node) ?? newNodeHealth(probe.node);
@@ -209,7 +213,7 @@ export class ClusterLoop {
       topology: this.#topology,
       coordination: coord ? 'majority' : 'no-majority',
       paused: this.#paused.paused,
-      tilt: tilt.tilt,
+      tilt: observeOnly,
       leader: this.#leader,
       health: this.#observations,
       votes: this.#votes,
@@ -245,9 +249,9 @@ export class ClusterLoop {
         if (settled) this.#topology = settled;
       }
     }
-    if (this.#leader && this.#topology && !tilt.tilt)
+    if (this.#leader && this.#topology && !observeOnly)
       await this.#fenceStrayPrimaries(this.#topology);
-    if (this.#leader && coord && this.#topology && !tilt.tilt && decision.kind !== 'failover') {
+    if (this.#leader && coord && this.#topology && !observeOnly && decision.kind !== 'failover') {
       const synced = await this.#sync.reconcile({
         topology: this.#topology,
         observations: this.#observations,
@@ -257,7 +261,7 @@ export class ClusterLoop {
     if (decision.kind === 'failover' && this.#topology) {
       const after = await this.#executor.run(this.#topology, decision, this.#observations);
       if (after) this.#topology = after;
-    } else if (this.#leader && this.#topology && !tilt.tilt) {
+    } else if (this.#leader && this.#topology && !observeOnly) {
       // operator intents (switchover, failback, manual failover) recorded by any sentinel's API
       const before = clock.mono();
       const t = await this.#intents.poll({
@@ -322,11 +326,21 @@ export class ClusterLoop {
         );
       }
       this.#paused = paused.value;
-      if (this.#coordination !== 'majority')
+      if (this.#coordination === 'no-majority') {
+        // A primary whose agent fenced itself while Redis was unreachable cannot commit our
+        // heartbeat until its agent sees the majority again and unfences it: acting at once
+        // would fail over a healthy primary. Observe for one detection window first (as TILT).
+        this.#regainedHoldUntilMono = this.#d.clock.mono() + this.#d.config.timing.downAfterMs;
+        this.#d.log.warn(
+          { cluster: this.name, epoch: this.#topology?.epoch },
+          'coordination majority regained: observing for downAfterMs before acting',
+        );
+      } else if (this.#coordination !== 'majority') {
         this.#d.log.info(
           { cluster: this.name, epoch: this.#topology?.epoch },
           'coordination majority reachable',
         );
+      }
       this.#coordination = 'majority';
       this.#coordinationError = null;
       this.#d.metrics.coordinationMajority.set(1);

@@ -44,6 +44,7 @@ export async function startLocal(
   const dir = mkdtempSync(join(tmpdir(), 'pgvigil-scn-'));
   const state = await localUp({ apiPort: 0, ...opts, dir, progress: () => undefined });
   const pids = [
+    ...(state.agents ?? []).map((a) => a.pid), // agents first: they would restart postgres
     ...state.sentinels.map((s) => s.pid),
     ...state.redisServers.map((r) => r.pid),
     ...state.nodes.map((n) => n.pid),

@@ -49,6 +49,9 @@ describe('SIGSTOP of the primary (hung, not dead)', () => {
         h.events.some((e) => e.type === 'node-fenced' && e.node === 'pg1') ? true : undefined,
       20_000,
     );
-    await expect(sql(pg1, 'INSERT INTO t VALUES (101)')).rejects.toThrow(/read-only/);
+    // never writable again: read-only (fenced), in recovery, or down while its agent rewinds it
+    await expect(sql(pg1, 'INSERT INTO t VALUES (101)')).rejects.toThrow();
+    const rows = await sql(h.node('pg2'), 'SELECT 1 FROM t WHERE id = 101');
+    expect(rows).toHaveLength(0);
   });
 });
