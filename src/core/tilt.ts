@@ -74,3 +74,11 @@ export function tickTilt(state: TiltState, nowMono: number, timing: Timing): Til
     evidence: wasTilt ? 'TILT over' : `tick gap ${formatMs(gap)}`,
   };
 }
+
+/**
+ * After a tick that ran a long, bounded operation (a failover, a switchover), count the next
+ * gap from now: that time was our own work, not a pause of the process.
+ */
+export function markTickEnd(state: TiltState, nowMono: number): TiltState {
+  return { ...state, lastTickMono: nowMono };
+}

@@ -30,7 +30,7 @@ import type {
   Topology,
   Vote,
 } from '../core/model.js';
-import { INITIAL_TILT, tickTilt, type TiltState } from '../core/tilt.js';
+import { INITIAL_TILT, markTickEnd, tickTilt, type TiltState } from '../core/tilt.js';
 import type { CoordinationStore } from '../ports/coordination.js';
 import type { PostgresPort } from '../ports/postgres.js';
 import type { Clock } from './clock.js';
@@ -258,6 +258,7 @@ export class ClusterLoop {
       });
       if (synced) this.#topology = synced;
     }
+    let boundedWork = false;
     if (decision.kind === 'failover' && this.#topology) {
       const after = await this.#executor.run(this.#topology, decision, this.#observations);
       if (after) this.#topology = after;
@@ -269,11 +270,14 @@ export class ClusterLoop {
         observations: this.#observations,
       });
       if (t) this.#topology = t;
-      // A switchover runs for seconds inside this tick: that gap is our own bounded work (with
-      // its own deadlines and lease checks), not a pause of the process, so it must not TILT us.
-      if (clock.mono() - before > timing.probeIntervalMs)
-        this.#tilt = { ...this.#tilt, lastTickMono: clock.mono() };
+      boundedWork = clock.mono() - before > timing.probeIntervalMs;
     }
+    // A failover or switchover that ran inside this tick is our own bounded work (with its own
+    // deadlines and epoch checks), not a pause of the process: measure the next TILT gap from
+    // its end, or the leader would enter TILT after every long operation. (Ordinary ticks keep
+    // measuring start to start, so a sentinel stopped mid-tick still enters TILT.)
+    if (decision.kind === 'failover' || boundedWork)
+      this.#tilt = markTickEnd(this.#tilt, clock.mono());
     this.#lastTickMono = clock.mono();
     this.#lastTickWall = clock.wall();
     return decision;

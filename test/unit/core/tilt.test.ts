@@ -103,3 +103,15 @@ describe('tickTilt', () => {
     expect(seen).toEqual([false, true, true, true, true, true, true, true, false, false]);
   });
 });
+
+describe('markTickEnd', () => {
+  it('counts the next gap from the end of a long bounded operation', async () => {
+    const { markTickEnd, tickTilt, INITIAL_TILT } = await import('../../../src/core/tilt.js');
+    const { aTiming } = await import('../../builders/index.js');
+    const timing = aTiming({ tiltGapMs: 2000 });
+    const first = tickTilt(INITIAL_TILT, 0, timing);
+    // a 5 s switchover inside the tick that started at 0, then the next tick 300 ms later
+    expect(tickTilt(first.state, 5300, timing).tilt).toBe(true);
+    expect(tickTilt(markTickEnd(first.state, 5000), 5300, timing).tilt).toBe(false);
+  });
+});
