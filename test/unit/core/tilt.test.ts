@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 
-import { INITIAL_TILT, tickTilt, type TiltReason, type TiltState } from '../../../src/core/tilt.js';
+import {
+  INITIAL_TILT,
+  markTickEnd,
+  tickTilt,
+  type TiltReason,
+  type TiltState,
+} from '../../../src/core/tilt.js';
 import { aTiming } from '../../builders/index.js';
 
 // tiltGapMs 2000, tiltMs 10000
@@ -105,9 +111,7 @@ describe('tickTilt', () => {
 });
 
 describe('markTickEnd', () => {
-  it('counts the next gap from the end of a long bounded operation', async () => {
-    const { markTickEnd, tickTilt, INITIAL_TILT } = await import('../../../src/core/tilt.js');
-    const { aTiming } = await import('../../builders/index.js');
+  it('counts the next gap from the end of a long bounded operation', () => {
     const timing = aTiming({ tiltGapMs: 2000 });
     const first = tickTilt(INITIAL_TILT, 0, timing);
     // a 5 s switchover inside the tick that started at 0, then the next tick 300 ms later
