@@ -61,6 +61,8 @@ local
   .option('--redis <n>', 'independent Redis servers (1, 3 or 5)', (v) => Number(v), 1)
   .option('--fast', 'use the fast timing profile')
   .option('--sync', 'synchronous replication (replication.mode: sync)')
+  .option('--token', 'protect mutating API calls with a generated bearer token (<dir>/api-token)')
+  .option('--no-agents', 'do not start a node agent beside each postgres')
   .option('--api-port <port>', "first sentinel's API port when free", (v) => Number(v), 8088)
   .option(
     '--detach',
@@ -74,6 +76,8 @@ local
       redis: number;
       fast?: boolean;
       sync?: boolean;
+      token?: boolean;
+      agents: boolean;
       apiPort: number;
       detach?: boolean;
     }) => {
