@@ -89,15 +89,7 @@ export async function runAgent(opts: {
     connectTimeoutMs: config.timing.connectTimeoutMs,
     queryTimeoutMs: Math.max(config.timing.queryTimeoutMs, 1000),
   };
-  const pg = new PgAdapter({
-    user: cluster.user,
-    password: cluster.password,
-    database: cluster.database,
-    connectTimeoutMs: config.timing.connectTimeoutMs,
-    queryTimeoutMs: config.timing.queryTimeoutMs,
-    replication: { user: cluster.replication.user, password: cluster.replication.password },
-    applicationName: appName,
-  });
+  const pg = PgAdapter.forCluster(cluster, config.timing, appName);
   const agent = new Agent({
     config,
     cluster,

@@ -364,6 +364,26 @@ async function initdb(o: InitPrimaryOptions, runAs: RunAs | undefined): Promise<
   }
 }
 
+/** Start a freshly initialised data dir (log beside it) and describe it. */
+async function startNew(o: {
+  name: string;
+  dir: string;
+  port: number;
+  superPassword?: string | undefined;
+}): Promise<LocalNode> {
+  const logFile = join(dirname(o.dir), `${o.name}.log`);
+  const pid = await startNode({ name: o.name, dataDir: o.dir, port: o.port, logFile });
+  return {
+    name: o.name,
+    host: HOST,
+    port: o.port,
+    dataDir: o.dir,
+    logFile,
+    pid,
+    url: nodeUrl(o.port, o.superPassword),
+  };
+}
+
 export async function initPrimary(o: InitPrimaryOptions): Promise<LocalNode> {
   findPgBinaries();
   const runAs = o.runAs ?? defaultRunAs();
@@ -385,17 +405,7 @@ export async function initPrimary(o: InitPrimaryOptions): Promise<LocalNode> {
     .join('');
   writeFileSync(join(o.dir, 'postgresql.conf'), `\n# pgvigil local\n${conf}`, { flag: 'a' });
   writeFileSync(join(o.dir, 'pg_hba.conf'), HBA);
-  const logFile = join(dirname(o.dir), `${o.name}.log`);
-  const pid = await startNode({ name: o.name, dataDir: o.dir, port: o.port, logFile });
-  const node: LocalNode = {
-    name: o.name,
-    host: HOST,
-    port: o.port,
-    dataDir: o.dir,
-    logFile,
-    pid,
-    url: nodeUrl(o.port, o.superPassword),
-  };
+  const node = await startNew(o);
   try {
     await sql(o.port, SUPERUSER, o.superPassword, async (c) => {
       const role = pg.escapeIdentifier(replUser);
@@ -467,17 +477,8 @@ export async function initStandby(o: InitStandbyOptions): Promise<LocalNode> {
   );
   writeFileSync(join(o.dir, 'standby.signal'), '');
   own(join(o.dir, 'standby.signal'), runAs);
-  const logFile = join(dirname(o.dir), `${o.name}.log`);
-  const pid = await startNode({ name: o.name, dataDir: o.dir, port: o.port, logFile });
-  const node: LocalNode = {
-    name: o.name,
-    host: HOST,
-    port: o.port,
-    dataDir: o.dir,
-    logFile,
-    pid,
-    url: nodeUrl(o.port, o.superPassword),
-  };
+  const node = await startNew(o);
+  const { logFile } = node;
   try {
     await waitStreaming(o.port, replUser, o.replPassword);
   } catch (err) {

@@ -60,15 +60,7 @@ export class Sentinel {
     this.loops = config.clusters.map((cluster) => {
       const pg =
         opts.pg?.(cluster) ??
-        new PgAdapter({
-          user: cluster.user,
-          password: cluster.password,
-          database: cluster.database,
-          connectTimeoutMs: config.timing.connectTimeoutMs,
-          queryTimeoutMs: config.timing.queryTimeoutMs,
-          replication: { user: cluster.replication.user, password: cluster.replication.password },
-          applicationName: `pgvigil-sentinel-${config.sentinel.id}`,
-        });
+        PgAdapter.forCluster(cluster, config.timing, `pgvigil-sentinel-${config.sentinel.id}`);
       this.#pgs.push(pg);
       return new ClusterLoop({
         config,

@@ -27,15 +27,7 @@ export function makeRacer(
     prefix: config.coordination.prefix,
     commandTimeoutMs: 1000,
   });
-  const pg = new PgAdapter({
-    user: cluster.user,
-    password: cluster.password,
-    database: cluster.database,
-    connectTimeoutMs: 1000,
-    queryTimeoutMs: 1000,
-    replication: cluster.replication,
-    applicationName: id,
-  });
+  const pg = PgAdapter.forCluster(cluster, config.timing, id);
   closers.push(
     () => pg.close(),
     () => store.close(),
