@@ -25,15 +25,17 @@ import type {
   NodeSpec,
   NodeView,
   PauseState,
-  ProbeResult,
   SentinelPresence,
   Topology,
   Vote,
 } from '../core/model.js';
 import { INITIAL_TILT, markTickEnd, tickTilt, type TiltState } from '../core/tilt.js';
+import { countDownVotes, type NodeViewDetail, nodeViews } from '../core/views.js';
 import type { CoordinationStore } from '../ports/coordination.js';
 import type { PostgresPort } from '../ports/postgres.js';
+import { bootstrapTopology } from './bootstrap.js';
 import type { Clock } from './clock.js';
+import { updateClusterMetrics } from './cluster-metrics.js';
 import type { EventBus } from './events.js';
 import { FailoverExecutor } from './failover-executor.js';
 import { IntentRunner } from './intents.js';
@@ -68,7 +70,7 @@ export interface ClusterView {
   tilt: boolean;
   decision: { kind: string; reason: string; evidence: string } | null;
   votes: Vote[];
-  nodes: Record<string, NodeView & { lsn: number | null; probe: ProbeResult | null }>;
+  nodes: Record<string, NodeViewDetail>;
   lastTickWall: number | null;
 }
 
@@ -98,6 +100,8 @@ export class ClusterLoop {
   #paused: PauseState = { paused: false };
   #leader = false;
   #tiltActive = false;
+  /** this tick's view of every node (status, presence, metrics), computed once per tick */
+  #views: ClusterView['nodes'] = {};
   /** after regaining the Redis majority, observe (no acting) until this monotonic time */
   #regainedHoldUntilMono = 0;
   #decision: Decision | null = null;
@@ -202,7 +206,7 @@ export class ClusterLoop {
       if (event) void this.#d.bus.emit(event);
     }
 
-    if (coord && this.#topology === null) await this.#bootstrap(probes);
+    if (coord && this.#topology === null) this.#topology = await bootstrapTopology(this.#d, probes);
 
     const decision = decide({
       cluster,
@@ -220,6 +224,7 @@ export class ClusterLoop {
     });
     this.#logDecisionChange(decision);
     this.#decision = decision;
+    this.#views = nodeViews(cluster.nodes, this.#topology, this.#observations);
     const presence = this.#presence();
     // Idle cost: rewrite a vote or presence only when it changed or a third of its TTL passed.
     const vote = decision.vote;
@@ -236,7 +241,14 @@ export class ClusterLoop {
     if (decision.vote)
       this.#votes = [...this.#votes.filter((v) => v.sentinel !== sentinelId), decision.vote];
     for (const e of decision.events) void this.#d.bus.emit(e);
-    this.#updateMetrics();
+    updateClusterMetrics(this.#d.metrics, {
+      cluster: this.name,
+      views: this.#views,
+      leader: this.#leader,
+      downVotes: decision.odown?.count ?? countDownVotes(this.#votes, this.#topology),
+      epoch: this.#topology?.epoch ?? null,
+      tilt: this.#tiltActive,
+    });
 
     if (this.#leader && coord && this.#topology) {
       await this.#publishVerdict(this.#topology, decision);
@@ -367,49 +379,6 @@ export class ClusterLoop {
   }
 
   /**
-   * No topology stored yet: commit epoch 1 with the configured initial primary, but only when
-   * that node really answers as a primary (never crown a standby or a dead node).
-   */
-  async #bootstrap(probes: ProbeResult[]): Promise<void> {
-    const { cluster, store, sentinelId, clock } = this.#d;
-    const probe = probes.find((p) => p.node === cluster.initialPrimary);
-    if (!probe?.ok || probe.role !== 'primary') return;
-    const topology: Topology = {
-      cluster: this.name,
-      epoch: 1,
-      primary: cluster.initialPrimary,
-      nodes: cluster.nodes.map((n) => {
-        const p = probes.find((x) => x.node === n.name);
-        return {
-          name: n.name,
-          host: n.host,
-          port: n.port,
-          role: n.name === cluster.initialPrimary ? 'primary' : 'standby',
-          state: p?.ok ? 'up' : 'down',
-        };
-      }),
-      syncStandbys: [],
-      state: 'ok',
-      updatedAt: new Date(clock.wall()).toISOString(),
-      reason: 'bootstrap',
-      committedBy: sentinelId,
-    };
-    const res = await store.casTopology(this.name, 0, topology, sentinelId).catch(() => null);
-    if (!res?.committed) return;
-    this.#topology = topology;
-    const node = cluster.nodes.find((n) => n.name === cluster.initialPrimary)!;
-    await this.#d.pg
-      .stampEpoch(nodeSpec(node), 1, node.name)
-      .catch((err: Error) =>
-        this.#d.log.warn(
-          { cluster: this.name, epoch: 1, node: node.name, err: err.message },
-          'epoch stamp failed',
-        ),
-      );
-    await this.#d.bus.emit({ type: 'topology-changed', cluster: this.name, epoch: 1, topology });
-  }
-
-  /**
    * The leader's verdict on the primary, for the agents: a crashed primary's agent restarts it
    * as a primary only when the leader says no failover will happen (e.g. `no-candidate`,
    * `paused`, or `no-quorum` for long enough: `sinceWall`). See src/core/agent.
@@ -486,39 +455,9 @@ export class ClusterLoop {
     );
   }
 
-  #nodeViews(): ClusterView['nodes'] {
-    const primaryName = this.#topology?.primary;
-    const primaryObs = primaryName ? this.#observations[primaryName] : undefined;
-    const primaryLsn = primaryObs?.lastOk?.currentLsn ?? null;
-    const views: ClusterView['nodes'] = {};
-    for (const n of this.#d.cluster.nodes) {
-      const obs = this.#observations[n.name];
-      const last = obs?.last ?? null;
-      const up = obs ? !obs.verdict.down && (last?.ok ?? false) : false;
-      const role = last?.ok ? (last.role ?? null) : null;
-      const fromPrimary = primaryObs?.lastOk?.replicas?.find((r) => r.name === n.name);
-      let lagBytes: number | null = null;
-      if (role === 'standby') {
-        if (fromPrimary) lagBytes = fromPrimary.lagBytes;
-        else if (primaryLsn !== null && last?.replayedLsn !== undefined)
-          lagBytes = Math.max(0, primaryLsn - last.replayedLsn);
-      } else if (role === 'primary') lagBytes = 0;
-      views[n.name] = {
-        up,
-        role,
-        lagBytes,
-        lagSeconds: role === 'standby' ? (last?.lagSeconds ?? null) : role === 'primary' ? 0 : null,
-        evidence: obs ? `${obs.verdict.reason}: ${obs.verdict.evidence}` : 'not probed yet',
-        lsn: last?.ok ? (last.currentLsn ?? last.receivedLsn ?? null) : null,
-        probe: last,
-      };
-    }
-    return views;
-  }
-
   #presence(): SentinelPresence {
     const view: Record<string, NodeView> = {};
-    for (const [name, v] of Object.entries(this.#nodeViews()))
+    for (const [name, v] of Object.entries(this.#views))
       view[name] = {
         up: v.up,
         role: v.role,
@@ -537,26 +476,6 @@ export class ClusterLoop {
     };
   }
 
-  #updateMetrics(): void {
-    const m = this.#d.metrics;
-    const c = this.name;
-    for (const [node, v] of Object.entries(this.#nodeViews())) {
-      m.nodeUp.set({ cluster: c, node }, v.up ? 1 : 0);
-      m.nodeIsPrimary.set({ cluster: c, node }, v.role === 'primary' ? 1 : 0);
-      if (v.lagBytes !== null) m.lagBytes.set({ cluster: c, node }, v.lagBytes);
-      if (v.lagSeconds !== null) m.lagSeconds.set({ cluster: c, node }, v.lagSeconds);
-      if (v.probe) m.probeDuration.observe({ cluster: c, node }, v.probe.durationMs / 1000);
-    }
-    m.isLeader.set({ cluster: c }, this.#leader ? 1 : 0);
-    m.downVotes.set(
-      { cluster: c },
-      this.#decision?.odown?.count ??
-        this.#votes.filter((v) => v.down && v.epoch === this.#topology?.epoch).length,
-    );
-    if (this.#topology) m.epoch.set({ cluster: c }, this.#topology.epoch);
-    m.tilt.set(this.#tiltActive ? 1 : 0);
-  }
-
   view(): ClusterView {
     const d = this.#decision;
     return {
@@ -570,7 +489,7 @@ export class ClusterLoop {
       tilt: this.#tiltActive,
       decision: d ? { kind: d.kind, reason: d.reason, evidence: d.evidence } : null,
       votes: this.#votes,
-      nodes: this.#nodeViews(),
+      nodes: this.#views,
       lastTickWall: this.#lastTickWall,
     };
   }

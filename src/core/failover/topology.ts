@@ -4,7 +4,7 @@
  * (`settleTopology`, state `ok` or `degraded`, same epoch).
  */
 import { isoFromWall } from '../format.js';
-import type { Topology, TopologyNode, TopologyState } from '../model.js';
+import type { ProbeResult, Topology, TopologyNode, TopologyState } from '../model.js';
 
 /**
  * The topology of epoch `prev.epoch + 1` with `to` as primary. The old primary becomes a
@@ -62,5 +62,40 @@ export function settleTopology(
     reason: opts.reason,
     updatedAt: isoFromWall(opts.nowWall),
     nodes: t.nodes.map((n) => ({ ...n, state: opts.nodeStates?.[n.name] ?? n.state })),
+  };
+}
+
+/**
+ * Epoch 1: the configured initial primary, committed only once that node really answers as a
+ * primary (never crown a standby or a dead node).
+ */
+export function initialTopology(
+  cluster: {
+    name: string;
+    initialPrimary: string;
+    nodes: readonly { name: string; host: string; port: number }[];
+  },
+  probes: readonly ProbeResult[],
+  nowWall: number,
+  sentinelId: string,
+): Topology | null {
+  const probe = probes.find((p) => p.node === cluster.initialPrimary);
+  if (!probe?.ok || probe.role !== 'primary') return null;
+  return {
+    cluster: cluster.name,
+    epoch: 1,
+    primary: cluster.initialPrimary,
+    nodes: cluster.nodes.map((n): TopologyNode => ({
+      name: n.name,
+      host: n.host,
+      port: n.port,
+      role: n.name === cluster.initialPrimary ? 'primary' : 'standby',
+      state: probes.find((x) => x.node === n.name)?.ok ? 'up' : 'down',
+    })),
+    syncStandbys: [],
+    state: 'ok',
+    updatedAt: isoFromWall(nowWall),
+    reason: 'bootstrap',
+    committedBy: sentinelId,
   };
 }
