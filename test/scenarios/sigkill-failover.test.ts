@@ -75,6 +75,34 @@ describe('SIGKILL of the primary (3 nodes)', () => {
     expect(Number(stamp!.epoch)).toBe(after.epoch);
     expect(stamp!.primary_name).toBe(after.primary);
 
+    // metrics: one failover counted across the sentinels, every sentinel sees the new roles
+    const scrape = async () =>
+      Promise.all(h.state.sentinels.map(async (s) => (await fetch(`${s.api}/metrics`)).text()));
+    const metric = (text: string, name: string) =>
+      text
+        .split('\n')
+        .filter((l) => l.startsWith(name))
+        .map((l) => Number(l.split(' ').pop()));
+    await eventually(async () => {
+      const texts = await scrape();
+      const failovers = texts.flatMap((t) =>
+        metric(t, 'pgvigil_failovers_total{cluster="local",kind="automatic"}'),
+      );
+      const primaryRole = texts.flatMap((t) =>
+        metric(t, `pgvigil_node_is_primary{cluster="local",node="${after.primary}"}`),
+      );
+      const epochs = texts.flatMap((t) => metric(t, 'pgvigil_topology_epoch{cluster="local"}'));
+      return failovers.reduce((a, b) => a + b, 0) === 1 &&
+        primaryRole.length === 3 &&
+        primaryRole.every((v) => v === 1) &&
+        epochs.every((e) => e === after.epoch)
+        ? true
+        : undefined;
+    }, 10_000);
+    expect((await scrape())[0]).toMatch(
+      /pgvigil_replication_lag_bytes\{cluster="local",node="pg\d"\} \d+/,
+    );
+
     // the surviving standby streams from the new primary and sees new writes
     await eventually(async () => {
       const [r] = await sql<{ status: string; port: number }>(
