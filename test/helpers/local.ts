@@ -14,8 +14,9 @@ import type { StampedEvent } from '../../src/core/events.js';
 import type { Topology } from '../../src/core/model.js';
 import { localDown, localUp, type LocalUpOptions } from '../../src/local/cluster.js';
 import type { LocalNodeState, LocalState } from '../../src/local/state.js';
+import { eventually } from './pg.js';
 
-export { eventually } from './pg.js';
+export { eventually };
 
 export interface LocalHandle {
   state: LocalState;
@@ -104,3 +105,30 @@ export async function inRecovery(node: LocalNodeState): Promise<boolean> {
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** CREATE TABLE t and rows 1..n on the primary, then wait until every replica has replayed them. */
+export async function seedRows(
+  primary: LocalNodeState,
+  replicas: LocalNodeState[],
+  n = 100,
+): Promise<void> {
+  await sql(primary, 'CREATE TABLE t (id int PRIMARY KEY)');
+  await sql(primary, `INSERT INTO t SELECT generate_series(1, ${n})`);
+  for (const r of replicas) {
+    await eventually(async () =>
+      (await sql(r, `SELECT 1 FROM t WHERE id = ${n}`)).length === 1 ? true : undefined,
+    );
+  }
+}
+
+/** Wait until the committed topology names `primary` and is settled (`ok`). */
+export async function waitForPrimary(
+  h: LocalHandle,
+  primary: string,
+  timeoutMs = 20_000,
+): Promise<Topology> {
+  return eventually(async () => {
+    const t = await h.topology();
+    return t?.primary === primary && t.state === 'ok' ? t : undefined;
+  }, timeoutMs);
+}

@@ -10,7 +10,15 @@ import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { localKill } from '../../src/local/cluster.js';
-import { eventually, inRecovery, type LocalHandle, sql, startLocal } from '../helpers/local.js';
+import {
+  eventually,
+  inRecovery,
+  type LocalHandle,
+  seedRows,
+  sql,
+  startLocal,
+  waitForPrimary,
+} from '../helpers/local.js';
 
 describe('agent: rejoin by base backup when pg_rewind fails', () => {
   let h: LocalHandle;
@@ -24,21 +32,14 @@ describe('agent: rejoin by base backup when pg_rewind fails', () => {
   it('moves the broken data directory aside and copies the new primary', async () => {
     const pg1 = h.node('pg1');
     const pg2 = h.node('pg2');
-    await sql(pg1, 'CREATE TABLE t (id int PRIMARY KEY)');
-    await sql(pg1, 'INSERT INTO t SELECT generate_series(1, 100)');
-    await eventually(async () =>
-      (await sql(pg2, 'SELECT 1 FROM t WHERE id = 100')).length === 1 ? true : undefined,
-    );
+    await seedRows(pg1, [pg2]);
 
     await localKill({ dir: h.state.dir, name: 'pg1', signal: 'KILL' });
     const wal = join(pg1.dataDir, 'pg_wal');
     for (const f of readdirSync(wal))
       if (/^[0-9A-F]{24}$/.test(f)) rmSync(join(wal, f), { force: true });
 
-    const after = await eventually(async () => {
-      const t = await h.topology();
-      return t?.primary === 'pg2' && t.state === 'ok' ? t : undefined;
-    }, 20_000);
+    const after = await waitForPrimary(h, 'pg2', 20_000);
     const rejoined = await eventually(
       async () => h.events.find((e) => e.type === 'node-rejoined' && e.node === 'pg1'),
       40_000,

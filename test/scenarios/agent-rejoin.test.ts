@@ -11,7 +11,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { localKill } from '../../src/local/cluster.js';
 import { isAlive, type LocalNodeState } from '../../src/local/state.js';
-import { eventually, inRecovery, type LocalHandle, sql, startLocal } from '../helpers/local.js';
+import {
+  eventually,
+  inRecovery,
+  type LocalHandle,
+  seedRows,
+  sql,
+  startLocal,
+  waitForPrimary,
+} from '../helpers/local.js';
 
 interface Attempt {
   at: number;
@@ -68,19 +76,12 @@ describe('agent: a crashed primary rejoins as a standby', () => {
   it('SIGKILL pg1 -> failover to pg2 -> pg1 rejoins pg2, never writable in between', async () => {
     const pg1 = h.node('pg1');
     const pg2 = h.node('pg2');
-    await sql(pg1, 'CREATE TABLE t (id int PRIMARY KEY)');
-    await sql(pg1, 'INSERT INTO t SELECT generate_series(1, 100)');
-    await eventually(async () =>
-      (await sql(pg2, 'SELECT 1 FROM t WHERE id = 100')).length === 1 ? true : undefined,
-    );
+    await seedRows(pg1, [pg2]);
 
     const killedAt = Date.now();
     await localKill({ dir: h.state.dir, name: 'pg1', signal: 'KILL' });
     const poller = pollWrites(pg1, 50);
-    const after = await eventually(async () => {
-      const t = await h.topology();
-      return t?.primary === 'pg2' && t.state === 'ok' ? t : undefined;
-    }, 20_000);
+    const after = await waitForPrimary(h, 'pg2', 20_000);
     const rejoined = await eventually(
       async () => h.events.find((e) => e.type === 'node-rejoined' && e.node === 'pg1'),
       30_000,
@@ -126,10 +127,7 @@ describe('agent: a crashed primary rejoins as a standby', () => {
     const before = (await h.topology())!;
     expect(before.primary).toBe('pg2');
     await localKill({ dir: h.state.dir, name: 'pg2', signal: 'STOP' });
-    const after = await eventually(async () => {
-      const t = await h.topology();
-      return t?.primary === 'pg1' && t.state === 'ok' ? t : undefined;
-    }, 30_000);
+    const after = await waitForPrimary(h, 'pg1', 30_000);
     expect(after.epoch).toBeGreaterThan(before.epoch);
     await sql(pg1, 'INSERT INTO t VALUES (102)');
 

@@ -10,7 +10,15 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { localKill } from '../../src/local/cluster.js';
-import { eventually, inRecovery, type LocalHandle, sql, startLocal } from '../helpers/local.js';
+import {
+  eventually,
+  inRecovery,
+  type LocalHandle,
+  seedRows,
+  sql,
+  startLocal,
+  waitForPrimary,
+} from '../helpers/local.js';
 
 describe('agent: rejoin over diverged timelines', () => {
   let h: LocalHandle;
@@ -24,11 +32,7 @@ describe('agent: rejoin over diverged timelines', () => {
   it('rewinds the old primary: its unreplicated rows are gone, it streams from pg2', async () => {
     const pg1 = h.node('pg1');
     const pg2 = h.node('pg2');
-    await sql(pg1, 'CREATE TABLE t (id int PRIMARY KEY)');
-    await sql(pg1, 'INSERT INTO t SELECT generate_series(1, 100)');
-    await eventually(async () =>
-      (await sql(pg2, 'SELECT 1 FROM t WHERE id = 100')).length === 1 ? true : undefined,
-    );
+    await seedRows(pg1, [pg2]);
 
     // cut replication: pg1 rejects replication connections, its walsender is ended
     const hba = join(pg1.dataDir, 'pg_hba.conf');
@@ -48,10 +52,7 @@ describe('agent: rejoin over diverged timelines', () => {
 
     await localKill({ dir: h.state.dir, name: 'pg1', signal: 'KILL' });
     writeFileSync(hba, original); // the dead node's file, back as it was
-    const after = await eventually(async () => {
-      const t = await h.topology();
-      return t?.primary === 'pg2' && t.state === 'ok' ? t : undefined;
-    }, 20_000);
+    const after = await waitForPrimary(h, 'pg2', 20_000);
     const rejoined = await eventually(
       async () => h.events.find((e) => e.type === 'node-rejoined' && e.node === 'pg1'),
       30_000,

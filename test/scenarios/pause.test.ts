@@ -9,7 +9,14 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { cliEntry, localKill } from '../../src/local/cluster.js';
-import { eventually, inRecovery, type LocalHandle, sleep, startLocal } from '../helpers/local.js';
+import {
+  eventually,
+  inRecovery,
+  type LocalHandle,
+  sleep,
+  startLocal,
+  waitForPrimary,
+} from '../helpers/local.js';
 
 const run = promisify(execFile);
 
@@ -41,10 +48,7 @@ describe('pause / resume', () => {
     expect(human.stdout).toMatch(/PAUSED/);
 
     await cli('resume');
-    const t = await eventually(async () => {
-      const topo = await h.topology();
-      return topo?.primary === 'pg2' && topo.state === 'ok' ? topo : undefined;
-    }, 20_000);
+    const t = await waitForPrimary(h, 'pg2', 20_000);
     expect(t.epoch).toBe(2);
     expect(h.events.some((e) => e.type === 'resumed')).toBe(true);
   });

@@ -9,7 +9,13 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { cliEntry, localKill } from '../../src/local/cluster.js';
-import { eventually, inRecovery, type LocalHandle, sleep, startLocal } from '../helpers/local.js';
+import {
+  inRecovery,
+  type LocalHandle,
+  sleep,
+  startLocal,
+  waitForPrimary,
+} from '../helpers/local.js';
 
 const run = promisify(execFile);
 
@@ -52,10 +58,7 @@ describe('Redis majority down', () => {
     // Redis back: the dead primary is now failed over
     await localKill({ dir: h.state.dir, name: 'redis-1', signal: 'CONT' });
     await localKill({ dir: h.state.dir, name: 'redis-2', signal: 'CONT' });
-    const t = await eventually(async () => {
-      const topo = await h.topology();
-      return topo?.primary === 'pg2' && topo.state === 'ok' ? topo : undefined;
-    }, 20_000);
+    const t = await waitForPrimary(h, 'pg2', 20_000);
     expect(t.epoch).toBe(2);
     expect(await inRecovery(h.node('pg2'))).toBe(false);
   });

@@ -6,7 +6,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { localKill } from '../../src/local/cluster.js';
-import { eventually, inRecovery, type LocalHandle, sql, startLocal } from '../helpers/local.js';
+import {
+  eventually,
+  inRecovery,
+  type LocalHandle,
+  seedRows,
+  sql,
+  startLocal,
+} from '../helpers/local.js';
 
 describe('SIGSTOP of the primary (hung, not dead)', () => {
   let h: LocalHandle;
@@ -21,11 +28,7 @@ describe('SIGSTOP of the primary (hung, not dead)', () => {
   it('fails over to the standby, then fences the old primary when it comes back', async () => {
     const pg1 = h.node('pg1');
     const pg2 = h.node('pg2');
-    await sql(pg1, 'CREATE TABLE t (id int PRIMARY KEY)');
-    await sql(pg1, 'INSERT INTO t SELECT generate_series(1, 100)');
-    await eventually(async () =>
-      (await sql(pg2, 'SELECT 1 FROM t WHERE id = 100')).length === 1 ? true : undefined,
-    );
+    await seedRows(pg1, [pg2]);
 
     const stoppedAt = Date.now();
     await localKill({ dir: h.state.dir, name: 'pg1', signal: 'STOP' });

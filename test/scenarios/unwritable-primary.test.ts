@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { eventually, inRecovery, type LocalHandle, sql, startLocal } from '../helpers/local.js';
+import { inRecovery, type LocalHandle, sql, startLocal, waitForPrimary } from '../helpers/local.js';
 
 describe('a primary that cannot commit', () => {
   let h: LocalHandle;
@@ -21,10 +21,7 @@ describe('a primary that cannot commit', () => {
     const pg1 = h.node('pg1');
     await sql(pg1, 'ALTER SYSTEM SET default_transaction_read_only = on');
     await sql(pg1, 'SELECT pg_reload_conf()');
-    const t = await eventually(async () => {
-      const topo = await h.topology();
-      return topo?.primary === 'pg2' && topo.state === 'ok' ? topo : undefined;
-    }, 20_000);
+    const t = await waitForPrimary(h, 'pg2', 20_000);
     expect(t.epoch).toBe(2);
     expect(await inRecovery(h.node('pg2'))).toBe(false);
     const down = h.events.find((e) => e.type === 'node-down' && e.node === 'pg1');
