@@ -323,10 +323,16 @@ export class ClusterLoop {
   /** Topology, votes and pause from a majority; false (never act) without one. */
   async #readCoordination(): Promise<boolean> {
     const { store } = this.#d;
+    // Votes (a SCAN + MGET per server) matter only once the primary fails here: decide()
+    // looks at the quorum only when this sentinel sees the primary down itself. Otherwise they
+    // are read once a second, for status and the down_votes metric. Idle cost, no latency.
+    const primary = this.#topology?.primary;
+    const failingHere = primary !== undefined && this.#observations[primary]?.last?.ok === false;
+    const readVotes = failingHere || this.#due('votes-read', '', 1000);
     try {
       const [topology, votes, paused] = await Promise.all([
         store.readTopology(this.name),
-        store.readVotes(this.name),
+        readVotes ? store.readVotes(this.name) : null,
         store.readPause(this.name),
       ]);
       if (
@@ -334,7 +340,7 @@ export class ClusterLoop {
         (this.#topology === null || topology.value.epoch >= this.#topology.epoch)
       )
         this.#topology = topology.value;
-      this.#votes = votes.value;
+      if (votes) this.#votes = votes.value;
       if (paused.value.paused !== this.#paused.paused) {
         this.#d.log.info(
           { cluster: this.name, epoch: this.#topology?.epoch, paused: paused.value },

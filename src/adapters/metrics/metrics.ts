@@ -95,6 +95,13 @@ export class SentinelMetrics {
       help: '1 when a majority of the Redis servers answered in the last tick',
       registers,
     });
-    if (opts.defaults !== false) collectDefaultMetrics({ register: registry, prefix: 'pgvigil_' });
+    if (opts.defaults !== false)
+      // 100 ms event-loop sampling instead of the default 10 ms: 100 wake-ups a second cost an idle
+      // sentinel more CPU than all its probes.
+      collectDefaultMetrics({
+        register: registry,
+        prefix: 'pgvigil_',
+        eventLoopMonitoringPrecision: 100,
+      });
   }
 }
