@@ -25,7 +25,12 @@ export async function runSentinel(opts: {
   });
   for (const w of warnings) log.warn({ config: file }, w);
   const sentinel = new Sentinel({ config, log });
-  await sentinel.start();
+  try {
+    await sentinel.start();
+  } catch (err) {
+    await sentinel.stop().catch(() => undefined); // leave nothing running behind the error
+    throw err;
+  }
   log.info({ config: file, clusters: config.clusters.map((c) => c.name) }, 'sentinel started');
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);

@@ -15,6 +15,7 @@ import { SentinelMetrics } from '../adapters/metrics/metrics.js';
 import { PgAdapter } from '../adapters/postgres/index.js';
 import { RedisCoordinationStore } from '../adapters/redis/store.js';
 import type { Config } from '../config/types.js';
+import { UserError } from '../core/errors.js';
 import type { CoordinationStore } from '../ports/coordination.js';
 import type { PostgresPort } from '../ports/postgres.js';
 import { type Clock, systemClock } from './clock.js';
@@ -104,9 +105,13 @@ export class Sentinel {
     return { ok, sentinel: this.#config.sentinel.id, clusters };
   }
 
+  /** Bind the API first (a busy port fails start-up before anything acts), then start ticking. */
   async start(opts: { api?: boolean } = {}): Promise<void> {
+    if (opts.api !== false) await this.#listen();
     for (const l of this.loops) l.start();
-    if (opts.api === false) return;
+  }
+
+  async #listen(): Promise<void> {
     const { host, port, token } = this.#config.sentinel.api;
     this.#api = buildSentinelApi({
       host,
@@ -132,7 +137,16 @@ export class Sentinel {
       events: async (c, since, count) => this.#store.readHistory(c, since, count),
       intents: this.#intentHandlers(),
     });
-    await this.#api.listen({ host, port });
+    try {
+      await this.#api.listen({ host, port });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EADDRINUSE')
+        throw new UserError(
+          `sentinel API port ${host}:${port} is busy: pick another with --api-port or sentinel.api.port`,
+        );
+      throw err;
+    }
     this.#log.info({ api: `http://${host}:${port}` }, 'admin API listening');
   }
 

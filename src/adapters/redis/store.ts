@@ -512,6 +512,8 @@ export class RedisCoordinationStore implements CoordinationStore {
       // A command that timed out is not sent again after a reconnect: the caller gave up.
       autoResendUnfulfilledCommands: false,
       retryStrategy: () => 200 + Math.floor(Math.random() * 300),
+      // the reads of one tick (topology, pause, votes, intent) leave in one write per server
+      enableAutoPipelining: true,
     };
   }
 
