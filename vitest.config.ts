@@ -6,12 +6,14 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
+          sequence: { groupOrder: 0 },
           include: ['test/unit/**/*.test.ts', 'test/contract/**/*.fake.test.ts'],
         },
       },
       {
         test: {
           name: 'integration',
+          sequence: { groupOrder: 1 },
           include: ['test/integration/**/*.test.ts', 'test/contract/**/*.redis.test.ts'],
           testTimeout: 120_000,
           hookTimeout: 120_000,
@@ -21,6 +23,9 @@ export default defineConfig({
       {
         test: {
           name: 'scenarios',
+          // one project after another: real servers on free ports in parallel processes could
+          // race for the same port, and timing-sensitive fault tests need the 2 cores
+          sequence: { groupOrder: 2 },
           include: ['test/scenarios/**/*.test.ts'],
           testTimeout: 180_000,
           hookTimeout: 180_000,

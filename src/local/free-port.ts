@@ -7,7 +7,26 @@
  */
 import net from 'node:net';
 
+/**
+ * Ports handed out recently by this process: a port is only "free" until its server binds it,
+ * so two clusters started in parallel (tests, benches) could otherwise get the same one.
+ */
+const handedOut = new Map<number, number>();
+const REMEMBER_MS = 10 * 60_000;
+
 export async function freePort(host = '127.0.0.1'): Promise<number> {
+  const now = Date.now();
+  for (const [port, at] of handedOut) if (now - at > REMEMBER_MS) handedOut.delete(port);
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = await anyFreePort(host);
+    if (handedOut.has(port)) continue;
+    handedOut.set(port, now);
+    return port;
+  }
+  throw new Error(`no free port on ${host} that this process has not handed out already`);
+}
+
+function anyFreePort(host: string): Promise<number> {
   return new Promise<number>((resolve, reject) => {
     const server = net.createServer();
     server.unref();
