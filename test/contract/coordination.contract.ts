@@ -368,14 +368,17 @@ export function describeCoordinationContract(
         });
       });
 
-      it('stays paused while any answering server says so (a missed resume)', async () => {
+      it('takes the newest command: a server that missed a resume does not re-pause', async () => {
         await store.setPause(c, { paused: true, by: 'alice', atWall: 1000 });
         await h.downServer(2);
         await store.setPause(c, { paused: false, by: 'bob', atWall: 2000 });
         await h.upServer(2);
-        expect((await store.readPause(c)).value).toMatchObject({ paused: true, by: 'alice' });
-        await store.setPause(c, { paused: false, by: 'bob', atWall: 3000 });
-        expect((await store.readPause(c)).value).toMatchObject({ paused: false, atWall: 3000 });
+        expect((await store.readPause(c)).value).toMatchObject({ paused: false, by: 'bob' });
+        // and the other way round: a missed pause is not lost either
+        await h.downServer(0);
+        await store.setPause(c, { paused: true, by: 'carol', atWall: 3000 });
+        await h.upServer(0);
+        expect((await store.readPause(c)).value).toMatchObject({ paused: true, by: 'carol' });
       });
     });
 

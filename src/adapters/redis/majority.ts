@@ -134,18 +134,20 @@ export function parsePause(raw: string | null): PauseState | null {
 }
 
 /**
- * Paused when any answering server says so (the safe side: a resume that a server missed
- * keeps the cluster paused until resumed again). Among paused records the newest wins;
- * when none is paused, the newest resume record, else `{ paused: false }`.
+ * The newest pause or resume record wins (by `atWall`). setPause needs a majority to accept, and
+ * any two majorities share a server, so a read always sees the latest command; a server that
+ * missed a resume (it was down) is outvoted by the newer record instead of re-pausing the
+ * cluster when it comes back. A tie goes to `paused` (the safe side).
  */
 export function mergePause(values: (PauseState | null)[]): PauseState {
-  const present = values.filter((v): v is PauseState => v !== null);
-  const newest = (list: PauseState[]): PauseState | undefined =>
-    list.reduce<PauseState | undefined>(
-      (acc, v) => (acc === undefined || (v.atWall ?? 0) > (acc.atWall ?? 0) ? v : acc),
-      undefined,
-    );
-  return newest(present.filter((v) => v.paused)) ?? newest(present) ?? { paused: false };
+  let best: PauseState | undefined;
+  for (const v of values) {
+    if (v === null) continue;
+    const newer = best === undefined || (v.atWall ?? 0) > (best.atWall ?? 0);
+    const tieToPaused = best !== undefined && (v.atWall ?? 0) === (best.atWall ?? 0) && v.paused;
+    if (newer || tieToPaused) best = v;
+  }
+  return best ?? { paused: false };
 }
 
 /** "2 of 3 Redis servers unreachable (redis://a, redis://b): no coordination majority" */
