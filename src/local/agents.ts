@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 
+import { DAEMON_NODE_FLAGS } from './node-flags.js';
 import { isAlive } from './state.js';
 
 const AGENT_READY_MS = 20_000;
@@ -17,11 +18,15 @@ export function spawnAgent(o: {
   logFile: string;
 }): number {
   const log = openSync(o.logFile, 'a');
-  const child = spawn(process.execPath, [o.cli, 'agent', '--config', o.config, '--node', o.node], {
-    detached: true,
-    stdio: ['ignore', log, log],
-    env: process.env,
-  });
+  const child = spawn(
+    process.execPath,
+    [...DAEMON_NODE_FLAGS, o.cli, 'agent', '--config', o.config, '--node', o.node],
+    {
+      detached: true,
+      stdio: ['ignore', log, log],
+      env: process.env,
+    },
+  );
   closeSync(log);
   child.unref();
   return child.pid ?? 0;

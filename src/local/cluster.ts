@@ -25,6 +25,7 @@ import { stringify } from 'yaml';
 import { UserError } from '../core/errors.js';
 import { spawnAgent, stopAgents, waitForAgent } from './agents.js';
 import { freePort, isPortFree } from './free-port.js';
+import { DAEMON_NODE_FLAGS } from './node-flags.js';
 import { findPgBinaries } from './pg-binaries.js';
 import { initPrimary, initStandby, readPostmasterPid, signalNode, stopNode } from './postgres.js';
 import { findRedisServer, startRedisServer } from './redis-server.js';
@@ -314,7 +315,17 @@ export function spawnSentinel(o: {
   const log = openSync(o.logFile, 'a');
   const child = spawn(
     process.execPath,
-    [cliEntry(), 'sentinel', '--config', o.config, '--id', o.id, '--api-port', String(o.apiPort)],
+    [
+      ...DAEMON_NODE_FLAGS,
+      cliEntry(),
+      'sentinel',
+      '--config',
+      o.config,
+      '--id',
+      o.id,
+      '--api-port',
+      String(o.apiPort),
+    ],
     {
       detached: true,
       stdio: ['ignore', log, log],
