@@ -19,7 +19,7 @@ export async function runDemo(opts: { dir: string; fast?: boolean }): Promise<vo
   const cli = './bin/pgvigil.js';
   const intro = [
     '',
-    `pgvigil local cluster "${state.cluster}" is up: ${state.nodes.length} PostgreSQL nodes, ${state.sentinels.length} sentinels, ${state.redis.length} Redis.`,
+    `pgvigil local cluster "${state.cluster}" is up: ${state.nodes.length} PostgreSQL nodes with ${state.agents?.length ?? 0} agents, ${state.sentinels.length} sentinels, ${state.redis.length} Redis.`,
     `  admin API     ${state.api}   (curl ${state.api}/topology)`,
     `  primary       psql "${primary.url}"`,
     `  state         ${state.dir}/state.json`,
