@@ -28,6 +28,7 @@ import { PgvigilClient } from '../src/client/index.js';
 import type { StampedEvent } from '../src/core/events.js';
 import { localDown, localKill, localUp } from '../src/local/cluster.js';
 import type { LocalNodeState, LocalState } from '../src/local/state.js';
+import { nearestRank } from './lib.js';
 
 type Profile = 'default' | 'fast';
 
@@ -308,13 +309,6 @@ async function runTrial(
     rmSync(dir, { recursive: true, force: true });
   }
   return result;
-}
-
-/** Nearest-rank percentile of an ascending array. */
-function nearestRank(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
-  return sorted[Math.min(rank, sorted.length) - 1]!;
 }
 
 function summarize(profile: Profile, trials: Trial[]): Summary {

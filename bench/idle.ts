@@ -7,28 +7,13 @@
  * /proc/<pid>/stat at the start and the end of `--seconds` (default 60): CPU % of one core =
  * ticks used / (clock ticks per second * seconds). RSS from /proc/<pid>/status at the end.
  */
-import { readFileSync } from 'node:fs';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { localDown, localUp } from '../src/local/cluster.js';
-
-const CLOCK_TICKS = 100; // sysconf(_SC_CLK_TCK) on Linux
-
-function cpuTicks(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(fields[11]) + Number(fields[12]); // utime + stime
-}
-
-function rssMb(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith('VmRSS:'));
-  return Number(line?.split(/\s+/)[1] ?? 0) / 1024;
-}
+import { CLOCK_TICKS, cpuTicks, rssMb } from './lib.js';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({

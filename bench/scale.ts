@@ -12,7 +12,7 @@
  * sentinel is read from /proc over `--seconds` (default 60); RSS at the end.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -24,22 +24,9 @@ import { spawnSentinel } from '../src/local/cluster.js';
 import { freePort } from '../src/local/free-port.js';
 import { initPrimary, initStandby, type LocalNode, stopNode } from '../src/local/postgres.js';
 import { startRedisServer } from '../src/local/redis-server.js';
+import { CLOCK_TICKS, cpuTicks, rssMb } from './lib.js';
 
-const CLOCK_TICKS = 100;
 const PER_GROUP = 50;
-
-function cpuTicks(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(fields[11]) + Number(fields[12]);
-}
-
-function rssMb(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith('VmRSS:'));
-  return Number(line?.split(/\s+/)[1] ?? 0) / 1024;
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

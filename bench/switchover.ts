@@ -26,6 +26,7 @@ import pg from 'pg';
 import { PgvigilClient } from '../src/client/index.js';
 import { localDown, localUp } from '../src/local/cluster.js';
 import type { LocalNodeState, LocalState } from '../src/local/state.js';
+import { nearestRank } from './lib.js';
 
 type Op = 'switchover' | 'failback';
 interface Ack {
@@ -89,10 +90,6 @@ async function post(api: string, path: string, body?: unknown) {
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
-function nearestRank(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(Math.max(1, Math.ceil((p / 100) * sorted.length)), sorted.length) - 1]!;
-}
 const ms = (v: number | null): string =>
   v === null || Number.isNaN(v) ? 'n/a' : Number.isFinite(v) ? `${Math.round(v)} ms` : 'FAILED';
 
