@@ -1,16 +1,21 @@
+/**
+ * `pgvigil agent --node N`: the composition root of the agent process. It builds the adapters
+ * from the config (Redis store, Postgres control, the process adapter of the node's data
+ * directory with the credentials it needs, the local observer, the agent API) and hands them
+ * to the runtime (src/runtime/agent/).
+ */
 import { buildAgentApi } from '../adapters/http/agent-api.js';
-import { assertSafeBind } from '../adapters/http/api.js';
+import { assertSafeBind, listenOn } from '../adapters/http/api.js';
 import { createLogger } from '../adapters/logging/logger.js';
-import { PgAdapter } from '../adapters/postgres/index.js';
-import type { SessionParams } from '../adapters/postgres/session.js';
-import { LocalPostgres } from '../adapters/process/index.js';
+import { LocalObserver, PgAdapter, type SessionParams } from '../adapters/postgres/index.js';
+import { AgentNodeProcess, LocalPostgres } from '../adapters/process/index.js';
 import { RedisCoordinationStore } from '../adapters/redis/store.js';
 import { loadConfigWithWarnings, resolveConfigPath } from '../config/load.js';
+import { clusterSpec } from '../config/slices.js';
 import type { ClusterConfig, Config, NodeConfig } from '../config/types.js';
 import { ConfigError } from '../core/errors.js';
 import { usePgBinDir } from '../local/pg-binaries.js';
-import { Agent } from '../runtime/agent.js';
-import { LocalObserver } from '../runtime/agent-observe.js';
+import { Agent } from '../runtime/agent/agent.js';
 import { systemClock } from '../runtime/clock.js';
 import { EventBus } from '../runtime/events.js';
 
@@ -90,18 +95,23 @@ export async function runAgent(opts: {
     queryTimeoutMs: Math.max(config.timing.queryTimeoutMs, 1000),
   };
   const pg = PgAdapter.forCluster(cluster, config.timing, appName);
+  const process_ = new AgentNodeProcess(local, {
+    superuser: { user: cluster.user, password: cluster.password, database: cluster.database },
+    replication: { user: cluster.replication.user, password: cluster.replication.password },
+  });
   const agent = new Agent({
-    config,
-    cluster,
+    cluster: clusterSpec(cluster),
     node: node.name,
+    timing: config.timing,
+    keepOldDataDirs: config.agent.keepOldDataDirs,
     store,
     pg,
     bus: new EventBus(store, log),
     log,
     clock: systemClock,
-    local,
-    observer: new LocalObserver(local, session),
-    session,
+    process: process_,
+    observer: new LocalObserver(process_, session),
+    observeTimeoutMs: session.queryTimeoutMs,
   });
   const api = buildAgentApi({
     token,
@@ -112,7 +122,12 @@ export async function runAgent(opts: {
     stop: (epoch) => agent.stopForSwitchover(epoch),
     start: (epoch) => agent.startAfterAbort(epoch),
   });
-  await api.listen({ host, port });
+  await listenOn(api, {
+    what: `agent API of ${node.name}`,
+    host,
+    port,
+    hint: `free it or change clusters[${cluster.name}].nodes[${node.name}].agent.url`,
+  });
   agent.start();
   log.info(
     { cluster: cluster.name, node: node.name, api: node.agent.url, dataDir: node.dataDir },

@@ -1,9 +1,24 @@
-import { assertSafeBind } from '../adapters/http/api.js';
+/**
+ * `pgvigil sentinel`: the composition root of the sentinel process (as Patroni's __main__.py):
+ * it builds the adapters from the config (Redis store, a Postgres adapter per cluster, the
+ * agent client, metrics, logger), hands them to the runtime, binds the admin API first (a busy
+ * port fails start-up before anything acts), then starts the loops; on SIGTERM/SIGINT it stops
+ * them and closes what it built. Invalid config stops start-up before anything is touched.
+ */
+import { AgentClient } from '../adapters/http/agent-client.js';
+import { assertSafeBind, buildSentinelApi, listenOn } from '../adapters/http/api.js';
 import { createLogger } from '../adapters/logging/logger.js';
+import { SentinelMetrics } from '../adapters/metrics/metrics.js';
+import { PgAdapter } from '../adapters/postgres/index.js';
+import { RedisCoordinationStore } from '../adapters/redis/store.js';
 import { loadConfigWithWarnings, resolveConfigPath } from '../config/load.js';
-import { Sentinel } from '../runtime/sentinel.js';
+import { clusterSpec } from '../config/slices.js';
+import type { Config } from '../config/types.js';
+import type { Logger } from '../ports/logger.js';
+import { systemClock } from '../runtime/clock.js';
+import { Sentinel } from '../runtime/sentinel/sentinel.js';
+import { packageVersion } from '../version.js';
 
-/** `pgvigil sentinel`: runs until SIGTERM/SIGINT. Invalid config stops start-up before anything is touched. */
 export async function runSentinel(opts: {
   config?: string;
   id?: string;
@@ -24,18 +39,77 @@ export async function runSentinel(opts: {
     role: 'sentinel',
   });
   for (const w of warnings) log.warn({ config: file }, w);
-  const sentinel = new Sentinel({ config, log });
-  try {
-    await sentinel.start();
-  } catch (err) {
-    await sentinel.stop().catch(() => undefined); // leave nothing running behind the error
-    throw err;
-  }
+  const process_ = await startSentinel(config, log);
   log.info({ config: file, clusters: config.clusters.map((c) => c.name) }, 'sentinel started');
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
   log.info('sentinel stopping');
-  await sentinel.stop();
+  await process_.stop();
+}
+
+/** Build, bind, start. On a start-up error nothing is left running. */
+async function startSentinel(config: Config, log: Logger): Promise<{ stop(): Promise<void> }> {
+  const { host, port, token } = config.sentinel.api;
+  const store = new RedisCoordinationStore({
+    urls: config.coordination.redis,
+    prefix: config.coordination.prefix,
+    commandTimeoutMs: config.timing.redisTimeoutMs,
+    logger: log,
+  });
+  const appName = `pgvigil-sentinel-${config.sentinel.id}`;
+  const pgs = new Map(
+    config.clusters.map((c) => [c.name, PgAdapter.forCluster(c, config.timing, appName)]),
+  );
+  const metrics = new SentinelMetrics();
+  const sentinel = new Sentinel({
+    sentinelId: config.sentinel.id,
+    timing: config.timing,
+    clusters: config.clusters.map(clusterSpec),
+    store,
+    pg: (name) => pgs.get(name)!,
+    metrics,
+    agents: new AgentClient({ token }),
+    log,
+    clock: systemClock,
+    apiUrl: `http://${host}:${port}`,
+    version: packageVersion(),
+  });
+  const api = buildSentinelApi({
+    host,
+    port,
+    ...(token ? { token } : {}),
+    registry: metrics.registry,
+    clusters: sentinel.loops.map((l) => l.name),
+    health: () => sentinel.health(),
+    topology: async (c) => sentinel.topology(c),
+    status: async (c) => sentinel.loop(c).view(),
+    events: async (c, since, count) => store.readHistory(c, since, count),
+    intents: {
+      failover: (c, body, meta) => sentinel.submit('failover', c, body, meta.requestedBy),
+      failback: (c, body, meta) => sentinel.submit('failback', c, body, meta.requestedBy),
+      switchover: (c, body, meta) => sentinel.submit('switchover', c, body, meta.requestedBy),
+    },
+  });
+  const stop = async (): Promise<void> => {
+    await sentinel.stop();
+    await api.close();
+    await Promise.all([...pgs.values()].map((p) => p.close()));
+    await store.close();
+  };
+  try {
+    await listenOn(api, {
+      what: 'sentinel API',
+      host,
+      port,
+      hint: 'pick another with --api-port or sentinel.api.port',
+    });
+  } catch (err) {
+    await stop().catch(() => undefined); // leave nothing running behind the error
+    throw err;
+  }
+  log.info({ api: `http://${host}:${port}` }, 'admin API listening');
+  sentinel.start();
+  return { stop };
 }

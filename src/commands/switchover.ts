@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 
 import { UserError } from '../core/errors.js';
-import { type IntentOp, submitIntent } from '../runtime/intent-client.js';
+import { type IntentOp, submitIntent } from '../runtime/sentinel/intent-client.js';
 import { openStore, selectClusters } from './common.js';
 
 /**

@@ -25,7 +25,7 @@ import { compareText } from './compare.js';
 import { formatBytes, formatMs } from './format.js';
 import type { NodeObservation } from './health.js';
 
-/** What candidate choice needs of a node's config (NodeConfig and NodeSpec both fit). */
+/** What candidate choice needs of a node's config (a NodeSpec fits). */
 export interface CandidateNode {
   name: string;
   priority: number;

@@ -9,7 +9,6 @@
  * `kind`: `failover` = start one now; `vote-down` = not acting, but our vote says the primary
  * is down; `observe` = anything else.
  */
-import type { ClusterConfig, Timing } from '../config/types.js';
 import { type CandidateChoice, chooseCandidate } from './candidates.js';
 import type { PgvigilEvent } from './events.js';
 import { formatMs } from './format.js';
@@ -17,9 +16,10 @@ import type { NodeObservation, SdownVerdict } from './health.js';
 import type { Topology, Vote } from './model.js';
 import { odown, type OdownVerdict } from './quorum.js';
 import { standbyStillStreaming } from './rules.js';
+import type { ClusterSpec, Timing } from './spec.js';
 
 export interface DecisionInput {
-  cluster: ClusterConfig;
+  cluster: ClusterSpec;
   timing: Timing;
   sentinelId: string;
   nowMono: number;

@@ -3,8 +3,8 @@
  * - CoordinationUnavailable: no Redis majority -> never fail over, keep monitoring.
  * - PostgresUnreachable: evidence for SDOWN; a control call could not reach the node.
  * - PostgresCommandFailed: the node answered with an error.
- * - LostLease: our epoch or lock is gone -> stop acting at once.
  * - ConfigError / UserError: bad input; print one line, exit non-zero.
+ * - AgentRefused / AgentUnreachable: a node agent would not or could not act (switchover).
  * Anything else is a bug: log it, keep the loop alive.
  */
 export class PgvigilError extends Error {
@@ -16,6 +16,16 @@ export class PgvigilError extends Error {
 export class CoordinationUnavailable extends PgvigilError {}
 export class PostgresUnreachable extends PgvigilError {}
 export class PostgresCommandFailed extends PgvigilError {}
-export class LostLease extends PgvigilError {}
 export class ConfigError extends PgvigilError {}
 export class UserError extends PgvigilError {}
+/** A node agent answered 4xx/5xx: it will not do what was asked now. */
+export class AgentRefused extends PgvigilError {
+  constructor(
+    readonly statusCode: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+/** A node agent gave no answer (timeout, connection refused). */
+export class AgentUnreachable extends PgvigilError {}

@@ -19,10 +19,10 @@
  * The tracker keeps only maxima of times, never counters, so probe results that arrive out of
  * order (concurrent probes) give the same verdict as in order.
  */
-import type { Timing } from '../config/types.js';
 import type { PgvigilEvent } from './events.js';
 import { formatMs } from './format.js';
 import type { ProbeResult } from './model.js';
+import type { Timing } from './spec.js';
 
 export interface NodeHealth {
   readonly node: string;

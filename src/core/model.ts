@@ -62,13 +62,7 @@ export interface WalReceiverStat {
 }
 
 /** Static description of a node, from config. */
-export interface NodeSpec {
-  name: string;
-  host: string;
-  port: number;
-  priority: number; // higher wins among equally advanced candidates
-  noFailover: boolean;
-}
+export type { NodeSpec } from './spec.js';
 
 export type TopologyState = 'ok' | 'failing-over' | 'switching-over' | 'degraded';
 

@@ -16,12 +16,12 @@
  * A manual failover is a switchover when the primary is healthy, and a forced failover (the
  * failover machine, candidate rules 2 and 4, no ODOWN quorum) when this sentinel sees it down.
  */
-import type { ClusterConfig, Timing } from '../config/types.js';
 import { type CandidateChoice, chooseCandidate } from './candidates.js';
 import { formatBytes, formatMs } from './format.js';
 import type { NodeObservation } from './health.js';
 import type { Topology } from './model.js';
 import { standbyStillStreaming } from './rules.js';
+import type { ClusterSpec, Timing } from './spec.js';
 
 export type RefusalReason =
   | 'no-topology'
@@ -66,7 +66,7 @@ export interface ForcedFailoverPlan {
 }
 
 export interface PlanInput {
-  cluster: ClusterConfig;
+  cluster: ClusterSpec;
   timing: Pick<Timing, 'downAfterMs'>;
   topology: Topology | null;
   observations: Readonly<Record<string, NodeObservation | undefined>>;

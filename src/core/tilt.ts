@@ -7,8 +7,8 @@
  * "not down" (as Sentinel answers is-master-down-by-addr with 0 while in TILT).
  * A new anomaly during TILT restarts the window.
  */
-import type { Timing } from '../config/types.js';
 import { formatMs } from './format.js';
+import type { Timing } from './spec.js';
 
 export interface TiltState {
   readonly lastTickMono: number | null;

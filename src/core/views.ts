@@ -2,9 +2,9 @@
  * What a sentinel shows of each node (status, presence for `pgvigil status`, metrics), derived
  * from its observations and the committed topology. Pure.
  */
-import type { NodeConfig } from '../config/types.js';
 import type { NodeObservation } from './health.js';
 import type { NodeView, ProbeResult, Topology, Vote } from './model.js';
+import type { NodeSpec } from './spec.js';
 
 export interface NodeViewDetail extends NodeView {
   lsn: number | null;
@@ -16,7 +16,7 @@ export interface NodeViewDetail extends NodeView {
  * primary's own view), else the primary's last known LSN minus the standby's replay LSN.
  */
 export function nodeViews(
-  nodes: readonly NodeConfig[],
+  nodes: readonly NodeSpec[],
   topology: Topology | null,
   observations: Readonly<Record<string, NodeObservation | undefined>>,
 ): Record<string, NodeViewDetail> {

@@ -8,6 +8,7 @@
  * - control calls throw `PostgresUnreachable` when the node cannot be reached and
  *   `PostgresCommandFailed` when it answered with an error.
  */
+import type { LocalObservation } from '../core/agent/model.js';
 import type { NodeSpec, ProbeResult } from '../core/model.js';
 
 export interface ProbeOptions {
@@ -44,4 +45,18 @@ export interface NodeControl {
 export interface PostgresPort extends NodeControl {
   probe(node: NodeSpec, opts: ProbeOptions): Promise<ProbeResult>;
   close(): Promise<void>;
+}
+
+/**
+ * The agent's view of its own postgres (adapters/postgres/local-observer.ts): process state
+ * plus one query on one persistent local session. `observe` never throws (an error is part of
+ * the observation); the two checks answer false when the node cannot be asked.
+ */
+export interface LocalNodeObserver {
+  observe(): Promise<LocalObservation>;
+  /** `node` is still in recovery (not yet a source to rewind or copy from); throws when unreachable */
+  inRecovery(node: NodeSpec): Promise<boolean>;
+  /** the local WAL receiver streams from `primary` */
+  streamsFrom(primary: NodeSpec): Promise<boolean>;
+  close(): void;
 }

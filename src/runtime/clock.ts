@@ -1,8 +1,5 @@
-/** Time source for the runtime: monotonic for durations and timeouts, wall for stored stamps. */
-export interface Clock {
-  mono(): number;
-  wall(): number;
-}
+/** The system clock (the Clock port): performance.now() for durations, Date.now() for stamps. */
+import type { Clock } from '../ports/clock.js';
 
 export const systemClock: Clock = {
   mono: () => performance.now(),

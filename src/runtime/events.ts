@@ -5,18 +5,28 @@
  */
 import { randomUUID } from 'node:crypto';
 
-import type { Logger } from '../adapters/logging/logger.js';
 import type { PgvigilEvent, StampedEvent } from '../core/events.js';
 import type { CoordinationStore } from '../ports/coordination.js';
+import type { Logger } from '../ports/logger.js';
 
 export type EventListener = (event: StampedEvent) => void;
 
-export class EventBus {
-  readonly #store: CoordinationStore;
+/** What a collaborator needs to report a state change. */
+export interface EventSink {
+  emit(event: PgvigilEvent): Promise<StampedEvent>;
+}
+
+/** Where in-process listeners (metrics, the intent runner) hear every emitted event. */
+export interface EventSource {
+  onEvent(listener: EventListener): void;
+}
+
+export class EventBus implements EventSink, EventSource {
+  readonly #store: Pick<CoordinationStore, 'publishEvent'>;
   readonly #log: Logger;
   readonly #listeners: EventListener[] = [];
 
-  constructor(store: CoordinationStore, log: Logger) {
+  constructor(store: Pick<CoordinationStore, 'publishEvent'>, log: Logger) {
     this.#store = store;
     this.#log = log;
   }

@@ -7,12 +7,13 @@ import { SentinelMetrics } from '../../src/adapters/metrics/metrics.js';
 import { PgAdapter } from '../../src/adapters/postgres/index.js';
 import { RedisCoordinationStore } from '../../src/adapters/redis/store.js';
 import { loadConfig } from '../../src/config/load.js';
+import { clusterSpec } from '../../src/config/slices.js';
 import type { Decision } from '../../src/core/decide.js';
 import type { StampedEvent } from '../../src/core/events.js';
 import { systemClock } from '../../src/runtime/clock.js';
-import type { ClusterLoopDeps } from '../../src/runtime/cluster-loop.js';
 import { EventBus } from '../../src/runtime/events.js';
-import { FailoverExecutor } from '../../src/runtime/failover-executor.js';
+import type { FailoverDeps } from '../../src/runtime/sentinel/deps.js';
+import { FailoverExecutor } from '../../src/runtime/sentinel/failover-executor.js';
 import type { LocalHandle } from './local.js';
 
 export function makeRacer(
@@ -36,9 +37,9 @@ export function makeRacer(
   const bus = new EventBus(store, log);
   const events: StampedEvent[] = [];
   bus.onEvent((e) => events.push(e));
-  const deps: ClusterLoopDeps = {
-    config,
-    cluster,
+  const deps: FailoverDeps = {
+    cluster: clusterSpec(cluster),
+    timing: config.timing,
     store,
     pg,
     bus,
@@ -46,7 +47,6 @@ export function makeRacer(
     metrics: new SentinelMetrics(undefined, { defaults: false }),
     clock: systemClock,
     sentinelId: id,
-    apiUrl: null,
   };
   return { executor: new FailoverExecutor(deps), events };
 }

@@ -1,44 +1,11 @@
 /**
- * What a sentinel asks of a node's agent during a switchover (the agent's HTTP API):
- * - `POST /stop {epoch}`: stop postgres cleanly (pg_ctl stop -m fast); answers the shutdown
- *   checkpoint's LSN. The agent refuses (409) unless `epoch` is the committed epoch, the
- *   topology is `switching-over` and its node is that topology's primary.
- * - `POST /start {epoch}`: start it again as it was (a primary) once a switchover is rolled back;
- *   returns when it accepts connections.
- * Both carry `Authorization: Bearer <sentinel.api.token>` when a token is set.
- *
- * Errors: `AgentRefused` (the agent answered 4xx/5xx: it will not do it now) and
- * `AgentUnreachable` (no answer within the timeout, connection refused).
+ * The agent control port (src/ports/agent-control.ts) over the agents' HTTP API:
+ * `POST /stop {epoch}` and `POST /start {epoch}`, with `Authorization: Bearer
+ * <sentinel.api.token>` when a token is set. A fetch failure is `AgentUnreachable`, a 4xx/5xx
+ * answer `AgentRefused`.
  */
-import { PgvigilError } from '../../core/errors.js';
-
-export class AgentRefused extends PgvigilError {
-  constructor(
-    readonly statusCode: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-export class AgentUnreachable extends PgvigilError {}
-
-export interface AgentTarget {
-  /** node name, for messages */
-  name: string;
-  /** the agent's base URL (nodes[].agent.url) */
-  url: string;
-}
-
-export interface StopResult {
-  /** "Latest checkpoint location" of the stopped node, in bytes */
-  checkpointLsn: number;
-  checkpointLsnText: string;
-}
-
-export interface AgentControl {
-  stop(node: AgentTarget, epoch: number, timeoutMs: number): Promise<StopResult>;
-  start(node: AgentTarget, epoch: number, timeoutMs: number): Promise<void>;
-}
+import { AgentRefused, AgentUnreachable } from '../../core/errors.js';
+import type { AgentControl, AgentTarget, StopResult } from '../../ports/agent-control.js';
 
 export class AgentClient implements AgentControl {
   readonly #token: string | undefined;

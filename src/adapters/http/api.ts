@@ -175,3 +175,17 @@ export function assertSafeBind(host: string, token: string | undefined): void {
   if (!loopback && !token)
     throw new UserError(`refusing to bind the API on ${host} without sentinel.api.token`);
 }
+
+/** Bind `app`; a busy port is one clear line (`hint` says how to pick another). */
+export async function listenOn(
+  app: FastifyInstance,
+  o: { what: string; host: string; port: number; hint: string },
+): Promise<void> {
+  try {
+    await app.listen({ host: o.host, port: o.port });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE')
+      throw new UserError(`${o.what} port ${o.host}:${o.port} is busy: ${o.hint}`);
+    throw err;
+  }
+}

@@ -1,6 +1,7 @@
 /**
- * pino JSON logs. Every line carries `cluster`, `node` and `epoch` when they apply: callers
- * derive child loggers with `forCluster()`; the process-wide base carries the sentinel/agent id.
+ * pino JSON logs (the Logger port of src/ports/logger.ts). Every line carries `cluster`, `node`
+ * and `epoch` where they apply (call sites pass them, or a child logger carries them); the
+ * process-wide base carries the sentinel/agent id.
  */
 import { type Logger, pino } from 'pino';
 
@@ -19,9 +20,4 @@ export function createLogger(opts: LoggerOptions): Logger {
   const base = { pid: process.pid, [opts.role]: opts.process };
   const options = { level: opts.level, base, timestamp: pino.stdTimeFunctions.isoTime };
   return opts.destination ? pino(options, opts.destination) : pino(options);
-}
-
-/** A child logger for one cluster at one epoch (node added per call site). */
-export function forCluster(logger: Logger, cluster: string, epoch: number | null): Logger {
-  return logger.child({ cluster, epoch });
 }

@@ -1,10 +1,13 @@
 /**
- * The `pgvigil_*` Prometheus series (DESIGN.md, Metrics). The Registry is injected, never the
- * global one, so tests and several sentinels in one process stay apart.
+ * The `pgvigil_*` Prometheus series (DESIGN.md, Metrics), behind the metrics port
+ * (src/ports/metrics.ts). The Registry is injected, never the global one, so tests and several
+ * sentinels in one process stay apart.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
-export class SentinelMetrics {
+import type { ClusterTickMetrics, FailoverKind, SentinelMetricsPort } from '../../ports/metrics.js';
+
+export class SentinelMetrics implements SentinelMetricsPort {
   readonly registry: Registry;
   readonly nodeUp: Gauge<'cluster' | 'node'>;
   readonly nodeIsPrimary: Gauge<'cluster' | 'node'>;
@@ -17,7 +20,7 @@ export class SentinelMetrics {
   readonly failovers: Counter<'cluster' | 'kind'>;
   readonly failoverDuration: Histogram<'cluster'>;
   readonly tilt: Gauge;
-  readonly coordinationMajority: Gauge;
+  readonly coordinationMajorityGauge: Gauge;
 
   constructor(registry: Registry = new Registry(), opts: { defaults?: boolean } = {}) {
     this.registry = registry;
@@ -90,7 +93,7 @@ export class SentinelMetrics {
       help: '1 while the sentinel is in TILT (observing only)',
       registers,
     });
-    this.coordinationMajority = new Gauge({
+    this.coordinationMajorityGauge = new Gauge({
       name: 'pgvigil_coordination_majority',
       help: '1 when a majority of the Redis servers answered in the last tick',
       registers,
@@ -103,5 +106,30 @@ export class SentinelMetrics {
         prefix: 'pgvigil_',
         eventLoopMonitoringPrecision: 100,
       });
+  }
+
+  /** Feed one tick's view of a cluster into the pgvigil_* series. */
+  clusterTick(t: ClusterTickMetrics): void {
+    const cluster = t.cluster;
+    for (const [node, v] of Object.entries(t.views)) {
+      this.nodeUp.set({ cluster, node }, v.up ? 1 : 0);
+      this.nodeIsPrimary.set({ cluster, node }, v.role === 'primary' ? 1 : 0);
+      if (v.lagBytes !== null) this.lagBytes.set({ cluster, node }, v.lagBytes);
+      if (v.lagSeconds !== null) this.lagSeconds.set({ cluster, node }, v.lagSeconds);
+      if (v.probe) this.probeDuration.observe({ cluster, node }, v.probe.durationMs / 1000);
+    }
+    this.isLeader.set({ cluster }, t.leader ? 1 : 0);
+    this.downVotes.set({ cluster }, t.downVotes);
+    if (t.epoch !== null) this.epoch.set({ cluster }, t.epoch);
+    this.tilt.set(t.tilt ? 1 : 0);
+  }
+
+  coordinationMajority(ok: boolean): void {
+    this.coordinationMajorityGauge.set(ok ? 1 : 0);
+  }
+
+  failover(cluster: string, kind: FailoverKind, durationMs?: number): void {
+    this.failovers.inc({ cluster, kind });
+    if (durationMs !== undefined) this.failoverDuration.observe({ cluster }, durationMs / 1000);
   }
 }

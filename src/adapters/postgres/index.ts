@@ -1,2 +1,4 @@
 export { PgAdapter, type PgAdapterOptions } from './adapter.js';
 export { conninfo, SCHEMA_SQL } from './sql.js';
+export { LocalObserver } from './local-observer.js';
+export type { SessionParams } from './session.js';

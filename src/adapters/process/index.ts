@@ -8,3 +8,4 @@ export {
 export { restoreConfigFiles, type SavedConfig, saveConfigFiles } from './config-files.js';
 export { LocalPostgres, type LocalPostgresOptions, type ProcessState } from './local-postgres.js';
 export { moveAside, pgBasebackup, pgRewind, type Source } from './rewind.js';
+export { AgentNodeProcess, type NodeCredentials } from './node-process.js';

@@ -4,8 +4,8 @@
  * Times: `*Mono` are monotonic ms, `*Wall` wall-clock epoch ms (the verdict is stamped by
  * another process, so its freshness can only be judged on the wall clock).
  */
-import type { Timing } from '../../config/types.js';
 import type { NodeRole, Topology } from '../model.js';
+import type { Timing } from '../spec.js';
 
 /** What the agent sees of its own postgres this loop. */
 export interface LocalObservation {
@@ -47,6 +47,8 @@ export interface Verdict {
   reason: string;
   /** wall ms since which `reason` holds without a break */
   sinceWall: number;
+  /** the leader that wrote it */
+  by?: string;
 }
 
 export interface AgentSnapshot {

@@ -2,9 +2,9 @@
  * The failover's states, inputs, actions and transition table. See machine.ts for the prose
  * description and the only function that moves between them.
  */
-import type { Timing } from '../../config/types.js';
 import type { PgvigilEvent } from '../events.js';
 import type { Topology } from '../model.js';
+import type { Timing } from '../spec.js';
 
 /** Fixed for the whole failover; carried by every state after `idle`. */
 export interface FailoverContext {

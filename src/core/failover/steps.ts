@@ -1,7 +1,7 @@
 /**
  * Building blocks of `transition` (machine.ts), internal to this folder: every one of them
- * produces its new state through `move`, which checks ALLOWED. Not re-exported from
- * core/index.ts; nothing outside machine.ts may import this file.
+ * produces its new state through `move`, which checks ALLOWED. Nothing outside machine.ts
+ * may import this file.
  */
 import { PgvigilError } from '../errors.js';
 import type { PgvigilEvent } from '../events.js';

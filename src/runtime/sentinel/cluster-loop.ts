@@ -1,0 +1,395 @@
+/**
+ * One sentinel's loop for one cluster. Each tick runs named steps, in order:
+ *
+ * observe:    probe every node (persistent connections) and judge each one's health;
+ * coordinate: read topology, votes and pause from a Redis majority and take or extend the
+ *             leader lock (in parallel with observe); bootstrap epoch 1 on a new cluster;
+ * decide:     core `decide()` on that snapshot (pure);
+ * publish:    our vote and presence (throttled), the decision's events, the metrics;
+ * lead:       the leader's housekeeping: its verdict for the agents, roll an interrupted
+ *             failover forward, fence stray primaries, keep the synchronous standby;
+ * act:        run the failover the decision asks for, or the operator's pending intent.
+ *
+ * The topology is owned here and changes only through `#adopt` (the highest epoch wins). The
+ * tick returns what it decided and what it did. Ticks are jittered (+-10%) so sentinels do not
+ * vote in lockstep.
+ */
+import { decide, type Decision } from '../../core/decide.js';
+import {
+  judge,
+  newNodeHealth,
+  type NodeHealth,
+  type NodeObservation,
+  recordProbe,
+  transitionEvent,
+} from '../../core/health.js';
+import type {
+  NodeView,
+  PauseState,
+  ProbeResult,
+  SentinelPresence,
+  Topology,
+  Vote,
+} from '../../core/model.js';
+import { INITIAL_TILT, markTickEnd, tickTilt, type TiltState } from '../../core/tilt.js';
+import { countDownVotes, type NodeViewDetail, nodeViews } from '../../core/views.js';
+import { LoopTimer } from '../loop-timer.js';
+import { bootstrapTopology } from './bootstrap.js';
+import { Coordinator } from './coordinator.js';
+import type { ClusterLoopDeps } from './deps.js';
+import { FailoverExecutor } from './failover-executor.js';
+import { IntentRunner } from './intents.js';
+import { isInterrupted, settleInterruptedFailover } from './recovery.js';
+import { StrayPrimaryFencer } from './stray-primaries.js';
+import { SyncStandbyManager } from './sync-standby.js';
+import { Throttle } from './throttle.js';
+import { VerdictPublisher } from './verdict.js';
+
+export interface ClusterView {
+  cluster: string;
+  sentinel: string;
+  coordination: 'majority' | 'no-majority' | 'unknown';
+  coordinationError: string | null;
+  topology: Topology | null;
+  paused: PauseState;
+  leader: boolean;
+  tilt: boolean;
+  decision: { kind: string; reason: string; evidence: string } | null;
+  votes: Vote[];
+  nodes: Record<string, NodeViewDetail>;
+  lastTickWall: number | null;
+}
+
+/** What one tick did besides deciding, in order. */
+export type TickStep =
+  | { step: 'bootstrapped'; epoch: number }
+  | { step: 'settled-interrupted'; epoch: number }
+  | { step: 'fenced-stray'; nodes: string[] }
+  | { step: 'sync-recorded'; epoch: number }
+  | { step: 'failover'; outcome: 'completed' | 'aborted'; epoch: number | null }
+  | { step: 'intent'; epoch: number };
+
+export interface TickOutcome {
+  decision: Decision;
+  did: TickStep[];
+  /** the topology epoch after the tick (null: none yet) */
+  epoch: number | null;
+}
+
+export class ClusterLoop {
+  readonly #d: ClusterLoopDeps;
+  readonly #executor: FailoverExecutor;
+  readonly #intents: IntentRunner;
+  /** sync mode: keeps the synchronous standby (a no-op in async mode or when not `ok`) */
+  readonly #sync: SyncStandbyManager;
+  readonly #strays: StrayPrimaryFencer;
+  readonly #throttle: Throttle;
+  readonly #verdict: VerdictPublisher;
+  readonly #timer: LoopTimer;
+  #health = new Map<string, NodeHealth>();
+  #observations: Record<string, NodeObservation> = {};
+  #tilt: TiltState = INITIAL_TILT;
+  #topology: Topology | null = null;
+  readonly #coord: Coordinator;
+  #leader = false;
+  /** TILT, or the hold after regaining the Redis majority: observe, do not act */
+  #observeOnly = false;
+  /** this tick's view of every node (status, presence, metrics), computed once per tick */
+  #views: ClusterView['nodes'] = {};
+  #decision: Decision | null = null;
+  #lastTickMono: number | null = null;
+  #lastTickWall: number | null = null;
+
+  constructor(deps: ClusterLoopDeps) {
+    this.#d = deps;
+    for (const n of deps.cluster.nodes) this.#health.set(n.name, newNodeHealth(n.name));
+    this.#executor = new FailoverExecutor(deps);
+    this.#intents = new IntentRunner(deps);
+    this.#sync = new SyncStandbyManager(deps);
+    this.#strays = new StrayPrimaryFencer(deps);
+    this.#throttle = new Throttle(deps.clock);
+    this.#coord = new Coordinator(deps, this.#throttle);
+    this.#verdict = new VerdictPublisher(deps, this.#throttle);
+    this.#timer = new LoopTimer({
+      clock: deps.clock,
+      tick: () => this.tick(),
+      nextDelayMs: (elapsed) => deps.timing.probeIntervalMs * (0.9 + Math.random() * 0.2) - elapsed,
+      onError: (err) =>
+        deps.log.error({ cluster: this.name, err }, 'tick failed (bug): loop goes on'),
+    });
+  }
+
+  get name(): string {
+    return this.#d.cluster.name;
+  }
+
+  /** Monotonic time of the last completed tick (health: the loop made progress). */
+  get lastTickMono(): number | null {
+    return this.#lastTickMono;
+  }
+
+  start(): void {
+    this.#timer.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.#timer.stop();
+    if (this.#leader) await this.#d.store.releaseLead(this.name).catch(() => undefined);
+  }
+
+  /** One tick: observe + coordinate -> decide -> publish -> lead -> act. Public for tests. */
+  async tick(): Promise<TickOutcome> {
+    this.#enterTick();
+    const primary = this.#topology?.primary ?? this.#d.cluster.initialPrimary;
+    const [probes, coordinated] = await Promise.all([this.#probeAll(primary), this.#coordinate()]);
+    this.#observe(probes);
+    const did: TickStep[] = [];
+    if (coordinated && this.#topology === null) {
+      const t = await bootstrapTopology(this.#d, probes);
+      if (this.#adopt(t)) did.push({ step: 'bootstrapped', epoch: t.epoch });
+    }
+    const decision = this.#decide(coordinated);
+    await this.#publish(decision);
+    if (this.#leader && this.#topology) did.push(...(await this.#lead(decision, coordinated)));
+    did.push(...(await this.#act(decision)));
+    this.#lastTickMono = this.#d.clock.mono();
+    this.#lastTickWall = this.#d.clock.wall();
+    return { decision, did, epoch: this.#topology?.epoch ?? null };
+  }
+
+  /** The one place the topology changes: a newer (or same) epoch replaces the one we hold. */
+  #adopt(t: Topology | null): t is Topology {
+    if (t === null || (this.#topology !== null && t.epoch < this.#topology.epoch)) return false;
+    this.#topology = t;
+    return true;
+  }
+
+  // ---- observe ------------------------------------------------------------------------
+
+  /** TILT: a gap between ticks far over the interval means this process was paused. */
+  #enterTick(): void {
+    const tilt = tickTilt(this.#tilt, this.#d.clock.mono(), this.#d.timing);
+    this.#tilt = tilt.state;
+    if (tilt.entered)
+      this.#d.log.warn(
+        { cluster: this.name, epoch: this.#topology?.epoch, evidence: tilt.evidence },
+        'entering TILT: observing only',
+      );
+    this.#observeOnly = tilt.tilt;
+  }
+
+  #probeAll(primary: string): Promise<ProbeResult[]> {
+    const { pg, clock, sentinelId } = this.#d;
+    return Promise.all(
+      this.#d.cluster.nodes.map((n) =>
+        pg.probe(n, {
+          nowMono: () => clock.mono(),
+          sentinel: sentinelId,
+          heartbeat: n.name === primary,
+        }),
+      ),
+    );
+  }
+
+  /** SDOWN per node from this tick's probes; `node-down` / `node-up` on a change. */
+  #observe(probes: readonly ProbeResult[]): void {
+    const nowMono = this.#d.clock.mono();
+    const epoch = this.#topology?.epoch ?? 0;
+    for (const probe of probes) {
+      const before = this.#health.get(probe.node) ?? newNodeHealth(probe.node);
+      const j = judge(recordProbe(before, probe), nowMono, this.#d.timing);
+      this.#health.set(probe.node, j.health);
+      this.#observations[probe.node] = j.observation;
+      const event = transitionEvent(this.name, epoch, this.#d.sentinelId, j);
+      if (event) void this.#d.bus.emit(event);
+    }
+  }
+
+  // ---- coordinate ---------------------------------------------------------------------
+
+  /** Coordination reads and the leader lock, in parallel; false (never act) without a majority. */
+  async #coordinate(): Promise<boolean> {
+    const primary = this.#topology?.primary;
+    const failingHere = primary !== undefined && this.#observations[primary]?.last?.ok === false;
+    const [read, leader] = await Promise.all([
+      this.#coord.read({ votesNeeded: failingHere, epoch: this.#topology?.epoch }),
+      this.#coord.lead(),
+    ]);
+    const coordinated = read !== false;
+    if (read) this.#adopt(read);
+    this.#leader = leader && coordinated;
+    if (this.#d.clock.mono() < this.#coord.holdUntilMono) this.#observeOnly = true;
+    return coordinated;
+  }
+
+  // ---- decide -------------------------------------------------------------------------
+
+  #decide(coordinated: boolean): Decision {
+    const { cluster, timing, clock, sentinelId } = this.#d;
+    const decision = decide({
+      cluster,
+      timing,
+      sentinelId,
+      nowMono: clock.mono(),
+      nowWall: clock.wall(),
+      topology: this.#topology,
+      coordination: coordinated ? 'majority' : 'no-majority',
+      paused: this.#coord.paused.paused,
+      tilt: this.#observeOnly,
+      leader: this.#leader,
+      health: this.#observations,
+      votes: this.#coord.votes,
+    });
+    this.#logDecisionChange(decision);
+    this.#decision = decision;
+    this.#views = nodeViews(cluster.nodes, this.#topology, this.#observations);
+    return decision;
+  }
+
+  #logDecisionChange(decision: Decision): void {
+    const prev = this.#decision;
+    if (prev && prev.kind === decision.kind && prev.reason === decision.reason) return;
+    const level = decision.kind === 'observe' ? 'debug' : 'info';
+    this.#d.log[level](
+      {
+        cluster: this.name,
+        epoch: decision.epoch ?? this.#topology?.epoch,
+        decision: decision.kind,
+        reason: decision.reason,
+        evidence: decision.evidence,
+      },
+      `decision ${decision.kind}: ${decision.reason}`,
+    );
+  }
+
+  // ---- publish ------------------------------------------------------------------------
+
+  /** Vote and presence (rewritten only on change or after a third of their TTL), events, metrics. */
+  async #publish(decision: Decision): Promise<void> {
+    const { store, timing } = this.#d;
+    const presence = this.#presence();
+    const vote = decision.vote;
+    const voteKey = vote ? `${vote.epoch}:${vote.primary}:${vote.down}` : '';
+    const presenceKey = `${presence.leader}:${presence.tilt}`;
+    await Promise.all([
+      vote && this.#throttle.due('vote', voteKey, timing.voteTtlMs / 3)
+        ? store.publishVote(this.name, vote, timing.voteTtlMs)
+        : undefined,
+      this.#throttle.due('presence', presenceKey, Math.min(1000, timing.presenceTtlMs / 3))
+        ? store.publishPresence(this.name, presence, timing.presenceTtlMs)
+        : undefined,
+    ]);
+    if (vote) this.#coord.recordOwnVote(vote);
+    for (const e of decision.events) void this.#d.bus.emit(e);
+    this.#d.metrics.clusterTick({
+      cluster: this.name,
+      views: this.#views,
+      leader: this.#leader,
+      downVotes: decision.odown?.count ?? countDownVotes(this.#coord.votes, this.#topology),
+      epoch: this.#topology?.epoch ?? null,
+      tilt: this.#observeOnly,
+    });
+  }
+
+  #presence(): SentinelPresence {
+    const view: Record<string, NodeView> = {};
+    for (const [name, v] of Object.entries(this.#views))
+      view[name] = {
+        up: v.up,
+        role: v.role,
+        lagBytes: v.lagBytes,
+        lagSeconds: v.lagSeconds,
+        evidence: v.evidence,
+      };
+    return {
+      id: this.#d.sentinelId,
+      api: this.#d.apiUrl,
+      leader: this.#leader,
+      atWall: this.#d.clock.wall(),
+      tilt: this.#observeOnly,
+      version: this.#d.version,
+      view,
+    };
+  }
+
+  // ---- lead ---------------------------------------------------------------------------
+
+  /** The leader's housekeeping around the decision. */
+  async #lead(decision: Decision, coordinated: boolean): Promise<TickStep[]> {
+    const did: TickStep[] = [];
+    const { clock } = this.#d;
+    if (coordinated && this.#topology) {
+      await this.#verdict.publish(this.#topology, decision);
+      if (isInterrupted(this.#topology, clock.wall(), this.#d.timing)) {
+        const settled = await settleInterruptedFailover(
+          this.#d,
+          this.#topology,
+          this.#observations,
+        );
+        if (this.#adopt(settled)) did.push({ step: 'settled-interrupted', epoch: settled.epoch });
+      }
+    }
+    if (this.#observeOnly || !this.#topology) return did;
+    const fenced = await this.#strays.fence(this.#topology, this.#observations);
+    if (fenced.length > 0) did.push({ step: 'fenced-stray', nodes: fenced });
+    if (coordinated && decision.kind !== 'failover') {
+      const synced = await this.#sync.reconcile({
+        topology: this.#topology,
+        observations: this.#observations,
+      });
+      if (this.#adopt(synced)) did.push({ step: 'sync-recorded', epoch: synced.epoch });
+    }
+    return did;
+  }
+
+  // ---- act ----------------------------------------------------------------------------
+
+  /** The failover decided now, or else (leader, acting) the operator's pending intent. */
+  async #act(decision: Decision): Promise<TickStep[]> {
+    const { clock, timing } = this.#d;
+    const did: TickStep[] = [];
+    let boundedWork = false;
+    if (decision.kind === 'failover' && this.#topology) {
+      const after = await this.#executor.run(this.#topology, decision, this.#observations);
+      did.push({
+        step: 'failover',
+        outcome: this.#adopt(after) ? 'completed' : 'aborted',
+        epoch: after?.epoch ?? null,
+      });
+      boundedWork = true;
+    } else if (this.#leader && this.#topology && !this.#observeOnly) {
+      // operator intents (switchover, failback, manual failover) recorded by any sentinel's API
+      const before = clock.mono();
+      const t = await this.#intents.poll({
+        topology: this.#topology,
+        observations: this.#observations,
+      });
+      if (this.#adopt(t)) did.push({ step: 'intent', epoch: t.epoch });
+      boundedWork = clock.mono() - before > timing.probeIntervalMs;
+    }
+    // A failover or switchover that ran inside this tick is our own bounded work (with its own
+    // deadlines and epoch checks), not a pause of the process: measure the next TILT gap from
+    // its end, or the leader would enter TILT after every long operation. (Ordinary ticks keep
+    // measuring start to start, so a sentinel stopped mid-tick still enters TILT.)
+    if (boundedWork) this.#tilt = markTickEnd(this.#tilt, clock.mono());
+    return did;
+  }
+
+  view(): ClusterView {
+    const d = this.#decision;
+    return {
+      cluster: this.name,
+      sentinel: this.#d.sentinelId,
+      coordination: this.#coord.state,
+      coordinationError: this.#coord.error,
+      topology: this.#topology,
+      paused: this.#coord.paused,
+      leader: this.#leader,
+      tilt: this.#observeOnly,
+      decision: d ? { kind: d.kind, reason: d.reason, evidence: d.evidence } : null,
+      votes: this.#coord.votes,
+      nodes: this.#views,
+      lastTickWall: this.#lastTickWall,
+    };
+  }
+}

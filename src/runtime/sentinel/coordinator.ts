@@ -1,0 +1,123 @@
+/**
+ * The coordinate step of a cluster loop: what this sentinel knows from the Redis majority
+ * (topology, votes, pause) and whether it holds the leader lock. Without a majority nothing
+ * may act; regaining it starts a hold of `downAfterMs` during which the loop only observes.
+ */
+import { CoordinationUnavailable } from '../../core/errors.js';
+import type { PauseState, Topology, Vote } from '../../core/model.js';
+import type { CoordinationStore } from '../../ports/coordination.js';
+import type { SentinelMetricsPort } from '../../ports/metrics.js';
+import type { ClusterContext, LeaderLock } from './deps.js';
+import type { Throttle } from './throttle.js';
+
+export type CoordinationState = 'majority' | 'no-majority' | 'unknown';
+
+export interface CoordinatorDeps extends ClusterContext {
+  store: LeaderLock & Pick<CoordinationStore, 'readTopology' | 'readVotes' | 'readPause'>;
+  metrics: Pick<SentinelMetricsPort, 'coordinationMajority'>;
+}
+
+export class Coordinator {
+  readonly #d: CoordinatorDeps;
+  readonly #throttle: Throttle;
+  state: CoordinationState = 'unknown';
+  error: string | null = null;
+  votes: Vote[] = [];
+  paused: PauseState = { paused: false };
+  /** after regaining the Redis majority, observe (no acting) until this monotonic time */
+  holdUntilMono = 0;
+
+  constructor(deps: CoordinatorDeps, throttle: Throttle) {
+    this.#d = deps;
+    this.#throttle = throttle;
+  }
+
+  get #name(): string {
+    return this.#d.cluster.name;
+  }
+
+  /** Replace our own vote in the list (what we just published). */
+  recordOwnVote(vote: Vote): void {
+    this.votes = [...this.votes.filter((v) => v.sentinel !== vote.sentinel), vote];
+  }
+
+  /** Take or extend the leader lock; a held lock is extended only when a third of its TTL is gone. */
+  async lead(): Promise<boolean> {
+    const { store, timing, clock } = this.#d;
+    const ttl = timing.lockTtlMs;
+    const renewed = this.#throttle.lastMono('lead');
+    if (store.isLeader(this.#name) && renewed !== null && clock.mono() - renewed < ttl / 3)
+      return true;
+    const leader = await store.tryLead(this.#name, ttl).catch(() => false);
+    if (leader) this.#throttle.mark('lead');
+    else this.#throttle.forget('lead');
+    return leader;
+  }
+
+  /**
+   * Topology, votes and pause from a majority: the topology read (null: none stored), or
+   * `false` without a majority (never act). Votes are read only when `votesNeeded` or once a
+   * second.
+   */
+  async read(o: {
+    votesNeeded: boolean;
+    epoch: number | undefined;
+  }): Promise<Topology | null | false> {
+    const { store } = this.#d;
+    // Votes (a SCAN + MGET per server) matter only once the primary fails here: decide()
+    // looks at the quorum only when this sentinel sees the primary down itself. Otherwise they
+    // are read once a second, for status and the down_votes metric. Idle cost, no latency.
+    const readVotes = o.votesNeeded || this.#throttle.due('votes-read', '', 1000);
+    try {
+      const [topology, votes, paused] = await Promise.all([
+        store.readTopology(this.#name),
+        readVotes ? store.readVotes(this.#name) : null,
+        store.readPause(this.#name),
+      ]);
+      if (votes) this.votes = votes.value;
+      if (paused.value.paused !== this.paused.paused) {
+        this.#d.log.info(
+          { cluster: this.#name, epoch: topology.value?.epoch ?? o.epoch, paused: paused.value },
+          paused.value.paused ? 'cluster paused' : 'cluster resumed',
+        );
+      }
+      this.paused = paused.value;
+      this.#note(null, topology.value?.epoch ?? o.epoch);
+      return topology.value;
+    } catch (err) {
+      if (!(err instanceof CoordinationUnavailable))
+        this.#d.log.error({ cluster: this.#name, err }, 'coordination read failed');
+      this.#note((err as Error).message, o.epoch);
+      return false;
+    }
+  }
+
+  /** Coordination state changes are logged once, and regaining the majority starts a hold. */
+  #note(error: string | null, epoch: number | undefined): void {
+    const ctx = { cluster: this.#name, epoch };
+    if (error === null) {
+      if (this.state === 'no-majority') {
+        // A primary whose agent fenced itself while Redis was unreachable cannot commit our
+        // heartbeat until its agent sees the majority again and unfences it: acting at once
+        // would fail over a healthy primary. Observe for one detection window first (as TILT).
+        this.holdUntilMono = this.#d.clock.mono() + this.#d.timing.downAfterMs;
+        this.#d.log.warn(
+          ctx,
+          'coordination majority regained: observing for downAfterMs before acting',
+        );
+      } else if (this.state !== 'majority') {
+        this.#d.log.info(ctx, 'coordination majority reachable');
+      }
+      this.state = 'majority';
+    } else {
+      if (this.state !== 'no-majority')
+        this.#d.log.error(
+          { ...ctx, err: error },
+          'no coordination majority: automatic failover disabled until Redis is back',
+        );
+      this.state = 'no-majority';
+    }
+    this.error = error;
+    this.#d.metrics.coordinationMajority(error === null);
+  }
+}

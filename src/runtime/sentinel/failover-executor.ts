@@ -1,0 +1,230 @@
+/**
+ * Drives the failover state machine (core/failover/machine.ts): feeds it the results of the
+ * I/O it asks for, each bounded by the state's own deadline, and publishes the events it
+ * returns. Destructive actions carry the epoch they were decided under and are re-checked
+ * against Redis just before they run (a lock is not a fence).
+ */
+import type { Decision } from '../../core/decide.js';
+import { IDLE, transition } from '../../core/failover/machine.js';
+import {
+  deadlineMono,
+  type FailoverAction,
+  type FailoverInput,
+  type FailoverState,
+  type Now,
+} from '../../core/failover/states.js';
+import type { NodeObservation } from '../../core/health.js';
+import type { Topology } from '../../core/model.js';
+import { DeadlineExceeded, sleep, withDeadline } from '../deadline.js';
+import { type FailoverDeps, nodeOf } from './deps.js';
+
+export interface FailoverRunOptions {
+  kind?: 'automatic' | 'manual';
+  /** test-only crash point (Sentinel's SIMULATE-FAILURE): stop right after this action type */
+  crashAfter?: FailoverAction['type'];
+}
+
+export class FailoverExecutor {
+  readonly #d: FailoverDeps;
+
+  constructor(deps: FailoverDeps) {
+    this.#d = deps;
+  }
+
+  #now(): Now {
+    return { mono: this.#d.clock.mono(), wall: this.#d.clock.wall() };
+  }
+
+  /** Runs one failover to its end. Returns the topology to use afterwards (null: unchanged). */
+  async run(
+    topology: Topology,
+    decision: Decision,
+    observations: Readonly<Record<string, NodeObservation>>,
+    opts: FailoverRunOptions = {},
+  ): Promise<Topology | null> {
+    const { log, metrics } = this.#d;
+    const cluster = topology.cluster;
+    const primaryLastLsn = observations[topology.primary]?.lastOk?.currentLsn ?? null;
+    let step = transition(
+      IDLE,
+      {
+        type: 'start',
+        topology,
+        sentinelId: this.#d.sentinelId,
+        kind: opts.kind ?? 'automatic',
+        reason: decision.evidence,
+        primaryLastLsn,
+      },
+      this.#now(),
+    );
+    const candidate = decision.candidate;
+    const receivedLsn = candidate ? (observations[candidate]?.lastOk?.receivedLsn ?? 0) : 0;
+    step = transition(
+      step.state,
+      candidate
+        ? { type: 'candidate-chosen', to: candidate, receivedLsn }
+        : { type: 'no-candidate', detail: decision.evidence },
+      this.#now(),
+    );
+    log.warn(
+      {
+        cluster,
+        epoch: topology.epoch,
+        from: topology.primary,
+        to: candidate,
+        evidence: decision.evidence,
+      },
+      'failover starting',
+    );
+    let state: FailoverState = step.state;
+    let events = step.events;
+    let actions = step.actions;
+    for (;;) {
+      for (const e of events) await this.#d.bus.emit(e);
+      if (state.kind === 'done' || state.kind === 'aborted') break;
+      const deadline = deadlineMono(state, this.#d.timing);
+      const remaining = deadline === null ? Infinity : deadline - this.#d.clock.mono();
+      let inputs: FailoverInput[];
+      try {
+        const current = state;
+        inputs = await withDeadline(remaining, () =>
+          Promise.all(actions.map((a) => this.#perform(a, current))).then((r) => r.flat()),
+        );
+      } catch (err) {
+        if (!(err instanceof DeadlineExceeded)) throw err;
+        inputs = [{ type: 'timeout' }];
+      }
+      if (inputs.length === 0) {
+        // The action gave no answer (e.g. a publish refused): wait out the state's deadline.
+        await sleep(Math.min(Math.max(0, remaining), 1000));
+        inputs = [{ type: 'timeout' }];
+      }
+      if (opts.crashAfter && actions.some((a) => a.type === opts.crashAfter)) {
+        log.error(
+          { cluster, epoch: 'epoch' in state ? state.epoch : topology.epoch },
+          `simulated crash after ${opts.crashAfter}`,
+        );
+        return null;
+      }
+      events = [];
+      actions = [];
+      for (const input of inputs) {
+        const next = transition(state, input, this.#now());
+        state = next.state;
+        events.push(...next.events);
+        actions.push(...next.actions);
+        if (state.kind === 'done' || state.kind === 'aborted') break;
+      }
+    }
+    if (state.kind === 'aborted') {
+      log.warn(
+        { cluster, epoch: state.epoch, reason: state.reason, detail: state.detail },
+        'failover aborted: topology unchanged',
+      );
+      return null;
+    }
+    if (state.kind !== 'done') return null;
+    metrics.failover(cluster, opts.kind ?? 'automatic', state.durationMs);
+    log.warn(
+      {
+        cluster,
+        epoch: state.epoch,
+        to: state.to,
+        durationMs: Math.round(state.durationMs),
+        outcome: state.outcome,
+        problems: state.problems,
+      },
+      'failover finished',
+    );
+    return state.topology;
+  }
+
+  #node(name: string) {
+    return nodeOf(this.#d.cluster, name);
+  }
+
+  /** Is `epoch` still the newest committed epoch? Checked just before destructive steps. */
+  async #stillOurs(epoch: number): Promise<boolean> {
+    try {
+      const t = await this.#d.store.readTopology(this.#d.cluster.name);
+      return (t.value?.epoch ?? 0) === epoch && t.value?.committedBy === this.#d.sentinelId;
+    } catch {
+      return false;
+    }
+  }
+
+  async #perform(action: FailoverAction, state: FailoverState): Promise<FailoverInput[]> {
+    const { store, pg, sentinelId, log, timing } = this.#d;
+    const cluster = this.#d.cluster.name;
+    switch (action.type) {
+      case 'cas': {
+        const res = await store.casTopology(cluster, action.expectedEpoch, action.next, sentinelId);
+        return [
+          res.committed
+            ? { type: 'cas-committed' }
+            : { type: 'cas-lost', seenEpoch: res.seenEpoch },
+        ];
+      }
+      case 'promote': {
+        // The CAS just made epoch `action.epoch` ours on a majority: no re-read needed here,
+        // and every millisecond counts (the cluster has no writable primary right now).
+        try {
+          const node = this.#node(action.node);
+          await pg.promote(node, timing.promoteTimeoutMs);
+          await pg
+            .stampEpoch(node, action.epoch, node.name)
+            .catch((err: Error) =>
+              log.warn(
+                { cluster, epoch: action.epoch, node: node.name, err: err.message },
+                'epoch stamp failed',
+              ),
+            );
+          return [{ type: 'promoted' }];
+        } catch (err) {
+          return [{ type: 'promote-failed', error: (err as Error).message }];
+        }
+      }
+      case 'repoint': {
+        const ours = await this.#stillOurs(action.epoch);
+        const primary = this.#node(action.to);
+        return Promise.all(
+          action.nodes.map(async (name): Promise<FailoverInput> => {
+            if (!ours)
+              return {
+                type: 'repointed',
+                node: name,
+                error: `epoch ${action.epoch} superseded: not repointing`,
+              };
+            try {
+              await pg.ensureSlot(primary, name);
+              await pg.repoint(this.#node(name), primary, name);
+              return { type: 'repointed', node: name };
+            } catch (err) {
+              return { type: 'repointed', node: name, error: (err as Error).message };
+            }
+          }),
+        );
+      }
+      case 'fence': {
+        if (!(await this.#stillOurs(action.epoch)))
+          return [{ type: 'fence-unreachable', error: `epoch ${action.epoch} superseded` }];
+        try {
+          await pg.fence(this.#node(action.node));
+          return [{ type: 'fenced' }];
+        } catch (err) {
+          return [{ type: 'fence-unreachable', error: (err as Error).message }];
+        }
+      }
+      case 'publish-topology': {
+        const res = await store
+          .updateTopology(cluster, action.topology, sentinelId)
+          .catch(() => null);
+        return res?.committed ? [{ type: 'published' }] : [];
+      }
+      default: {
+        const never: never = action;
+        throw new Error(`unknown action ${JSON.stringify(never)} in ${state.kind}`);
+      }
+    }
+  }
+}
