@@ -24,7 +24,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 
 import { conninfo, lit, SCHEMA_SQL } from '../adapters/postgres/sql.js';
-import { UserError } from '../core/errors.js';
 import {
   defaultRunAs,
   findPgBinaries,
@@ -35,7 +34,8 @@ import {
   type RunAs,
   runPg,
   signalPids,
-} from './pg-binaries.js';
+} from '../adapters/process/index.js';
+import { UserError } from '../core/errors.js';
 
 export interface LocalNode {
   name: string;

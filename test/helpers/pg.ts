@@ -11,9 +11,9 @@ import { join } from 'node:path';
 
 import pg from 'pg';
 
+import { defaultRunAs, nodeProcesses, signalPids } from '../../src/adapters/process/index.js';
 import type { NodeSpec } from '../../src/core/model.js';
 import { freePort } from '../../src/local/free-port.js';
-import { defaultRunAs, nodeProcesses, signalPids } from '../../src/local/pg-binaries.js';
 import {
   initPrimary,
   initStandby,

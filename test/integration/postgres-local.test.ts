@@ -4,8 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { findPgBinaries, nodeProcesses, procState } from '../../src/adapters/process/index.js';
 import { UserError } from '../../src/core/errors.js';
-import { findPgBinaries, nodeProcesses, procState } from '../../src/local/pg-binaries.js';
 import {
   initPrimary,
   readPostmasterPid,

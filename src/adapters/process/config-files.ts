@@ -7,7 +7,7 @@
 import { chownSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import type { RunAs } from '../../local/pg-binaries.js';
+import type { RunAs } from './run-as.js';
 
 const CONFIG_FILES = ['postgresql.conf', 'postgresql.auto.conf', 'pg_hba.conf', 'pg_ident.conf'];
 

@@ -8,13 +8,6 @@ import { dirname, join } from 'node:path';
 
 import { ConfigError } from '../../core/errors.js';
 import {
-  isLive,
-  lookupUser,
-  nodeProcesses,
-  type RunAs,
-  signalPids,
-} from '../../local/pg-binaries.js';
-import {
   readPostmasterPid,
   removeStaleLocks,
   startNode,
@@ -24,6 +17,8 @@ import {
 import { conninfo } from '../postgres/sql.js';
 import { dropAutoConfSettings, writeOwned } from './config-files.js';
 import { type ControlData, readControlData } from './controldata.js';
+import { isLive, nodeProcesses, signalPids } from './procfs.js';
+import { lookupUser, type RunAs } from './run-as.js';
 
 export interface LocalPostgresOptions {
   name: string;
