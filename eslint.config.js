@@ -59,4 +59,21 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // adapters serve the daemons; src/local/ (the embedded demo cluster) builds on them.
+    files: ['src/adapters/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/local/*'],
+              message: 'src/adapters must not depend on src/local: move the code into adapters.',
+            },
+          ],
+        },
+      ],
+    },
+  },
 );

@@ -22,12 +22,12 @@ import { fileURLToPath } from 'node:url';
 
 import { stringify } from 'yaml';
 
+import { findPgBinaries, readPostmasterPid, stopNode } from '../adapters/process/index.js';
 import { UserError } from '../core/errors.js';
 import { spawnAgent, stopAgents, waitForAgent } from './agents.js';
 import { freePort, isPortFree } from './free-port.js';
 import { DAEMON_NODE_FLAGS } from './node-flags.js';
-import { findPgBinaries } from './pg-binaries.js';
-import { initPrimary, initStandby, readPostmasterPid, signalNode, stopNode } from './postgres.js';
+import { initPrimary, initStandby, signalNode } from './postgres.js';
 import { findRedisServer, startRedisServer } from './redis-server.js';
 import {
   DEFAULT_LOCAL_DIR,

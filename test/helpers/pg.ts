@@ -11,16 +11,16 @@ import { join } from 'node:path';
 
 import pg from 'pg';
 
+import {
+  defaultRunAs,
+  nodeProcesses,
+  readPostmasterPid,
+  signalPids,
+  stopNode,
+} from '../../src/adapters/process/index.js';
 import type { NodeSpec } from '../../src/core/model.js';
 import { freePort } from '../../src/local/free-port.js';
-import { defaultRunAs, nodeProcesses, signalPids } from '../../src/local/pg-binaries.js';
-import {
-  initPrimary,
-  initStandby,
-  type LocalNode,
-  readPostmasterPid,
-  stopNode,
-} from '../../src/local/postgres.js';
+import { initPrimary, initStandby, type LocalNode } from '../../src/local/postgres.js';
 
 export interface PgPair {
   dir: string;

@@ -1,18 +1,20 @@
 /**
- * src/local/postgres.ts: one-line errors, and the fault-injection signals that the
- * integration and scenario tests depend on (STOP must freeze every process of the node).
+ * src/local/postgres.ts and src/adapters/process/ (pg-ctl.ts, procfs.ts): one-line errors, and
+ * the fault-injection signals that the integration and scenario tests depend on (STOP must
+ * freeze every process of the node).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { UserError } from '../../src/core/errors.js';
-import { findPgBinaries, nodeProcesses, procState } from '../../src/local/pg-binaries.js';
 import {
-  initPrimary,
+  findPgBinaries,
+  nodeProcesses,
+  procState,
   readPostmasterPid,
-  signalNode,
   startNode,
   stopNode,
-} from '../../src/local/postgres.js';
+} from '../../src/adapters/process/index.js';
+import { UserError } from '../../src/core/errors.js';
+import { initPrimary, signalNode } from '../../src/local/postgres.js';
 import { type PgPair, secret, sqlOn, startPgPair } from '../helpers/pg.js';
 
 let pair: PgPair;

@@ -2,12 +2,12 @@
  * Node-local configuration across a pg_rewind or a base backup. Both copy the source's
  * configuration files over ours (notes/pg15-failover.md: the rejoined node then inherits the
  * other node's port, primary_conninfo and slot), so the agent keeps its own copies and puts
- * them back before rewriting the standby settings.
+ * them back before rewriting the standby settings (settings.ts).
  */
-import { chownSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import type { RunAs } from '../../local/pg-binaries.js';
+import { type RunAs, writeOwned } from './run-as.js';
 
 const CONFIG_FILES = ['postgresql.conf', 'postgresql.auto.conf', 'pg_hba.conf', 'pg_ident.conf'];
 
@@ -28,22 +28,4 @@ export function restoreConfigFiles(
   runAs: RunAs | undefined,
 ): void {
   for (const [f, text] of saved) writeOwned(join(dataDir, f), text, runAs);
-}
-
-/** Remove settings from postgresql.auto.conf (the fence `default_transaction_read_only`). */
-export function dropAutoConfSettings(
-  dataDir: string,
-  keys: string[],
-  runAs: RunAs | undefined,
-): void {
-  const p = join(dataDir, 'postgresql.auto.conf');
-  if (!existsSync(p)) return;
-  const lines = readFileSync(p, 'utf8').split('\n');
-  const kept = lines.filter((l) => !keys.includes(l.split('=')[0]?.trim() ?? ''));
-  if (kept.length !== lines.length) writeOwned(p, kept.join('\n'), runAs);
-}
-
-export function writeOwned(path: string, text: string, runAs: RunAs | undefined): void {
-  writeFileSync(path, text, { mode: 0o600 });
-  if (runAs) chownSync(path, runAs.uid, runAs.gid);
 }

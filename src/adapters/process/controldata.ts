@@ -5,7 +5,8 @@
  */
 import { lsnToBytes } from '../../core/agent/lsn.js';
 import { PostgresCommandFailed } from '../../core/errors.js';
-import { lastLines, type RunAs, runPg } from '../../local/pg-binaries.js';
+import { lastLines, runPg } from './binaries.js';
+import type { RunAs } from './run-as.js';
 
 export interface ControlData {
   /** `shut down`, `shut down in recovery`, `in production`, `in archive recovery`, ... */

@@ -1,29 +1,19 @@
 /**
  * The agent's hands on its own postgres: process state from postmaster.pid and /proc, start
- * and clean stop through pg_ctl (src/local/postgres.ts, as the data directory's owner), and
- * the files of a standby. Everything here is about one data directory.
+ * and clean stop through pg_ctl (pg-ctl.ts, as the data directory's owner), and the files of
+ * a standby. Everything here is about one data directory.
  */
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 import { ConfigError } from '../../core/errors.js';
-import {
-  isLive,
-  lookupUser,
-  nodeProcesses,
-  type RunAs,
-  signalPids,
-} from '../../local/pg-binaries.js';
-import {
-  readPostmasterPid,
-  removeStaleLocks,
-  startNode,
-  stopNode,
-  writeNodeSettings,
-} from '../../local/postgres.js';
 import { conninfo } from '../postgres/sql.js';
-import { dropAutoConfSettings, writeOwned } from './config-files.js';
 import { type ControlData, readControlData } from './controldata.js';
+import { startNode, stopNode } from './pg-ctl.js';
+import { readPostmasterPid, removeStaleLocks } from './postmaster.js';
+import { isLive, nodeProcesses, signalPids } from './procfs.js';
+import { lookupUser, type RunAs, writeOwned } from './run-as.js';
+import { dropAutoConfSettings, writeNodeSettings } from './settings.js';
 
 export interface LocalPostgresOptions {
   name: string;

@@ -8,8 +8,9 @@ import { chownSync, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 import { PostgresCommandFailed } from '../../core/errors.js';
-import { lastLines, type RunAs, runPg } from '../../local/pg-binaries.js';
 import { conninfo } from '../postgres/sql.js';
+import { lastLines, runPg } from './binaries.js';
+import type { RunAs } from './run-as.js';
 
 export interface Source {
   host: string;
