@@ -2,8 +2,8 @@
  * One coordination server, as the majority engine (majority-store.ts) sees it: the few
  * primitives every CoordinationStore operation is built from. Two implementations:
  * `RedisLink` (link.ts, one ioredis client; the atomic rules run as Lua scripts) and the
- * in-memory `FakeServer` of test/fakes/coordination.ts (the same rules as their TypeScript
- * twins in majority.ts). Neither knows about majorities: that is the engine's job.
+ * in-memory `FakeServer` (test/fakes/coordination-server.ts: the same rules as their
+ * TypeScript twins in majority.ts). Neither knows about majorities: that is the engine's job.
  *
  * Every method answers for this one server or rejects (down, timed out, closed); the engine
  * counts a rejection as "that server did not answer". The leader lock and pub/sub
