@@ -190,8 +190,9 @@ function globToRegExp(glob: string): RegExp {
     else if (ch === '*') out += '[\\s\\S]*';
     else if (ch === '?') out += '[\\s\\S]';
     else if (ch === '[') {
-      let j = i + 1;
-      let body = glob.charAt(j) === '^' ? (j++, '^') : '';
+      const negated = glob.charAt(i + 1) === '^';
+      let body = negated ? '^' : '';
+      let j = negated ? i + 2 : i + 1;
       for (; j < glob.length && glob.charAt(j) !== ']'; j++) {
         const c = glob.charAt(j);
         if (c === '\\' && j + 1 < glob.length) body += literal(glob.charAt(++j));

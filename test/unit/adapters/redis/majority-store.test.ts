@@ -99,6 +99,22 @@ describe('MajorityStore', () => {
     ]);
   });
 
+  it('matches a cluster name with glob characters literally when reading votes', async () => {
+    const engine = new MajorityStore(servers(1), K);
+    const vote = (sentinel: string) => ({
+      sentinel,
+      epoch: 1,
+      primary: 'pg1',
+      down: true,
+      reason: 'x',
+      atWall: 1,
+    });
+    await engine.publishVote('a*[b]', vote('s1'), 1000);
+    await engine.publishVote('axxb', vote('s2'), 1000);
+    await engine.publishVote('ab', vote('s3'), 1000);
+    expect((await engine.readVotes('a*[b]')).value.map((v) => v.sentinel)).toEqual(['s1']);
+  });
+
   it('rounds TTLs to whole milliseconds, at least 1', async () => {
     const [server] = servers(1);
     const set = vi.spyOn(server!, 'set');
