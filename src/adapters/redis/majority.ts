@@ -4,6 +4,7 @@
  * The per-server topology rule runs inside Redis as Lua (topology-script.ts); its TypeScript
  * twin here is what the fake runs, and the conformance suite holds both to the same cases.
  */
+import type { StampedEvent } from '../../core/events.js';
 import type { PauseState, Topology } from '../../core/model.js';
 
 export function majorityOf(total: number): number {
@@ -206,7 +207,54 @@ export function pickRecord<T extends { id: string; atWall: number }>(
   return best === null || absent > best.n ? null : best.value;
 }
 
-/** Lua: delete KEYS[1] only when its JSON carries the id ARGV[1]. */
+/** Lua: delete KEYS[1] only when its JSON carries the id ARGV[1] (twin: `holdsId`). */
 export const DELETE_IF_ID_SCRIPT = `local v = redis.call('GET', KEYS[1])
 if v and string.find(v, '"id":"' .. ARGV[1] .. '"', 1, true) then return redis.call('DEL', KEYS[1]) end
 return 0`;
+
+/** Whether a stored record carries `id`: the same plain substring test as DELETE_IF_ID_SCRIPT. */
+export function holdsId(raw: string | null, id: string): boolean {
+  return raw !== null && raw.includes(`"id":"${id}"`);
+}
+
+/** Parse one published or recorded event; null when it is not one. */
+export function parseEvent(raw: string): StampedEvent | null {
+  try {
+    const value = JSON.parse(raw) as unknown;
+    if (
+      typeof value === 'object' &&
+      value !== null &&
+      typeof (value as StampedEvent).type === 'string'
+    ) {
+      return value as StampedEvent;
+    }
+  } catch {
+    // fall through
+  }
+  return null;
+}
+
+/** How many event ids a subscription remembers to drop the copies from other servers. */
+export const DEDUP_IDS = 4096;
+
+/**
+ * The message handler of one subscription on every server: parses, drops the copies the other
+ * servers deliver (by event `id`), and hands each event on once. A throwing `onEvent` goes to
+ * `onThrow` when given, else propagates.
+ */
+export function deliverOnce(
+  onEvent: (event: StampedEvent) => void,
+  onThrow?: (err: unknown, event: StampedEvent) => void,
+): (message: string) => void {
+  const seen = new RecentIds(DEDUP_IDS);
+  return (message) => {
+    const event = parseEvent(message);
+    if (event === null || !seen.add(typeof event.id === 'string' ? event.id : message)) return;
+    if (onThrow === undefined) return onEvent(event);
+    try {
+      onEvent(event);
+    } catch (err) {
+      onThrow(err, event);
+    }
+  };
+}

@@ -1,0 +1,223 @@
+/**
+ * One configured Redis server as a CoordinationServer (server.ts): a thin wrapper over one
+ * ioredis client that fails fast (no offline queue, a command timeout, one retry per request,
+ * reconnecting every 200-500 ms forever), so a down server costs a rejected promise and a hung
+ * one (SIGSTOP, blackhole) at most the command timeout.
+ *
+ * - Right after construction the first connection is still being made: a command waits for
+ *   it once (`firstConnect`) instead of failing every server on the first tick.
+ * - The server's health is logged once per change (down -> up, up -> down), not per command.
+ * - The atomic rules are Lua: TOPOLOGY_SCRIPT, REVERT_SCRIPT (topology-script.ts) and
+ *   DELETE_IF_ID_SCRIPT (majority.ts).
+ */
+import { Redis, type RedisOptions } from 'ioredis';
+
+import { DELETE_IF_ID_SCRIPT, type TopologyWrite } from './majority.js';
+import type { CoordinationServer, SetOptions, StreamEntry, TopologyWriteAnswer } from './server.js';
+import { REVERT_SCRIPT, runTopologyScript } from './topology-script.js';
+
+export interface CoordinationLogger {
+  warn(obj: object, msg: string): void;
+  info?(obj: object, msg: string): void;
+}
+
+const SCAN_COUNT = 1000;
+
+/** Options of every client, command and subscriber alike (the subscriber overrides some). */
+export function clientOptions(timeoutMs: number): RedisOptions {
+  return {
+    connectTimeout: timeoutMs,
+    commandTimeout: timeoutMs,
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+    lazyConnect: false,
+    // A command that timed out is not sent again after a reconnect: the caller gave up.
+    autoResendUnfulfilledCommands: false,
+    retryStrategy: () => 200 + Math.floor(Math.random() * 300),
+    // the reads of one tick (topology, pause, votes, intent) leave in one write per server
+    enableAutoPipelining: true,
+  };
+}
+
+export class RedisLink implements CoordinationServer {
+  readonly url: string;
+  readonly label: string;
+  readonly client: Redis;
+  /** settles once the first connection attempt succeeded or failed (never rejects) */
+  readonly firstConnect: Promise<void>;
+  readonly #logger: CoordinationLogger | undefined;
+  #reachable: boolean | null = null;
+  #closed = false;
+
+  constructor(url: string, timeoutMs: number, logger?: CoordinationLogger) {
+    this.url = url;
+    this.label = redact(url);
+    this.#logger = logger;
+    this.client = new Redis(url, clientOptions(timeoutMs));
+    this.firstConnect = settled(this.client, timeoutMs + 100);
+    this.client.on('error', (err: Error) => this.#note(false, err.message));
+    this.client.on('ready', () => this.#note(true));
+  }
+
+  async get(key: string): Promise<string | null> {
+    return this.#run((c) => c.get(key));
+  }
+
+  async set(key: string, value: string, options: SetOptions = {}): Promise<boolean> {
+    const { pxMs, nx = false } = options;
+    const reply = await this.#run((c) => {
+      if (pxMs === undefined) return nx ? c.set(key, value, 'NX') : c.set(key, value);
+      return nx ? c.set(key, value, 'PX', pxMs, 'NX') : c.set(key, value, 'PX', pxMs);
+    });
+    return reply === 'OK';
+  }
+
+  async writeTopology(
+    key: string,
+    write: TopologyWrite,
+    json: string,
+  ): Promise<TopologyWriteAnswer> {
+    const answer = await this.#run((c) =>
+      runTopologyScript(c, key, {
+        mode: write.kind,
+        // the update rule ignores it
+        expectedEpoch: write.kind === 'cas' ? write.expectedEpoch : write.nextEpoch,
+        nextEpoch: write.nextEpoch,
+        writer: write.writer,
+        json,
+      }),
+    );
+    return {
+      accepted: answer.accepted,
+      storedEpoch: answer.storedEpoch,
+      previous: answer.accepted && answer.previous !== '' ? answer.previous : null,
+    };
+  }
+
+  async revertTopology(
+    key: string,
+    epoch: number,
+    writer: string,
+    previous: string | null,
+  ): Promise<boolean> {
+    const reply = await this.#run((c) =>
+      c.eval(REVERT_SCRIPT, 1, key, String(epoch), writer, previous ?? ''),
+    );
+    return reply === 1;
+  }
+
+  async deleteIfId(key: string, id: string): Promise<boolean> {
+    return (await this.#run((c) => c.eval(DELETE_IF_ID_SCRIPT, 1, key, id))) === 1;
+  }
+
+  async scanValues(pattern: string): Promise<string[]> {
+    return this.#run(async (c) => {
+      const found = await scanAll(c, pattern);
+      if (found.length === 0) return [];
+      return (await c.mget(...found)).filter((raw): raw is string => raw !== null);
+    });
+  }
+
+  async appendEvent(channel: string, stream: string, json: string, maxLen: number): Promise<void> {
+    await this.#run(async (c) => {
+      const replies = await c
+        .multi()
+        .publish(channel, json)
+        .xadd(stream, 'MAXLEN', '~', String(maxLen), '*', 'event', json)
+        .exec();
+      const failed = replies?.find(([err]) => err !== null)?.[0];
+      if (replies === null || failed) throw failed ?? new Error('transaction aborted');
+    });
+  }
+
+  async readStream(stream: string, afterId: string | null, count: number): Promise<StreamEntry[]> {
+    const entries = await this.#run((c) =>
+      c.xrange(stream, afterId === null ? '-' : `(${afterId}`, '+', 'COUNT', count),
+    );
+    return entries.flatMap(([id, fields]) => {
+      const at = fields.indexOf('event');
+      const json = at >= 0 && at % 2 === 0 ? fields[at + 1] : undefined;
+      return json === undefined ? [] : [{ id, json }];
+    });
+  }
+
+  /** Stops health logging and closes the command client (never hangs). */
+  async close(timeoutMs: number): Promise<void> {
+    this.#closed = true;
+    await closeClient(this.client, timeoutMs);
+  }
+
+  async #run<T>(op: (client: Redis) => Promise<T>): Promise<T> {
+    try {
+      if (this.client.status !== 'ready') await this.firstConnect;
+      const value = await op(this.client);
+      this.#note(true);
+      return value;
+    } catch (err) {
+      this.#note(false, err instanceof Error ? err.message : String(err));
+      throw err;
+    }
+  }
+
+  /** Log the server's health only when it changes. */
+  #note(reachable: boolean, error?: string): void {
+    if (this.#reachable === reachable || this.#closed) {
+      this.#reachable = reachable;
+      return;
+    }
+    const wasKnown = this.#reachable !== null;
+    this.#reachable = reachable;
+    const logger = this.#logger;
+    if (!reachable) logger?.warn({ redis: this.label, error }, 'Redis server unreachable');
+    else if (wasKnown && logger) {
+      if (logger.info) logger.info({ redis: this.label }, 'Redis server reachable again');
+      else logger.warn({ redis: this.label }, 'Redis server reachable again');
+    }
+  }
+}
+
+/** Quit politely within `timeoutMs`, then drop the connection whatever happened. */
+export async function closeClient(client: Redis, timeoutMs: number): Promise<void> {
+  if (client.status !== 'end') {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      client.quit().catch(() => undefined),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs))),
+    ]);
+    clearTimeout(timer);
+  }
+  client.disconnect();
+}
+
+/** Resolves once the first connection attempt succeeded, failed, or after `afterMs`. */
+function settled(client: Redis, afterMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      client.off('ready', done).off('error', done).off('end', done);
+      resolve();
+    };
+    const timer = setTimeout(done, afterMs);
+    timer.unref();
+    client.once('ready', done).once('error', done).once('end', done);
+  });
+}
+
+async function scanAll(client: Redis, pattern: string): Promise<string[]> {
+  const found = new Set<string>();
+  let cursor = '0';
+  do {
+    const [next, batch] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT);
+    for (const key of batch) found.add(key);
+    cursor = next;
+  } while (cursor !== '0');
+  return [...found];
+}
+
+/** URL without its password, for logs and messages. */
+function redact(url: string): string {
+  return url.replace(
+    /\/\/([^@/]*)@/,
+    (_m, auth: string) => `//${auth.includes(':') ? `${auth.split(':')[0]}:***` : '***'}@`,
+  );
+}

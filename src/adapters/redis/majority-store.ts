@@ -1,0 +1,317 @@
+/**
+ * The majority engine: the CoordinationStore operations (src/ports/coordination.ts) composed
+ * from per-server primitives (server.ts) over 1, 3 or 5 independent servers. The Redis adapter
+ * (store.ts) runs it over ioredis links, the in-memory fake (test/fakes/coordination.ts) over
+ * fake servers, so the contract suite holds the one composition both use.
+ *
+ * - Every operation runs on all servers at once and counts answers; a server that rejects
+ *   is "did not answer". Reads and the writes that must stick (pause, records) need a
+ *   majority, else CoordinationUnavailable (the loop must not fail over). Votes and presence
+ *   are best effort.
+ * - A topology write is committed when a majority accepted it. A CAS that lost overall is
+ *   reverted on the minority that took it, so a reader taking the highest epoch never sees
+ *   an epoch that was not committed.
+ * - Not here: the leader lock (redlock in the adapter, an emulation of redlock's rules in the
+ *   fake: redlock drives ioredis clients itself, so it cannot run over this interface) and
+ *   event subscriptions (dedicated connections in the adapter, handlers on the in-memory
+ *   servers in the fake; both share `deliverOnce` from majority.ts).
+ */
+import { CoordinationUnavailable, UserError } from '../../core/errors.js';
+import type { StampedEvent } from '../../core/events.js';
+import type { PauseState, SentinelPresence, Topology, Vote } from '../../core/model.js';
+import type {
+  CasResult,
+  CoordinationStore,
+  MajorityRead,
+  StoredRecord,
+} from '../../ports/coordination.js';
+import type { Keys } from './keys.js';
+import {
+  majorityOf,
+  mergePause,
+  newestBy,
+  noMajorityMessage,
+  parseEvent,
+  parsePause,
+  parseStamped,
+  parseTopology,
+  pickRecord,
+  pickTopology,
+  type TopologyWrite,
+} from './majority.js';
+import type { CoordinationServer } from './server.js';
+
+/** Cap of the history stream (XADD MAXLEN ~). */
+export const HISTORY_MAXLEN = 10_000;
+const STREAM_ID = /^\d+(-\d+)?$/;
+const CLOSED = 'Connection is closed.';
+
+export type Answer<T> = { ok: true; value: T } | { ok: false; error: string };
+
+/** What the engine implements of the port; the lock, subscriptions and close stay outside. */
+export type MajorityOperations = Omit<
+  CoordinationStore,
+  'tryLead' | 'releaseLead' | 'isLeader' | 'subscribe' | 'close'
+>;
+
+export class MajorityStore<
+  S extends CoordinationServer = CoordinationServer,
+> implements MajorityOperations {
+  readonly total: number;
+  readonly majority: number;
+  readonly servers: readonly S[];
+  readonly #keys: Keys;
+  #closed = false;
+
+  constructor(servers: readonly S[], keys: Keys) {
+    this.servers = servers;
+    this.total = servers.length;
+    this.majority = majorityOf(this.total);
+    this.#keys = keys;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** From now on every server counts as not answering. Closing connections is the owner's. */
+  close(): void {
+    this.#closed = true;
+  }
+
+  // ---- topology -------------------------------------------------------------------------
+
+  async readTopology(cluster: string): Promise<MajorityRead<Topology | null>> {
+    const key = this.#keys.topology(cluster);
+    const raws = this.#requireMajority(await this.onAll((s) => s.get(key)));
+    return {
+      value: pickTopology(raws.map(parseTopology)),
+      answered: raws.length,
+      total: this.total,
+    };
+  }
+
+  async casTopology(
+    cluster: string,
+    expectedEpoch: number,
+    next: Topology,
+    writer: string,
+  ): Promise<CasResult> {
+    if (next.epoch !== expectedEpoch + 1) {
+      throw new Error(
+        `casTopology: next epoch ${next.epoch} is not expected epoch ${expectedEpoch} + 1`,
+      );
+    }
+    const write = { kind: 'cas', expectedEpoch, nextEpoch: next.epoch, writer } as const;
+    return this.#writeTopology(cluster, write, next);
+  }
+
+  async updateTopology(cluster: string, next: Topology, writer: string): Promise<CasResult> {
+    return this.#writeTopology(cluster, { kind: 'update', nextEpoch: next.epoch, writer }, next);
+  }
+
+  async #writeTopology(cluster: string, write: TopologyWrite, next: Topology): Promise<CasResult> {
+    const key = this.#keys.topology(cluster);
+    const json = JSON.stringify({ ...next, committedBy: write.writer });
+    const answers = await this.onAll((s) => s.writeTopology(key, write, json));
+    let accepted = 0;
+    let seenEpoch = 0;
+    for (const answer of answers) {
+      if (!answer.ok) continue;
+      if (answer.value.accepted) accepted++;
+      else seenEpoch = Math.max(seenEpoch, answer.value.storedEpoch);
+    }
+    const committed = accepted >= this.majority;
+    if (!committed && write.kind === 'cas' && accepted > 0) {
+      // A lost CAS must leave no trace on the minority that took it (see REVERT_SCRIPT).
+      await Promise.all(
+        answers.map((answer, i) => {
+          const server = this.servers[i];
+          if (server === undefined || !answer.ok || !answer.value.accepted) return undefined;
+          const previous = answer.value.previous;
+          return this.#on(server, (s) =>
+            s.revertTopology(key, write.nextEpoch, write.writer, previous),
+          );
+        }),
+      );
+    }
+    return { committed, accepted, total: this.total, seenEpoch };
+  }
+
+  // ---- votes and presence ---------------------------------------------------------------
+
+  async publishVote(cluster: string, vote: Vote, ttlMs: number): Promise<void> {
+    await this.#setEverywhere(this.#keys.vote(cluster, vote.sentinel), JSON.stringify(vote), ttlMs);
+  }
+
+  async readVotes(cluster: string): Promise<MajorityRead<Vote[]>> {
+    return this.#readStamped<Vote>(this.#keys.votePattern(cluster), (v) => v.sentinel);
+  }
+
+  async publishPresence(cluster: string, presence: SentinelPresence, ttlMs: number): Promise<void> {
+    const key = this.#keys.sentinel(cluster, presence.id);
+    await this.#setEverywhere(key, JSON.stringify(presence), ttlMs);
+  }
+
+  async readPresence(cluster: string): Promise<MajorityRead<SentinelPresence[]>> {
+    return this.#readStamped<SentinelPresence>(this.#keys.sentinelPattern(cluster), (p) => p.id);
+  }
+
+  /** Best effort, never throws: a server that missed it just did not answer. */
+  async #setEverywhere(key: string, json: string, ttlMs: number): Promise<void> {
+    await this.onAll((s) => s.set(key, json, { pxMs: px(ttlMs) }));
+  }
+
+  /** One entry per `keyOf` (the newest), from the union of what a majority holds. */
+  async #readStamped<T extends { atWall: number }>(
+    pattern: string,
+    keyOf: (item: T) => unknown,
+  ): Promise<MajorityRead<T[]>> {
+    const answers = await this.onAll(async (s) =>
+      (await s.scanValues(pattern))
+        .map((raw) => parseStamped<T>(raw))
+        .filter((v): v is T => v !== null && typeof keyOf(v) === 'string'),
+    );
+    const lists = this.#requireMajority(answers);
+    return {
+      value: newestBy(lists, (v) => keyOf(v) as string),
+      answered: lists.length,
+      total: this.total,
+    };
+  }
+
+  // ---- pause ----------------------------------------------------------------------------
+
+  async setPause(cluster: string, state: PauseState): Promise<void> {
+    const key = this.#keys.paused(cluster);
+    this.#requireMajority(await this.onAll((s) => s.set(key, JSON.stringify(state))));
+  }
+
+  async readPause(cluster: string): Promise<MajorityRead<PauseState>> {
+    const key = this.#keys.paused(cluster);
+    const raws = this.#requireMajority(await this.onAll((s) => s.get(key)));
+    return { value: mergePause(raws.map(parsePause)), answered: raws.length, total: this.total };
+  }
+
+  // ---- records (intents, results, verdict) ----------------------------------------------
+
+  async putRecord(
+    cluster: string,
+    name: string,
+    value: StoredRecord,
+    ttlMs: number,
+  ): Promise<void> {
+    const key = this.#keys.record(cluster, name);
+    const json = JSON.stringify(value);
+    this.#requireMajority(await this.onAll((s) => s.set(key, json, { pxMs: px(ttlMs) })));
+  }
+
+  async claimRecord(
+    cluster: string,
+    name: string,
+    value: StoredRecord,
+    ttlMs: number,
+  ): Promise<boolean> {
+    const key = this.#keys.record(cluster, name);
+    const json = JSON.stringify(value);
+    const answers = await this.onAll((s) => s.set(key, json, { pxMs: px(ttlMs), nx: true }));
+    if (answers.filter((a) => a.ok && a.value).length >= this.majority) return true;
+    // lost (or no majority): remove the copies we did write, so that no one reads them
+    await this.deleteRecord(cluster, name, value.id);
+    return false;
+  }
+
+  async getRecord<T extends StoredRecord>(
+    cluster: string,
+    name: string,
+  ): Promise<MajorityRead<T | null>> {
+    const key = this.#keys.record(cluster, name);
+    const raws = this.#requireMajority(await this.onAll((s) => s.get(key)));
+    return { value: pickRecord<T>(raws), answered: raws.length, total: this.total };
+  }
+
+  async deleteRecord(cluster: string, name: string, id: string): Promise<void> {
+    const key = this.#keys.record(cluster, name);
+    await this.onAll((s) => s.deleteIfId(key, id));
+  }
+
+  // ---- events ---------------------------------------------------------------------------
+
+  /** Throws CoordinationUnavailable only when no server at all took the event. */
+  async publishEvent(cluster: string, event: StampedEvent): Promise<void> {
+    const json = JSON.stringify(event);
+    const channel = this.#keys.events(cluster);
+    const history = this.#keys.history(cluster);
+    const answers = await this.onAll((s) => s.appendEvent(channel, history, json, HISTORY_MAXLEN));
+    if (!answers.some((a) => a.ok)) {
+      throw new CoordinationUnavailable(
+        `event ${event.type} not published: ${this.#describe(answers)}`,
+      );
+    }
+  }
+
+  /** From the first server (in configuration order) that answers. */
+  async readHistory(
+    cluster: string,
+    sinceId: string,
+    count: number,
+  ): Promise<{ id: string; event: StampedEvent }[]> {
+    const after = sinceId === '0' || sinceId === '' || sinceId === '-' ? null : sinceId;
+    if (after !== null && !STREAM_ID.test(after)) {
+      throw new UserError(
+        `invalid event id "${sinceId}": expected a stream id such as 1700000000000-0`,
+      );
+    }
+    const key = this.#keys.history(cluster);
+    const limit = Math.max(1, Math.floor(count));
+    const failures: string[] = [];
+    for (const server of this.servers) {
+      const answer = await this.#on(server, (s) => s.readStream(key, after, limit));
+      if (!answer.ok) {
+        failures.push(`${server.label}: ${answer.error}`);
+        continue;
+      }
+      return answer.value.flatMap(({ id, json }) => {
+        const event = parseEvent(json);
+        return event === null ? [] : [{ id, event }];
+      });
+    }
+    throw new CoordinationUnavailable(
+      `no Redis server answered for the event history (${failures.join('; ')})`,
+    );
+  }
+
+  // ---- plumbing -------------------------------------------------------------------------
+
+  /** Run `op` on every server at once; one answer per server, in configuration order. */
+  async onAll<T>(op: (server: S) => Promise<T>): Promise<Answer<T>[]> {
+    return Promise.all(this.servers.map((server) => this.#on(server, op)));
+  }
+
+  async #on<T>(server: S, op: (server: S) => Promise<T>): Promise<Answer<T>> {
+    if (this.#closed) return { ok: false, error: CLOSED };
+    try {
+      return { ok: true, value: await op(server) };
+    } catch (err) {
+      return { ok: false, error: err instanceof Error ? err.message : String(err) };
+    }
+  }
+
+  #requireMajority<T>(answers: Answer<T>[]): T[] {
+    const values = answers.flatMap((a) => (a.ok ? [a.value] : []));
+    if (values.length < this.majority) throw new CoordinationUnavailable(this.#describe(answers));
+    return values;
+  }
+
+  #describe<T>(answers: Answer<T>[]): string {
+    const failed = answers.flatMap((a, i) =>
+      a.ok ? [] : [{ url: this.servers[i]?.label ?? `#${i}`, error: a.error }],
+    );
+    return noMajorityMessage(this.total, failed);
+  }
+}
+
+/** A TTL as Redis takes it: a whole number of ms, at least 1. */
+function px(ttlMs: number): number {
+  return Math.max(1, Math.round(ttlMs));
+}
