@@ -1,4 +1,6 @@
 import js from '@eslint/js';
+import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
+import importX from 'eslint-plugin-import-x';
 import simpleImportSort from 'eslint-plugin-simple-import-sort';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
@@ -60,20 +62,48 @@ export default tseslint.config(
     },
   },
   {
-    // adapters serve the daemons; src/local/ (the embedded demo cluster) builds on them.
-    files: ['src/adapters/**/*.ts'],
+    // One direction for the arrows (README "Architecture"): commands -> runtime -> ports <-
+    // adapters, everything -> core, core -> nothing. Each zone names what a folder may NOT use.
+    files: ['src/**/*.ts'],
+    plugins: { 'import-x': importX },
+    settings: {
+      ...importX.flatConfigs.typescript.settings,
+      'import-x/resolver-next': [createTypeScriptImportResolver({ project: './tsconfig.json' })],
+    },
     rules: {
-      'no-restricted-imports': [
+      // no two files import each other, even for types (a shared type lives in deps.ts or core)
+      'import-x/no-cycle': ['error', { ignoreExternal: true }],
+      'import-x/no-restricted-paths': [
         'error',
         {
-          patterns: [
-            {
-              group: ['**/local/*'],
-              message: 'src/adapters must not depend on src/local: move the code into adapters.',
-            },
+          zones: [
+            zone('core', ['core'], 'core is pure: it imports nothing outside core'),
+            zone('ports', ['ports', 'core'], 'ports declare interfaces over core types only'),
+            zone('adapters', ['adapters', 'ports', 'core'], 'adapters implement ports over core'),
+            zone('runtime', ['runtime', 'ports', 'core'], 'the runtime uses ports, never adapters'),
+            zone('config', ['config', 'core'], 'config builds on the slices core declares'),
           ],
         },
       ],
     },
   },
+  {
+    // type-aware: a promise nobody awaits loses its error (and its ordering)
+    files: ['src/**/*.ts', 'bench/**/*.ts', 'test/**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: false }],
+    },
+  },
 );
+
+/** `src/<target>` may import only from `src/<allowed...>` (and packages). */
+function zone(target, allowed, message) {
+  return {
+    target: `./src/${target}`,
+    from: './src',
+    except: allowed.map((a) => `./${a}`),
+    message,
+  };
+}

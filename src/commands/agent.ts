@@ -7,9 +7,8 @@
 import { buildAgentApi } from '../adapters/http/agent-api.js';
 import { assertSafeBind, listenOn } from '../adapters/http/api.js';
 import { createLogger } from '../adapters/logging/logger.js';
-import { LocalObserver, PgAdapter, type SessionParams } from '../adapters/postgres/index.js';
+import { LocalObserver, type SessionParams } from '../adapters/postgres/index.js';
 import { AgentNodeProcess, LocalPostgres, usePgBinDir } from '../adapters/process/index.js';
-import { RedisCoordinationStore } from '../adapters/redis/store.js';
 import { loadConfigWithWarnings, resolveConfigPath } from '../config/load.js';
 import { clusterSpec } from '../config/slices.js';
 import type { ClusterConfig, Config, NodeConfig } from '../config/types.js';
@@ -17,6 +16,7 @@ import { ConfigError } from '../core/errors.js';
 import { Agent } from '../runtime/agent/agent.js';
 import { systemClock } from '../runtime/clock.js';
 import { EventBus } from '../runtime/events.js';
+import { pgAdapterFor, redisStoreFor } from './adapters.js';
 
 /** The cluster and node this agent serves, with what an agent needs from the config. */
 export function agentTarget(
@@ -76,12 +76,7 @@ export async function runAgent(opts: {
   });
   for (const w of warnings) log.warn({ config: file }, w);
 
-  const store = new RedisCoordinationStore({
-    urls: config.coordination.redis,
-    prefix: config.coordination.prefix,
-    commandTimeoutMs: config.timing.redisTimeoutMs,
-    logger: log,
-  });
+  const store = redisStoreFor(config, { logger: log });
   const appName = `pgvigil-agent-${node.name}`;
   const session: SessionParams = {
     host: node.host,
@@ -93,7 +88,7 @@ export async function runAgent(opts: {
     connectTimeoutMs: config.timing.connectTimeoutMs,
     queryTimeoutMs: Math.max(config.timing.queryTimeoutMs, 1000),
   };
-  const pg = PgAdapter.forCluster(cluster, config.timing, appName);
+  const pg = pgAdapterFor(cluster, config.timing, appName);
   const process_ = new AgentNodeProcess(local, {
     superuser: { user: cluster.user, password: cluster.password, database: cluster.database },
     replication: { user: cluster.replication.user, password: cluster.replication.password },

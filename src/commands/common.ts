@@ -1,18 +1,15 @@
-import { RedisCoordinationStore } from '../adapters/redis/store.js';
+import type { RedisCoordinationStore } from '../adapters/redis/store.js';
 import { loadConfig, resolveConfigPath } from '../config/load.js';
 import type { ClusterConfig, Config } from '../config/types.js';
 import { UserError } from '../core/errors.js';
+import { redisStoreFor } from './adapters.js';
 
 /** Config + a coordination store for one-shot commands; `close()` when done. */
 export async function openStore(
   configPath: string | undefined,
 ): Promise<{ config: Config; store: RedisCoordinationStore }> {
   const config = loadConfig({ file: resolveConfigPath(configPath) });
-  const store = new RedisCoordinationStore({
-    urls: config.coordination.redis,
-    prefix: config.coordination.prefix,
-    commandTimeoutMs: Math.max(config.timing.redisTimeoutMs, 1000),
-  });
+  const store = redisStoreFor(config, { minTimeoutMs: 1000 });
   await store.ready(2000);
   return { config, store };
 }

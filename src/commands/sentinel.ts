@@ -9,8 +9,6 @@ import { AgentClient } from '../adapters/http/agent-client.js';
 import { assertSafeBind, buildSentinelApi, listenOn } from '../adapters/http/api.js';
 import { createLogger } from '../adapters/logging/logger.js';
 import { SentinelMetrics } from '../adapters/metrics/metrics.js';
-import { PgAdapter } from '../adapters/postgres/index.js';
-import { RedisCoordinationStore } from '../adapters/redis/store.js';
 import { loadConfigWithWarnings, resolveConfigPath } from '../config/load.js';
 import { clusterSpec } from '../config/slices.js';
 import type { Config } from '../config/types.js';
@@ -18,6 +16,7 @@ import type { Logger } from '../ports/logger.js';
 import { systemClock } from '../runtime/clock.js';
 import { Sentinel } from '../runtime/sentinel/sentinel.js';
 import { packageVersion } from '../version.js';
+import { pgAdapterFor, redisStoreFor } from './adapters.js';
 
 export async function runSentinel(opts: {
   config?: string;
@@ -52,15 +51,10 @@ export async function runSentinel(opts: {
 /** Build, bind, start. On a start-up error nothing is left running. */
 async function startSentinel(config: Config, log: Logger): Promise<{ stop(): Promise<void> }> {
   const { host, port, token } = config.sentinel.api;
-  const store = new RedisCoordinationStore({
-    urls: config.coordination.redis,
-    prefix: config.coordination.prefix,
-    commandTimeoutMs: config.timing.redisTimeoutMs,
-    logger: log,
-  });
+  const store = redisStoreFor(config, { logger: log });
   const appName = `pgvigil-sentinel-${config.sentinel.id}`;
   const pgs = new Map(
-    config.clusters.map((c) => [c.name, PgAdapter.forCluster(c, config.timing, appName)]),
+    config.clusters.map((c) => [c.name, pgAdapterFor(c, config.timing, appName)]),
   );
   const metrics = new SentinelMetrics();
   const sentinel = new Sentinel({

@@ -4,8 +4,8 @@
  */
 import { createLogger } from '../../src/adapters/logging/logger.js';
 import { SentinelMetrics } from '../../src/adapters/metrics/metrics.js';
-import { PgAdapter } from '../../src/adapters/postgres/index.js';
 import { RedisCoordinationStore } from '../../src/adapters/redis/store.js';
+import { pgAdapterFor } from '../../src/commands/adapters.js';
 import { loadConfig } from '../../src/config/load.js';
 import { clusterSpec } from '../../src/config/slices.js';
 import type { Decision } from '../../src/core/decide.js';
@@ -28,7 +28,7 @@ export function makeRacer(
     prefix: config.coordination.prefix,
     commandTimeoutMs: 1000,
   });
-  const pg = PgAdapter.forCluster(cluster, config.timing, id);
+  const pg = pgAdapterFor(cluster, config.timing, id);
   closers.push(
     () => pg.close(),
     () => store.close(),

@@ -2,7 +2,6 @@
  * PostgresPort over node-postgres. Probes keep one session per node (host:port), reconnecting
  * only after a failure; control calls open their own short-lived session. See ports/postgres.ts.
  */
-import type { ClusterConfig, Timing } from '../../config/types.js';
 import type { NodeSpec, ProbeResult } from '../../core/model.js';
 import type { PostgresPort, ProbeOptions } from '../../ports/postgres.js';
 import * as control from './control.js';
@@ -38,19 +37,6 @@ export class PgAdapter implements PostgresPort {
 
   constructor(opts: PgAdapterOptions) {
     this.#opts = opts;
-  }
-
-  /** The adapter for one cluster's credentials and the configured timeouts. */
-  static forCluster(cluster: ClusterConfig, timing: Timing, applicationName: string): PgAdapter {
-    return new PgAdapter({
-      user: cluster.user,
-      password: cluster.password,
-      database: cluster.database,
-      connectTimeoutMs: timing.connectTimeoutMs,
-      queryTimeoutMs: timing.queryTimeoutMs,
-      replication: { user: cluster.replication.user, password: cluster.replication.password },
-      applicationName,
-    });
   }
 
   #params(node: NodeSpec, queryTimeoutMs: number) {

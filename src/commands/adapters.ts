@@ -1,0 +1,38 @@
+/**
+ * Adapters built from the config, shared by the composition roots (sentinel, agent, the
+ * one-shot commands): the only place that turns credentials and timeouts into connections.
+ */
+import { PgAdapter } from '../adapters/postgres/index.js';
+import { type CoordinationLogger, RedisCoordinationStore } from '../adapters/redis/store.js';
+import type { ClusterConfig, Config } from '../config/types.js';
+import type { Timing } from '../core/spec.js';
+
+/** The Postgres adapter for one cluster's credentials and the configured timeouts. */
+export function pgAdapterFor(
+  cluster: ClusterConfig,
+  timing: Timing,
+  applicationName: string,
+): PgAdapter {
+  return new PgAdapter({
+    user: cluster.user,
+    password: cluster.password,
+    database: cluster.database,
+    connectTimeoutMs: timing.connectTimeoutMs,
+    queryTimeoutMs: timing.queryTimeoutMs,
+    replication: { user: cluster.replication.user, password: cluster.replication.password },
+    applicationName,
+  });
+}
+
+/** The coordination store over `coordination.redis`. */
+export function redisStoreFor(
+  config: Config,
+  o: { logger?: CoordinationLogger; minTimeoutMs?: number } = {},
+): RedisCoordinationStore {
+  return new RedisCoordinationStore({
+    urls: config.coordination.redis,
+    prefix: config.coordination.prefix,
+    commandTimeoutMs: Math.max(config.timing.redisTimeoutMs, o.minTimeoutMs ?? 0),
+    ...(o.logger ? { logger: o.logger } : {}),
+  });
+}
