@@ -14,11 +14,13 @@ import { runStatus } from './commands/status.js';
 import { runIntent } from './commands/switchover.js';
 import { ConfigError, UserError } from './core/errors.js';
 import { localDown, localKill, localUp } from './local/cluster.js';
+import { packageVersion } from './version.js';
 
 const program = new Command();
 program
   .name('pgvigil')
   .description('Automatic failover for PostgreSQL, agreed through Redis')
+  .version(packageVersion())
   .option('--debug', 'print stack traces');
 
 const configOption = () =>

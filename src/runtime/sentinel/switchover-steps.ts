@@ -1,5 +1,5 @@
 /**
- * The steps of a switchover (runtime/switchover.ts), each bounded and each re-checking what it
+ * The steps of a switchover (switchover.ts), each bounded and each re-checking what it
  * must: the epoch before destructive steps (a lock is not a fence), the leader lock while
  * waiting. A step that must make the switchover roll back throws `Abort` with a reason code.
  */
