@@ -22,6 +22,8 @@ export interface StopResult {
   /** "Latest checkpoint location" of the stopped node, in bytes */
   checkpointLsn: number;
   checkpointLsnText: string;
+  /** the stopped node's timeline, when pg_controldata named one */
+  timeline?: number;
 }
 
 export interface AgentControl {

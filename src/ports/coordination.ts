@@ -6,12 +6,22 @@
  *   not fail over; monitoring goes on.
  * - A lost compare-and-set is NOT an error: `casTopology` returns `{ committed: false }`.
  *
+ * Decoding: every value read is decoded by its schema in src/ports/records.ts, and every value
+ * written is checked by it first (a value its readers would reject throws, as a bug). A stored
+ * copy that fails to decode counts as absent (topology, votes, presence, record copies) or as
+ * paused (the pause record); an event that fails is dropped.
+ *
  * Timing-critical calls (run every tick): `publishVote`, `publishPresence`, `readVotes`,
  * `readTopology`, `readPause`. Each must answer within the adapter's command timeout
  * (well under `downAfterMs`), never hang.
  */
+import type { z } from 'zod';
+
 import type { StampedEvent } from '../core/events.js';
 import type { PauseState, SentinelPresence, Topology, Vote } from '../core/model.js';
+import type { StoredRecord } from './records.js';
+
+export type { StoredRecord } from './records.js';
 
 export interface MajorityRead<T> {
   value: T;
@@ -20,10 +30,14 @@ export interface MajorityRead<T> {
   total: number;
 }
 
-export interface StoredRecord {
-  id: string;
-  atWall: number;
-}
+/**
+ * The schema `getRecord` decodes with: required, except when the caller asks for no more than a
+ * bare `StoredRecord` (then `StoredRecordSchema`), so a record is never cast to a type nothing
+ * checked.
+ */
+export type RecordSchemaArg<T extends StoredRecord> = StoredRecord extends T
+  ? [schema?: z.ZodType<T>]
+  : [schema: z.ZodType<T>];
 
 export interface CasResult {
   committed: boolean;
@@ -80,16 +94,35 @@ export interface CoordinationStore {
   readPause(cluster: string): Promise<MajorityRead<PauseState>>;
 
   /**
-   * Small JSON records under `<prefix>:<cluster>:<name>` (names: `intent`, `intent-result:<id>`,
-   * `verdict`), each carrying an `id`. `putRecord` writes to every reachable server (throws
-   * CoordinationUnavailable without a majority). `claimRecord` is SET NX on every server and
-   * succeeds only when a majority accepted; otherwise it removes its copies and returns false
-   * (two concurrent claims: at most one wins). `getRecord` returns the copy found on most
-   * answering servers (ties: the newest `atWall`). `deleteRecord` removes it where its id matches.
+   * Small JSON records under `<prefix>:<cluster>:<name>`, each carrying an `id`; their names and
+   * schemas are `RECORDS` in src/ports/records.ts (`intent`, `intent-result:<id>`, `verdict`).
+   * `putRecord` writes to every reachable server (throws CoordinationUnavailable without a
+   * majority). `claimRecord` is SET NX on every server and succeeds only when a majority
+   * accepted; otherwise it removes its copies and returns false (two concurrent claims: at most
+   * one wins). Both check `value` against `schema` when given, before writing anything.
+   * `getRecord` decodes each answering server's copy with `schema` (a copy it rejects counts as
+   * absent) and returns the copy found on most of them (ties: the newest `atWall`).
+   * `deleteRecord` removes it where its id matches.
    */
-  putRecord(cluster: string, name: string, value: StoredRecord, ttlMs: number): Promise<void>;
-  claimRecord(cluster: string, name: string, value: StoredRecord, ttlMs: number): Promise<boolean>;
-  getRecord<T extends StoredRecord>(cluster: string, name: string): Promise<MajorityRead<T | null>>;
+  putRecord<T extends StoredRecord>(
+    cluster: string,
+    name: string,
+    value: T,
+    ttlMs: number,
+    schema?: z.ZodType<T>,
+  ): Promise<void>;
+  claimRecord<T extends StoredRecord>(
+    cluster: string,
+    name: string,
+    value: T,
+    ttlMs: number,
+    schema?: z.ZodType<T>,
+  ): Promise<boolean>;
+  getRecord<T extends StoredRecord = StoredRecord>(
+    cluster: string,
+    name: string,
+    ...schema: RecordSchemaArg<T>
+  ): Promise<MajorityRead<T | null>>;
   deleteRecord(cluster: string, name: string, id: string): Promise<void>;
 
   /**

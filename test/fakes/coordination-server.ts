@@ -11,7 +11,7 @@
 import {
   acceptsTopologyWrite,
   holdsId,
-  parseTopology,
+  storedStamp,
   type TopologyWrite,
 } from '../../src/adapters/redis/majority.js';
 import type {
@@ -66,9 +66,7 @@ export class FakeServer implements CoordinationServer {
   ): Promise<TopologyWriteAnswer> {
     await this.#answer();
     const raw = this.#peek(key);
-    const stored = parseTopology(raw);
-    const stamp =
-      raw === null ? null : { epoch: stored?.epoch ?? 0, committedBy: stored?.committedBy ?? null };
+    const stamp = storedStamp(raw);
     const accepted = acceptsTopologyWrite(stamp, write);
     if (accepted) this.#put(key, json);
     return { accepted, storedEpoch: stamp?.epoch ?? 0, previous: accepted ? raw : null };
@@ -82,7 +80,7 @@ export class FakeServer implements CoordinationServer {
     previous: string | null,
   ): Promise<boolean> {
     await this.#answer();
-    const stored = parseTopology(this.#peek(key));
+    const stored = storedStamp(this.#peek(key));
     if (stored?.epoch !== epoch || stored.committedBy !== writer) return false;
     if (previous === null) this.#kv.delete(key);
     else this.#put(key, previous);

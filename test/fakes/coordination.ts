@@ -16,6 +16,8 @@
  */
 import { randomBytes } from 'node:crypto';
 
+import type { z } from 'zod';
+
 import { type Keys, keys as makeKeys } from '../../src/adapters/redis/keys.js';
 import { deliverOnce } from '../../src/adapters/redis/majority.js';
 import { MajorityStore } from '../../src/adapters/redis/majority-store.js';
@@ -26,6 +28,7 @@ import type {
   CasResult,
   CoordinationStore,
   MajorityRead,
+  RecordSchemaArg,
   StoredRecord,
 } from '../../src/ports/coordination.js';
 import { FakeServer, yieldTurns } from './coordination-server.js';
@@ -170,19 +173,32 @@ export class FakeCoordinationStore implements CoordinationStore {
     return this.#engine.readPause(cluster);
   }
 
-  putRecord(cluster: string, name: string, value: StoredRecord, ttlMs: number): Promise<void> {
-    return this.#engine.putRecord(cluster, name, value, ttlMs);
-  }
-
-  claimRecord(cluster: string, name: string, value: StoredRecord, ttlMs: number): Promise<boolean> {
-    return this.#engine.claimRecord(cluster, name, value, ttlMs);
-  }
-
-  getRecord<T extends StoredRecord>(
+  putRecord<T extends StoredRecord>(
     cluster: string,
     name: string,
+    value: T,
+    ttlMs: number,
+    schema?: z.ZodType<T>,
+  ): Promise<void> {
+    return this.#engine.putRecord(cluster, name, value, ttlMs, schema);
+  }
+
+  claimRecord<T extends StoredRecord>(
+    cluster: string,
+    name: string,
+    value: T,
+    ttlMs: number,
+    schema?: z.ZodType<T>,
+  ): Promise<boolean> {
+    return this.#engine.claimRecord(cluster, name, value, ttlMs, schema);
+  }
+
+  getRecord<T extends StoredRecord = StoredRecord>(
+    cluster: string,
+    name: string,
+    ...schema: RecordSchemaArg<T>
   ): Promise<MajorityRead<T | null>> {
-    return this.#engine.getRecord<T>(cluster, name);
+    return this.#engine.getRecord<T>(cluster, name, ...schema);
   }
 
   deleteRecord(cluster: string, name: string, id: string): Promise<void> {

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { Topology } from '../../src/core/model.js';
 import { localKill } from '../../src/local/cluster.js';
+import { RECORDS } from '../../src/ports/records.js';
 import { eventually, inRecovery, type LocalHandle, sql, startLocal } from '../helpers/local.js';
 
 describe('agent: crashed primary restart, switchover stop/start', () => {
@@ -43,12 +44,8 @@ describe('agent: crashed primary restart, switchover stop/start', () => {
     await sql(pg1, 'CREATE TABLE t (id serial PRIMARY KEY)');
     await h.store.setPause(h.state.cluster, { paused: true, by: 'test', atWall: Date.now() });
     await eventually(async () => {
-      const v = (
-        await h.store.getRecord<{ id: string; atWall: number; reason: string }>(
-          h.state.cluster,
-          'verdict',
-        )
-      ).value;
+      const { name, schema } = RECORDS.verdict;
+      const v = (await h.store.getRecord(h.state.cluster, name, schema)).value;
       return v?.reason === 'paused' ? v : undefined;
     }, 10_000);
     await localKill({ dir: h.state.dir, name: 'pg1', signal: 'KILL' });

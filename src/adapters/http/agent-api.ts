@@ -7,6 +7,7 @@
  *   GET  /health             200 when the agent loop completed recently, else 503
  *   GET  /status             what the agent sees and decided (JSON)
  *   POST /stop  {epoch}      clean stop for a switchover; answers the final checkpoint LSN
+ *                            (StopResultSchema in src/ports/records.ts, shared with the client)
  *   POST /start {epoch}      restart after an aborted switchover; answers once it accepts connections
  *
  * Errors: `{"status":"error","message"}`; 400 bad body, 401 token, 409 refused by the topology
@@ -17,6 +18,8 @@ import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { z } from 'zod';
 
 import { CoordinationUnavailable, UserError } from '../../core/errors.js';
+import type { StopResult } from '../../ports/agent-control.js';
+import { StopResultSchema } from '../../ports/records.js';
 
 /** A check's answer: `ok` picks 200/503, the whole object is the body. */
 export interface AgentCheck {
@@ -29,7 +32,7 @@ export interface AgentApiDeps {
   primary(): AgentCheck;
   replica(maxLagBytes: number | undefined): AgentCheck;
   status(): unknown;
-  stop(epoch: number): Promise<Record<string, unknown>>;
+  stop(epoch: number): Promise<StopResult>;
   start(epoch: number): Promise<Record<string, unknown>>;
 }
 
@@ -88,7 +91,14 @@ export function buildAgentApi(deps: AgentApiDeps): FastifyInstance {
   app.get('/status', async () => deps.status());
   app.post('/stop', async (req) => {
     const { epoch } = parse(EpochBody, req.body, 'POST /stop body');
-    return { status: 'success', ...(await deps.stop(epoch)) };
+    const stopped = await deps.stop(epoch);
+    // the sentinel cannot hand over without the LSN: say so here rather than send a reply it drops
+    const reply = StopResultSchema.safeParse(stopped);
+    if (!reply.success)
+      throw new Error(
+        `postgres stopped, but without a checkpoint LSN to hand over (${JSON.stringify(stopped)})`,
+      );
+    return { status: 'success', ...reply.data };
   });
   app.post('/start', async (req) => {
     const { epoch } = parse(EpochBody, req.body, 'POST /start body');

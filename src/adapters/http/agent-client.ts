@@ -6,6 +6,7 @@
  */
 import { AgentRefused, AgentUnreachable } from '../../core/errors.js';
 import type { AgentControl, AgentTarget, StopResult } from '../../ports/agent-control.js';
+import { StopResultSchema } from '../../ports/records.js';
 
 export class AgentClient implements AgentControl {
   readonly #token: string | undefined;
@@ -56,17 +57,14 @@ export class AgentClient implements AgentControl {
 
   async stop(node: AgentTarget, epoch: number, timeoutMs: number): Promise<StopResult> {
     const body = await this.#post(node, '/stop', { epoch }, timeoutMs);
-    const lsn = Number(body.checkpointLsn);
-    if (!Number.isFinite(lsn) || lsn <= 0)
+    const reply = StopResultSchema.safeParse(body);
+    // checkpointLsn is the only field that can fail: the others are lenient (StopResultSchema)
+    if (!reply.success)
       throw new AgentRefused(
         502,
         `agent of ${node.name} stopped it but sent no checkpointLsn (${JSON.stringify(body).slice(0, 200)})`,
       );
-    return {
-      checkpointLsn: lsn,
-      checkpointLsnText:
-        typeof body.checkpointLsnText === 'string' ? body.checkpointLsnText : String(lsn),
-    };
+    return reply.data;
   }
 
   async start(node: AgentTarget, epoch: number, timeoutMs: number): Promise<void> {

@@ -8,6 +8,7 @@ import type { Registry } from 'prom-client';
 import { z } from 'zod';
 
 import { CoordinationUnavailable, UserError } from '../../core/errors.js';
+import type { IntentOp } from '../../ports/records.js';
 
 export class ApiError extends Error {
   constructor(
@@ -36,7 +37,7 @@ export interface SentinelApiDeps {
   intents?: Partial<Record<IntentOp, IntentHandler>>;
 }
 
-export type IntentOp = 'failover' | 'failback' | 'switchover';
+export type { IntentOp } from '../../ports/records.js';
 export interface IntentRequest {
   to?: string;
 }

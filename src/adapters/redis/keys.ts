@@ -4,8 +4,11 @@
  * Per-cluster keys live under a configurable prefix (default `pgvigil`):
  * `<prefix>:<cluster>:topology`, `...:vote:<sentinel>`, `...:sentinel:<id>`, `...:lock`,
  * `...:events` (pub/sub channel), `...:history` (stream), `...:paused` (maintenance mode, our
- * addition). Backup metadata keeps the Fase2 manual's names, with no prefix:
- * `backup:<tipo>:<YYYY-MM-DD>`.
+ * addition), and the records of the record API, `...:<name>` (`record()`), whose names are
+ * `RECORDS` in src/ports/records.ts beside their schemas, because the runtime that writes and
+ * reads them may not import adapters: `...:intent`, `...:intent-result:<id>`, `...:verdict`.
+ * What each key holds is decoded by its schema there. Backup metadata keeps the Fase2 manual's
+ * names, with no prefix: `backup:<tipo>:<YYYY-MM-DD>`.
  */
 
 export const DEFAULT_PREFIX = 'pgvigil';
@@ -25,7 +28,7 @@ export interface Keys {
   events(cluster: string): string;
   history(cluster: string): string;
   paused(cluster: string): string;
-  /** intents, their results, the leader's verdict: see CoordinationStore.putRecord */
+  /** a record of the record API, `name` from RECORDS (src/ports/records.ts) */
   record(cluster: string, name: string): string;
 }
 

@@ -16,6 +16,8 @@
  *   event subscriptions (dedicated connections in the adapter, handlers on the in-memory
  *   servers in the fake; both share `deliverOnce` from majority.ts).
  */
+import type { z } from 'zod';
+
 import { CoordinationUnavailable, UserError } from '../../core/errors.js';
 import type { StampedEvent } from '../../core/events.js';
 import type { PauseState, SentinelPresence, Topology, Vote } from '../../core/model.js';
@@ -23,17 +25,27 @@ import type {
   CasResult,
   CoordinationStore,
   MajorityRead,
+  RecordSchemaArg,
   StoredRecord,
 } from '../../ports/coordination.js';
+import {
+  PauseStateSchema,
+  SentinelPresenceSchema,
+  StampedEventSchema,
+  StoredRecordSchema,
+  TopologySchema,
+  VoteSchema,
+} from '../../ports/records.js';
 import type { Keys } from './keys.js';
 import {
+  decode,
+  encode,
   majorityOf,
   mergePause,
   newestBy,
   noMajorityMessage,
   parseEvent,
   parsePause,
-  parseStamped,
   parseTopology,
   pickRecord,
   pickTopology,
@@ -45,6 +57,7 @@ import type { CoordinationServer } from './server.js';
 export const HISTORY_MAXLEN = 10_000;
 const STREAM_ID = /^\d+(-\d+)?$/;
 const CLOSED = 'Connection is closed.';
+const BARE_RECORD: z.ZodType<StoredRecord> = StoredRecordSchema;
 
 export type Answer<T> = { ok: true; value: T } | { ok: false; error: string };
 
@@ -112,7 +125,8 @@ export class MajorityStore<
 
   async #writeTopology(cluster: string, write: TopologyWrite, next: Topology): Promise<CasResult> {
     const key = this.#keys.topology(cluster);
-    const json = JSON.stringify({ ...next, committedBy: write.writer });
+    // a topology no reader can decode would hold its epoch on the servers unseen: no CAS could win
+    const json = encode(TopologySchema, { ...next, committedBy: write.writer }, 'a topology');
     const answers = await this.onAll((s) => s.writeTopology(key, write, json));
     let accepted = 0;
     let seenEpoch = 0;
@@ -141,20 +155,22 @@ export class MajorityStore<
   // ---- votes and presence ---------------------------------------------------------------
 
   async publishVote(cluster: string, vote: Vote, ttlMs: number): Promise<void> {
-    await this.#setEverywhere(this.#keys.vote(cluster, vote.sentinel), JSON.stringify(vote), ttlMs);
+    const json = encode(VoteSchema, vote, 'a vote');
+    await this.#setEverywhere(this.#keys.vote(cluster, vote.sentinel), json, ttlMs);
   }
 
   async readVotes(cluster: string): Promise<MajorityRead<Vote[]>> {
-    return this.#readStamped<Vote>(this.#keys.votePattern(cluster), (v) => v.sentinel);
+    return this.#readStamped(this.#keys.votePattern(cluster), VoteSchema, (v) => v.sentinel);
   }
 
   async publishPresence(cluster: string, presence: SentinelPresence, ttlMs: number): Promise<void> {
     const key = this.#keys.sentinel(cluster, presence.id);
-    await this.#setEverywhere(key, JSON.stringify(presence), ttlMs);
+    await this.#setEverywhere(key, encode(SentinelPresenceSchema, presence, 'a presence'), ttlMs);
   }
 
   async readPresence(cluster: string): Promise<MajorityRead<SentinelPresence[]>> {
-    return this.#readStamped<SentinelPresence>(this.#keys.sentinelPattern(cluster), (p) => p.id);
+    const pattern = this.#keys.sentinelPattern(cluster);
+    return this.#readStamped(pattern, SentinelPresenceSchema, (p) => p.id);
   }
 
   /** Best effort, never throws: a server that missed it just did not answer. */
@@ -165,16 +181,17 @@ export class MajorityStore<
   /** One entry per `keyOf` (the newest), from the union of what a majority holds. */
   async #readStamped<T extends { atWall: number }>(
     pattern: string,
-    keyOf: (item: T) => unknown,
+    schema: z.ZodType<T>,
+    keyOf: (item: T) => string,
   ): Promise<MajorityRead<T[]>> {
     const answers = await this.onAll(async (s) =>
       (await s.scanValues(pattern))
-        .map((raw) => parseStamped<T>(raw))
-        .filter((v): v is T => v !== null && typeof keyOf(v) === 'string'),
+        .map((raw) => decode(schema, raw))
+        .filter((v): v is T => v !== null),
     );
     const lists = this.#requireMajority(answers);
     return {
-      value: newestBy(lists, (v) => keyOf(v) as string),
+      value: newestBy(lists, keyOf),
       answered: lists.length,
       total: this.total,
     };
@@ -184,7 +201,8 @@ export class MajorityStore<
 
   async setPause(cluster: string, state: PauseState): Promise<void> {
     const key = this.#keys.paused(cluster);
-    this.#requireMajority(await this.onAll((s) => s.set(key, JSON.stringify(state))));
+    const json = encode(PauseStateSchema, state, 'a pause record');
+    this.#requireMajority(await this.onAll((s) => s.set(key, json)));
   }
 
   async readPause(cluster: string): Promise<MajorityRead<PauseState>> {
@@ -195,25 +213,27 @@ export class MajorityStore<
 
   // ---- records (intents, results, verdict) ----------------------------------------------
 
-  async putRecord(
+  async putRecord<T extends StoredRecord>(
     cluster: string,
     name: string,
-    value: StoredRecord,
+    value: T,
     ttlMs: number,
+    schema?: z.ZodType<T>,
   ): Promise<void> {
     const key = this.#keys.record(cluster, name);
-    const json = JSON.stringify(value);
+    const json = encode(schema ?? StoredRecordSchema, value, `the record ${name}`);
     this.#requireMajority(await this.onAll((s) => s.set(key, json, { pxMs: px(ttlMs) })));
   }
 
-  async claimRecord(
+  async claimRecord<T extends StoredRecord>(
     cluster: string,
     name: string,
-    value: StoredRecord,
+    value: T,
     ttlMs: number,
+    schema?: z.ZodType<T>,
   ): Promise<boolean> {
     const key = this.#keys.record(cluster, name);
-    const json = JSON.stringify(value);
+    const json = encode(schema ?? StoredRecordSchema, value, `the record ${name}`);
     const answers = await this.onAll((s) => s.set(key, json, { pxMs: px(ttlMs), nx: true }));
     if (answers.filter((a) => a.ok && a.value).length >= this.majority) return true;
     // lost (or no majority): remove the copies we did write, so that no one reads them
@@ -221,13 +241,16 @@ export class MajorityStore<
     return false;
   }
 
-  async getRecord<T extends StoredRecord>(
+  async getRecord<T extends StoredRecord = StoredRecord>(
     cluster: string,
     name: string,
+    ...[schema]: RecordSchemaArg<T>
   ): Promise<MajorityRead<T | null>> {
+    // without a schema T is StoredRecord or wider (RecordSchemaArg): the bare schema decodes it
+    const decodeWith = (schema ?? BARE_RECORD) as z.ZodType<T>;
     const key = this.#keys.record(cluster, name);
     const raws = this.#requireMajority(await this.onAll((s) => s.get(key)));
-    return { value: pickRecord<T>(raws), answered: raws.length, total: this.total };
+    return { value: pickRecord(raws, decodeWith), answered: raws.length, total: this.total };
   }
 
   async deleteRecord(cluster: string, name: string, id: string): Promise<void> {
@@ -239,7 +262,7 @@ export class MajorityStore<
 
   /** Throws CoordinationUnavailable only when no server at all took the event. */
   async publishEvent(cluster: string, event: StampedEvent): Promise<void> {
-    const json = JSON.stringify(event);
+    const json = encode(StampedEventSchema, event, `the event ${event.type}`);
     const channel = this.#keys.events(cluster);
     const history = this.#keys.history(cluster);
     const answers = await this.onAll((s) => s.appendEvent(channel, history, json, HISTORY_MAXLEN));

@@ -4,8 +4,17 @@
  * The per-server topology rule runs inside Redis as Lua (topology-script.ts); its TypeScript
  * twin here is what the fake runs, and the conformance suite holds both to the same cases.
  */
+import type { z } from 'zod';
+
 import type { StampedEvent } from '../../core/events.js';
 import type { PauseState, Topology } from '../../core/model.js';
+import {
+  PauseStateSchema,
+  StampedEventSchema,
+  type StoredRecord,
+  TopologySchema,
+  UNREADABLE_PAUSE,
+} from '../../ports/records.js';
 
 export function majorityOf(total: number): number {
   return Math.floor(total / 2) + 1;
@@ -37,22 +46,68 @@ export function acceptsTopologyWrite(stored: StoredStamp | null, write: Topology
   return write.kind === 'cas' ? epoch <= write.expectedEpoch : epoch < write.nextEpoch;
 }
 
-/** Parse a stored topology; null when absent or not a topology (treated as no value). */
-export function parseTopology(raw: string | null): Topology | null {
+/**
+ * A stored JSON value decoded by its schema (src/ports/records.ts); null when absent, not JSON,
+ * or rejected by the schema. Every read of the engine goes through here.
+ */
+export function decode<T>(schema: z.ZodType<T>, raw: string | null): T | null {
   if (raw === null) return null;
+  let value: unknown;
   try {
-    const value = JSON.parse(raw) as unknown;
-    if (
-      typeof value === 'object' &&
-      value !== null &&
-      typeof (value as Topology).epoch === 'number'
-    ) {
-      return value as Topology;
-    }
+    value = JSON.parse(raw);
   } catch {
-    // fall through
+    return null;
   }
-  return null;
+  const result = schema.safeParse(value);
+  return result.success ? result.data : null;
+}
+
+/**
+ * The JSON to store for `value`, once its schema accepted it. A writer never stores what its
+ * readers would drop: that is a bug, thrown before any server is touched.
+ */
+export function encode(schema: z.ZodType, value: unknown, what: string): string {
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const at = issue?.path.length ? `${issue.path.join('.')}: ` : '';
+    throw new Error(`refusing to write ${what} that readers would reject: ${at}${issue?.message}`);
+  }
+  return JSON.stringify(value);
+}
+
+/** A stored topology; null when absent or unreadable (treated as no value). */
+export function parseTopology(raw: string | null): Topology | null {
+  return decode(TopologySchema, raw);
+}
+
+/**
+ * What TOPOLOGY_SCRIPT and REVERT_SCRIPT read of a stored value (their TypeScript twin, which
+ * the fake runs): `tonumber(epoch) or 0` and a string `committedBy`, nothing else. Deliberately
+ * not the schema: the write rule must count an unreadable value's epoch as the Lua does.
+ */
+export function storedStamp(raw: string | null): StoredStamp | null {
+  if (raw === null) return null;
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    return { epoch: 0, committedBy: null };
+  }
+  const { epoch, committedBy } = (typeof value === 'object' && value !== null ? value : {}) as {
+    epoch?: unknown;
+    committedBy?: unknown;
+  };
+  const n =
+    typeof epoch === 'number'
+      ? epoch
+      : typeof epoch === 'string' && epoch.trim() !== ''
+        ? Number(epoch)
+        : NaN;
+  return {
+    epoch: Number.isFinite(n) ? n : 0,
+    committedBy: typeof committedBy === 'string' ? committedBy : null,
+  };
 }
 
 /**
@@ -102,36 +157,10 @@ export function newestBy<T extends { atWall: number }>(
   );
 }
 
-/** Parse a JSON value of a vote/presence key; null when unreadable. */
-export function parseStamped<T extends { atWall: number }>(raw: string | null): T | null {
-  if (raw === null) return null;
-  try {
-    const value = JSON.parse(raw) as unknown;
-    if (typeof value === 'object' && value !== null && typeof (value as T).atWall === 'number') {
-      return value as T;
-    }
-  } catch {
-    // fall through
-  }
-  return null;
-}
-
+/** A stored pause record; an unreadable one means paused (the safe side: no automatic failover). */
 export function parsePause(raw: string | null): PauseState | null {
   if (raw === null) return null;
-  try {
-    const value = JSON.parse(raw) as unknown;
-    if (
-      typeof value === 'object' &&
-      value !== null &&
-      typeof (value as PauseState).paused === 'boolean'
-    ) {
-      return value as PauseState;
-    }
-  } catch {
-    // fall through
-  }
-  // Unreadable: the safe side is "paused" (no automatic failover).
-  return { paused: true, reason: 'unreadable pause record' };
+  return decode(PauseStateSchema, raw) ?? { ...UNREADABLE_PAUSE };
 }
 
 /**
@@ -183,16 +212,17 @@ export class RecentIds {
 
 /**
  * The record copy held by most answering servers (a server that missed a write or a delete is
- * outvoted); ties go to the newest `atWall`. Unparseable copies count as absent.
+ * outvoted); ties go to the newest `atWall`. Copies `schema` rejects count as absent.
  */
-export function pickRecord<T extends { id: string; atWall: number }>(
+export function pickRecord<T extends StoredRecord>(
   raws: (string | null)[],
+  schema: z.ZodType<T>,
 ): T | null {
   const counts = new Map<string, { value: T; n: number }>();
   let absent = 0;
   for (const raw of raws) {
-    const value = parseStamped<T>(raw);
-    if (value === null || typeof value.id !== 'string') {
+    const value = decode(schema, raw);
+    if (value === null) {
       absent++;
       continue;
     }
@@ -217,21 +247,12 @@ export function holdsId(raw: string | null, id: string): boolean {
   return raw !== null && raw.includes(`"id":"${id}"`);
 }
 
-/** Parse one published or recorded event; null when it is not one. */
+/**
+ * One published or recorded event; null when it is not one. Only the envelope (and the topology
+ * of `topology-changed`) is checked, see StampedEventSchema: the rest passes as it came.
+ */
 export function parseEvent(raw: string): StampedEvent | null {
-  try {
-    const value = JSON.parse(raw) as unknown;
-    if (
-      typeof value === 'object' &&
-      value !== null &&
-      typeof (value as StampedEvent).type === 'string'
-    ) {
-      return value as StampedEvent;
-    }
-  } catch {
-    // fall through
-  }
-  return null;
+  return decode(StampedEventSchema, raw) as StampedEvent | null;
 }
 
 /** How many event ids a subscription remembers to drop the copies from other servers. */
@@ -249,7 +270,7 @@ export function deliverOnce(
   const seen = new RecentIds(DEDUP_IDS);
   return (message) => {
     const event = parseEvent(message);
-    if (event === null || !seen.add(typeof event.id === 'string' ? event.id : message)) return;
+    if (event === null || !seen.add(event.id)) return;
     if (onThrow === undefined) return onEvent(event);
     try {
       onEvent(event);

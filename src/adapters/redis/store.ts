@@ -13,6 +13,7 @@
  */
 import { Redis } from 'ioredis';
 import Redlock, { type Lock } from 'redlock';
+import type { z } from 'zod';
 
 import { ConfigError, CoordinationUnavailable } from '../../core/errors.js';
 import type { StampedEvent } from '../../core/events.js';
@@ -21,6 +22,7 @@ import type {
   CasResult,
   CoordinationStore,
   MajorityRead,
+  RecordSchemaArg,
   StoredRecord,
 } from '../../ports/coordination.js';
 import { type Keys, keys as makeKeys } from './keys.js';
@@ -127,19 +129,32 @@ export class RedisCoordinationStore implements CoordinationStore {
     return this.#engine.readPause(cluster);
   }
 
-  putRecord(cluster: string, name: string, value: StoredRecord, ttlMs: number): Promise<void> {
-    return this.#engine.putRecord(cluster, name, value, ttlMs);
-  }
-
-  claimRecord(cluster: string, name: string, value: StoredRecord, ttlMs: number): Promise<boolean> {
-    return this.#engine.claimRecord(cluster, name, value, ttlMs);
-  }
-
-  getRecord<T extends StoredRecord>(
+  putRecord<T extends StoredRecord>(
     cluster: string,
     name: string,
+    value: T,
+    ttlMs: number,
+    schema?: z.ZodType<T>,
+  ): Promise<void> {
+    return this.#engine.putRecord(cluster, name, value, ttlMs, schema);
+  }
+
+  claimRecord<T extends StoredRecord>(
+    cluster: string,
+    name: string,
+    value: T,
+    ttlMs: number,
+    schema?: z.ZodType<T>,
+  ): Promise<boolean> {
+    return this.#engine.claimRecord(cluster, name, value, ttlMs, schema);
+  }
+
+  getRecord<T extends StoredRecord = StoredRecord>(
+    cluster: string,
+    name: string,
+    ...schema: RecordSchemaArg<T>
   ): Promise<MajorityRead<T | null>> {
-    return this.#engine.getRecord<T>(cluster, name);
+    return this.#engine.getRecord<T>(cluster, name, ...schema);
   }
 
   deleteRecord(cluster: string, name: string, id: string): Promise<void> {

@@ -20,6 +20,7 @@ import type {
 import { CoordinationUnavailable, UserError } from '../../core/errors.js';
 import type { Topology } from '../../core/model.js';
 import type { NodeSpec } from '../../core/spec.js';
+import { RECORDS } from '../../ports/records.js';
 import { LoopTimer } from '../loop-timer.js';
 import { actionFor } from './actions.js';
 import type { AgentDeps } from './deps.js';
@@ -130,7 +131,8 @@ export class Agent {
 
   async #readVerdict(): Promise<Verdict | null> {
     try {
-      return (await this.#d.store.getRecord<Verdict>(this.#d.cluster.name, 'verdict')).value;
+      const { name, schema } = RECORDS.verdict;
+      return (await this.#d.store.getRecord(this.#d.cluster.name, name, schema)).value;
     } catch {
       return null;
     }

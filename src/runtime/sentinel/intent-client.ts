@@ -2,6 +2,8 @@
  * The requesting side of an operator intent (Patroni's do_POST_failover: record the request,
  * let the loop act, wait for its answer). Used by every sentinel's admin API and by the CLI.
  *
+ * The records, their names and schemas are RECORDS in src/ports/records.ts.
+ *
  * 1. Claim the record `intent` (SET NX on a majority, TTL `intentTimeoutMs`): at most one
  *    mutating operation per cluster at a time; a lost claim answers 409 naming the holder.
  * 2. Poll `intent-result:<id>` (written by the leader's IntentRunner) every ~100 ms.
@@ -10,34 +12,24 @@
 import { randomUUID } from 'node:crypto';
 
 import { CoordinationUnavailable } from '../../core/errors.js';
-import type { CoordinationStore, StoredRecord } from '../../ports/coordination.js';
+import type { CoordinationStore } from '../../ports/coordination.js';
+import {
+  type IntentOp,
+  type IntentRecord,
+  type IntentReply,
+  RECORDS,
+} from '../../ports/records.js';
 import { pollUntil } from '../deadline.js';
 
-export type IntentOp = 'switchover' | 'failback' | 'failover';
+export type {
+  IntentBody,
+  IntentOp,
+  IntentRecord,
+  IntentReply,
+  IntentResultRecord,
+} from '../../ports/records.js';
 
-export const INTENT_RECORD = 'intent';
 export const RESULT_TTL_MS = 60_000;
-export const resultRecord = (id: string): string => `intent-result:${id}`;
-
-export interface IntentRecord extends StoredRecord {
-  op: IntentOp;
-  to?: string;
-  requestedBy: string;
-}
-
-export interface IntentBody {
-  status: 'success' | 'error';
-  message: string;
-  [field: string]: unknown;
-}
-
-/** The answer to an intent: an HTTP status and its JSON body. */
-export interface IntentReply {
-  code: number;
-  body: IntentBody;
-}
-
-export interface IntentResultRecord extends StoredRecord, IntentReply {}
 
 export const errorReply = (code: number, message: string): IntentReply => ({
   code,
@@ -72,9 +64,10 @@ export async function submitIntent(
   };
   const unavailable = (err: unknown) =>
     errorReply(503, `no coordination majority: ${(err as Error).message}`);
+  const { name, schema } = RECORDS.intent;
   let claimed: boolean;
   try {
-    claimed = await store.claimRecord(cluster, INTENT_RECORD, record, opts.timeoutMs);
+    claimed = await store.claimRecord(cluster, name, record, opts.timeoutMs, schema);
   } catch (err) {
     if (err instanceof CoordinationUnavailable) return unavailable(err);
     throw err;
@@ -82,7 +75,7 @@ export async function submitIntent(
   if (!claimed) {
     let holder: IntentRecord | null;
     try {
-      holder = (await store.getRecord<IntentRecord>(cluster, INTENT_RECORD)).value;
+      holder = (await store.getRecord(cluster, name, schema)).value;
     } catch (err) {
       if (err instanceof CoordinationUnavailable) return unavailable(err);
       throw err;
@@ -99,7 +92,8 @@ export async function submitIntent(
     { clock: { mono: now, wall: now }, timeoutMs: opts.timeoutMs, intervalMs: pollMs },
     async () => {
       try {
-        const res = await store.getRecord<IntentResultRecord>(cluster, resultRecord(record.id));
+        const result = RECORDS.intentResult(record.id);
+        const res = await store.getRecord(cluster, result.name, result.schema);
         return res.value ? { code: res.value.code, body: res.value.body } : undefined;
       } catch {
         return undefined; // a transient loss of majority: keep waiting until the deadline
@@ -107,7 +101,7 @@ export async function submitIntent(
     },
   );
   if (answer) return answer;
-  await store.deleteRecord(cluster, INTENT_RECORD, record.id).catch(() => undefined);
+  await store.deleteRecord(cluster, name, record.id).catch(() => undefined);
   return errorReply(
     504,
     `no answer from the leader within ${opts.timeoutMs / 1000} s (is a leader elected? see pgvigil status); the ${request.op} may still complete`,

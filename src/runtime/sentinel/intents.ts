@@ -21,16 +21,15 @@ import {
   planManualFailover,
   planSwitchover,
 } from '../../core/switchover.js';
+import { RECORDS } from '../../ports/records.js';
 import type { IntentDeps } from './deps.js';
 import { FailoverExecutor } from './failover-executor.js';
 import {
   errorReply,
-  INTENT_RECORD,
   type IntentOp,
   type IntentRecord,
   type IntentReply,
   RESULT_TTL_MS,
-  resultRecord,
 } from './intent-client.js';
 import { SwitchoverExecutor, type SwitchoverResult } from './switchover.js';
 import { repairOrphanedSwitchover } from './switchover-repair.js';
@@ -70,7 +69,7 @@ export class IntentRunner {
     const cluster = this.#d.cluster.name;
     let intent: IntentRecord | null;
     try {
-      intent = (await store.getRecord<IntentRecord>(cluster, INTENT_RECORD)).value;
+      intent = (await store.getRecord(cluster, RECORDS.intent.name, RECORDS.intent.schema)).value;
     } catch {
       return null; // no majority: nothing may act
     }
@@ -92,14 +91,16 @@ export class IntentRunner {
 
   async #answer(intent: IntentRecord, reply: IntentReply): Promise<void> {
     const cluster = this.#d.cluster.name;
+    const result = RECORDS.intentResult(intent.id);
     try {
       await this.#d.store.putRecord(
         cluster,
-        resultRecord(intent.id),
+        result.name,
         { id: intent.id, atWall: this.#d.clock.wall(), ...reply },
         RESULT_TTL_MS,
+        result.schema,
       );
-      await this.#d.store.deleteRecord(cluster, INTENT_RECORD, intent.id);
+      await this.#d.store.deleteRecord(cluster, RECORDS.intent.name, intent.id);
       this.#answered.delete(intent.id);
     } catch (err) {
       this.#d.log.warn(

@@ -7,6 +7,7 @@
 import type { Verdict } from '../../core/agent/model.js';
 import type { Decision } from '../../core/decide.js';
 import type { Topology } from '../../core/model.js';
+import { RECORDS } from '../../ports/records.js';
 import type { ClusterContext, RecordStore } from './deps.js';
 import type { Throttle } from './throttle.js';
 
@@ -46,8 +47,9 @@ export class VerdictPublisher {
       sinceWall: this.#sinceWall,
       by: sentinelId,
     };
+    const { name, schema } = RECORDS.verdict;
     await store
-      .putRecord(cluster.name, 'verdict', verdict, VERDICT_TTL_MS)
+      .putRecord(cluster.name, name, verdict, VERDICT_TTL_MS, schema)
       .catch((err: Error) =>
         log.debug({ cluster: cluster.name, err: err.message }, 'verdict not written'),
       );

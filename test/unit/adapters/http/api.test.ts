@@ -12,13 +12,11 @@ import {
   type SentinelApiDeps,
 } from '../../../../src/adapters/http/api.js';
 import {
-  INTENT_RECORD,
   type IntentRecord,
   type IntentResultRecord,
-  RESULT_TTL_MS,
-  resultRecord,
-  submitIntent,
-} from '../../../../src/runtime/sentinel/intent-client.js';
+  RECORDS,
+} from '../../../../src/ports/records.js';
+import { RESULT_TTL_MS, submitIntent } from '../../../../src/runtime/sentinel/intent-client.js';
 import { FakeCoordinationStore } from '../../../fakes/coordination.js';
 
 const TOKEN = 's3cret';
@@ -33,8 +31,8 @@ function fakeLeader(
   let running = true;
   void (async () => {
     while (running) {
-      const rec = (await store.getRecord<IntentRecord>('c1', INTENT_RECORD).catch(() => null))
-        ?.value;
+      const { name, schema } = RECORDS.intent;
+      const rec = (await store.getRecord('c1', name, schema).catch(() => null))?.value;
       if (rec && !seen.some((s) => s.id === rec.id)) {
         seen.push(rec);
         await new Promise((r) => setTimeout(r, delayMs));
@@ -44,8 +42,9 @@ function fakeLeader(
           code: 200,
           body: { status: 'success', message: 'Switchover completado exitosamente', to: rec.to },
         };
-        await store.putRecord('c1', resultRecord(rec.id), answer, RESULT_TTL_MS);
-        await store.deleteRecord('c1', INTENT_RECORD, rec.id);
+        const result = RECORDS.intentResult(rec.id);
+        await store.putRecord('c1', result.name, answer, RESULT_TTL_MS, result.schema);
+        await store.deleteRecord('c1', name, rec.id);
       }
       await new Promise((r) => setTimeout(r, 5));
     }
@@ -239,7 +238,7 @@ describe('admin API: intents', () => {
     );
     expect(res.code).toBe(504);
     expect(res.body.message).toMatch(/no answer from the leader within 0.1 s/);
-    expect((await store.getRecord('c1', INTENT_RECORD)).value).toBeNull();
+    expect((await store.getRecord('c1', RECORDS.intent.name)).value).toBeNull();
   });
 
   it('a route without a handler answers 501', async () => {

@@ -12,15 +12,9 @@ import type { StampedEvent } from '../../../../src/core/events.js';
 import type { NodeSpec, ProbeResult, Topology } from '../../../../src/core/model.js';
 import type { AgentControl, AgentTarget } from '../../../../src/ports/agent-control.js';
 import type { PostgresPort } from '../../../../src/ports/postgres.js';
+import { type IntentOp, type IntentRecord, RECORDS } from '../../../../src/ports/records.js';
 import { EventBus } from '../../../../src/runtime/events.js';
 import type { IntentDeps } from '../../../../src/runtime/sentinel/deps.js';
-import {
-  INTENT_RECORD,
-  type IntentOp,
-  type IntentRecord,
-  type IntentResultRecord,
-  resultRecord,
-} from '../../../../src/runtime/sentinel/intent-client.js';
 import { IntentRunner } from '../../../../src/runtime/sentinel/intents.js';
 import {
   aClusterConfig,
@@ -184,12 +178,14 @@ async function request(store: FakeCoordinationStore, op: IntentOp, to?: string):
     requestedBy: 'test',
     ...(to ? { to } : {}),
   };
-  expect(await store.claimRecord('c1', INTENT_RECORD, rec, 5000)).toBe(true);
+  const { name, schema } = RECORDS.intent;
+  expect(await store.claimRecord('c1', name, rec, 5000, schema)).toBe(true);
   return id;
 }
 
 const result = async (store: FakeCoordinationStore, id: string) =>
-  (await store.getRecord<IntentResultRecord>('c1', resultRecord(id))).value;
+  (await store.getRecord('c1', RECORDS.intentResult(id).name, RECORDS.intentResult(id).schema))
+    .value;
 
 describe('IntentRunner: switchover', () => {
   it('stops the primary, waits for replay, promotes, re-points and publishes', async () => {
@@ -239,7 +235,7 @@ describe('IntentRunner: switchover', () => {
         to: 'pg2',
       },
     });
-    expect((await store.getRecord('c1', INTENT_RECORD)).value).toBeNull();
+    expect((await store.getRecord('c1', RECORDS.intent.name)).value).toBeNull();
   });
 
   it('rolls back when the target does not replay the final checkpoint in time', async () => {
@@ -426,7 +422,7 @@ describe('IntentRunner: orphaned switchover', () => {
       to: 'pg2',
       requestedBy: 't',
     };
-    await store.claimRecord('c1', INTENT_RECORD, rec, 5000);
+    await store.claimRecord('c1', RECORDS.intent.name, rec, 5000, RECORDS.intent.schema);
     expect(await runner.poll({ topology: switching, observations: healthyObs() })).toBeNull();
     await new Promise((r) => setTimeout(r, 60));
     const after = await runner.poll({ topology: switching, observations: healthyObs() });
