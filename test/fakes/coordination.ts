@@ -16,21 +16,12 @@
  */
 import { randomBytes } from 'node:crypto';
 
-import type { z } from 'zod';
-
 import { type Keys, keys as makeKeys } from '../../src/adapters/redis/keys.js';
 import { deliverOnce } from '../../src/adapters/redis/majority.js';
 import { MajorityStore } from '../../src/adapters/redis/majority-store.js';
 import { CoordinationUnavailable } from '../../src/core/errors.js';
 import type { StampedEvent } from '../../src/core/events.js';
-import type { PauseState, SentinelPresence, Topology, Vote } from '../../src/core/model.js';
-import type {
-  CasResult,
-  CoordinationStore,
-  MajorityRead,
-  RecordSchemaArg,
-  StoredRecord,
-} from '../../src/ports/coordination.js';
+import type { CoordinationStore } from '../../src/ports/coordination.js';
 import { FakeServer, yieldTurns } from './coordination-server.js';
 
 /** A clock you move by hand. `now` is bound, so it can be passed around as a function. */
@@ -102,24 +93,21 @@ export interface FakeStoreOptions extends FakeBackendOptions {
   prefix?: string;
 }
 
-export class FakeCoordinationStore implements CoordinationStore {
+export class FakeCoordinationStore extends MajorityStore<FakeServer> implements CoordinationStore {
   readonly backend: FakeRedisBackend;
-  readonly total: number;
-  readonly majority: number;
   readonly keys: Keys;
   /** every event this store published, in order (handy for assertions) */
   readonly published: StampedEvent[] = [];
 
-  readonly #engine: MajorityStore<FakeServer>;
   readonly #locks = new Map<string, FakeLock>();
   readonly #unsubscribers = new Set<() => void>();
 
   constructor(options: FakeStoreOptions = {}) {
-    this.backend = options.backend ?? new FakeRedisBackend(options);
-    this.keys = makeKeys(options.prefix);
-    this.#engine = new MajorityStore(this.backend.servers, this.keys);
-    this.total = this.#engine.total;
-    this.majority = this.#engine.majority;
+    const backend = options.backend ?? new FakeRedisBackend(options);
+    const keys = makeKeys(options.prefix);
+    super(backend.servers, keys);
+    this.backend = backend;
+    this.keys = keys;
   }
 
   down(i: number): void {
@@ -130,92 +118,11 @@ export class FakeCoordinationStore implements CoordinationStore {
     this.backend.up(i);
   }
 
-  // ---- the majority engine --------------------------------------------------------------
+  // ---- events: what this store published, for assertions --------------------------------
 
-  readTopology(cluster: string): Promise<MajorityRead<Topology | null>> {
-    return this.#engine.readTopology(cluster);
-  }
-
-  casTopology(
-    cluster: string,
-    expected: number,
-    next: Topology,
-    writer: string,
-  ): Promise<CasResult> {
-    return this.#engine.casTopology(cluster, expected, next, writer);
-  }
-
-  updateTopology(cluster: string, next: Topology, writer: string): Promise<CasResult> {
-    return this.#engine.updateTopology(cluster, next, writer);
-  }
-
-  publishVote(cluster: string, vote: Vote, ttlMs: number): Promise<void> {
-    return this.#engine.publishVote(cluster, vote, ttlMs);
-  }
-
-  readVotes(cluster: string): Promise<MajorityRead<Vote[]>> {
-    return this.#engine.readVotes(cluster);
-  }
-
-  publishPresence(cluster: string, presence: SentinelPresence, ttlMs: number): Promise<void> {
-    return this.#engine.publishPresence(cluster, presence, ttlMs);
-  }
-
-  readPresence(cluster: string): Promise<MajorityRead<SentinelPresence[]>> {
-    return this.#engine.readPresence(cluster);
-  }
-
-  setPause(cluster: string, state: PauseState): Promise<void> {
-    return this.#engine.setPause(cluster, state);
-  }
-
-  readPause(cluster: string): Promise<MajorityRead<PauseState>> {
-    return this.#engine.readPause(cluster);
-  }
-
-  putRecord<T extends StoredRecord>(
-    cluster: string,
-    name: string,
-    value: T,
-    ttlMs: number,
-    schema?: z.ZodType<T>,
-  ): Promise<void> {
-    return this.#engine.putRecord(cluster, name, value, ttlMs, schema);
-  }
-
-  claimRecord<T extends StoredRecord>(
-    cluster: string,
-    name: string,
-    value: T,
-    ttlMs: number,
-    schema?: z.ZodType<T>,
-  ): Promise<boolean> {
-    return this.#engine.claimRecord(cluster, name, value, ttlMs, schema);
-  }
-
-  getRecord<T extends StoredRecord = StoredRecord>(
-    cluster: string,
-    name: string,
-    ...schema: RecordSchemaArg<T>
-  ): Promise<MajorityRead<T | null>> {
-    return this.#engine.getRecord<T>(cluster, name, ...schema);
-  }
-
-  deleteRecord(cluster: string, name: string, id: string): Promise<void> {
-    return this.#engine.deleteRecord(cluster, name, id);
-  }
-
-  async publishEvent(cluster: string, event: StampedEvent): Promise<void> {
-    await this.#engine.publishEvent(cluster, event);
+  override async publishEvent(cluster: string, event: StampedEvent): Promise<void> {
+    await super.publishEvent(cluster, event);
     this.published.push(event);
-  }
-
-  readHistory(
-    cluster: string,
-    sinceId: string,
-    count: number,
-  ): Promise<{ id: string; event: StampedEvent }[]> {
-    return this.#engine.readHistory(cluster, sinceId, count);
   }
 
   // ---- leader: redlock's rules (majority of SET NX PX, extend and release only our value) --
@@ -223,21 +130,21 @@ export class FakeCoordinationStore implements CoordinationStore {
   // the lock cannot be the engine's; this emulation runs on the engine's onAll.
 
   async tryLead(cluster: string, ttlMs: number): Promise<boolean> {
-    if (this.#engine.closed) return false;
+    if (this.closed) return false;
     const ttl = Math.max(1, Math.round(ttlMs));
     const key = this.keys.lock(cluster);
     const held = this.#locks.get(cluster);
     const start = this.backend.now();
     const extending = held !== undefined && held.expiration > start;
     const value = extending ? held.value : randomBytes(16).toString('hex');
-    const answers = await this.#engine.onAll((s) => s.lock(key, value, ttl, extending));
+    const answers = await this.onAll((s) => s.lock(key, value, ttl, extending));
     if (answers.filter((a) => a.ok && a.value).length >= this.majority) {
       // redlock's validity: start + ttl - drift (1% + 2 ms)
       this.#locks.set(cluster, { value, expiration: start + ttl - (Math.round(0.01 * ttl) + 2) });
       return true;
     }
     this.#locks.delete(cluster);
-    await this.#engine.onAll((s) => s.unlock(key, value));
+    await this.onAll((s) => s.unlock(key, value));
     return false;
   }
 
@@ -246,7 +153,7 @@ export class FakeCoordinationStore implements CoordinationStore {
     this.#locks.delete(cluster);
     if (held === undefined) return;
     const key = this.keys.lock(cluster);
-    await this.#engine.onAll((s) => s.unlock(key, held.value));
+    await this.onAll((s) => s.unlock(key, held.value));
   }
 
   isLeader(cluster: string): boolean {
@@ -260,10 +167,10 @@ export class FakeCoordinationStore implements CoordinationStore {
     cluster: string,
     onEvent: (event: StampedEvent) => void,
   ): Promise<() => Promise<void>> {
-    if (this.#engine.closed) throw new CoordinationUnavailable('coordination store is closed');
+    if (this.closed) throw new CoordinationUnavailable('coordination store is closed');
     const deliver = deliverOnce(onEvent);
     const handler = (message: string): void => {
-      if (!this.#engine.closed) deliver(message);
+      if (!this.closed) deliver(message);
     };
     const channel = this.keys.events(cluster);
     const offs = this.backend.servers.map((server) => server.listen(channel, handler));
@@ -277,7 +184,7 @@ export class FakeCoordinationStore implements CoordinationStore {
   }
 
   async close(): Promise<void> {
-    this.#engine.close();
+    this.markClosed();
     this.#locks.clear();
     for (const off of [...this.#unsubscribers]) off();
   }

@@ -61,7 +61,10 @@ const BARE_RECORD: z.ZodType<StoredRecord> = StoredRecordSchema;
 
 export type Answer<T> = { ok: true; value: T } | { ok: false; error: string };
 
-/** What the engine implements of the port; the lock, subscriptions and close stay outside. */
+/**
+ * What the engine implements of the port. The stores extend it and add the lock,
+ * subscriptions and close.
+ */
 export type MajorityOperations = Omit<
   CoordinationStore,
   'tryLead' | 'releaseLead' | 'isLeader' | 'subscribe' | 'close'
@@ -87,8 +90,8 @@ export class MajorityStore<
     return this.#closed;
   }
 
-  /** From now on every server counts as not answering. Closing connections is the owner's. */
-  close(): void {
+  /** From now on every server counts as not answering. Closing connections is the subclass's. */
+  markClosed(): void {
     this.#closed = true;
   }
 

@@ -13,18 +13,10 @@
  */
 import { Redis } from 'ioredis';
 import Redlock, { type Lock } from 'redlock';
-import type { z } from 'zod';
 
 import { ConfigError, CoordinationUnavailable } from '../../core/errors.js';
 import type { StampedEvent } from '../../core/events.js';
-import type { PauseState, SentinelPresence, Topology, Vote } from '../../core/model.js';
-import type {
-  CasResult,
-  CoordinationStore,
-  MajorityRead,
-  RecordSchemaArg,
-  StoredRecord,
-} from '../../ports/coordination.js';
+import type { CoordinationStore } from '../../ports/coordination.js';
 import { type Keys, keys as makeKeys } from './keys.js';
 import { clientOptions, closeClient, type CoordinationLogger, RedisLink } from './link.js';
 import { deliverOnce } from './majority.js';
@@ -41,13 +33,10 @@ export interface RedisCoordinationOptions {
   logger?: CoordinationLogger;
 }
 
-export class RedisCoordinationStore implements CoordinationStore {
-  readonly total: number;
-  readonly majority: number;
+export class RedisCoordinationStore extends MajorityStore<RedisLink> implements CoordinationStore {
   readonly keys: Keys;
 
   readonly #links: RedisLink[];
-  readonly #engine: MajorityStore<RedisLink>;
   readonly #options: RedisCoordinationOptions;
   readonly #redlock: Redlock;
   readonly #locks = new Map<string, Lock>();
@@ -59,13 +48,13 @@ export class RedisCoordinationStore implements CoordinationStore {
     if (options.urls.length === 0) {
       throw new ConfigError('coordination.redis: at least one Redis URL is required');
     }
-    this.#options = options;
-    this.keys = makeKeys(options.prefix);
+    const keys = makeKeys(options.prefix);
     const timeout = Math.max(1, Math.round(options.commandTimeoutMs));
-    this.#links = options.urls.map((url) => new RedisLink(url, timeout, options.logger));
-    this.#engine = new MajorityStore(this.#links, this.keys);
-    this.total = this.#engine.total;
-    this.majority = this.#engine.majority;
+    const links = options.urls.map((url) => new RedisLink(url, timeout, options.logger));
+    super(links, keys);
+    this.#options = options;
+    this.keys = keys;
+    this.#links = links;
     this.#redlock = new Redlock(
       this.#links.map((l) => l.client),
       { retryCount: 0, driftFactor: 0.01 },
@@ -84,93 +73,6 @@ export class RedisCoordinationStore implements CoordinationStore {
       await sleep(20);
     }
     return true;
-  }
-
-  // ---- the majority engine --------------------------------------------------------------
-
-  readTopology(cluster: string): Promise<MajorityRead<Topology | null>> {
-    return this.#engine.readTopology(cluster);
-  }
-
-  casTopology(
-    cluster: string,
-    expected: number,
-    next: Topology,
-    writer: string,
-  ): Promise<CasResult> {
-    return this.#engine.casTopology(cluster, expected, next, writer);
-  }
-
-  updateTopology(cluster: string, next: Topology, writer: string): Promise<CasResult> {
-    return this.#engine.updateTopology(cluster, next, writer);
-  }
-
-  publishVote(cluster: string, vote: Vote, ttlMs: number): Promise<void> {
-    return this.#engine.publishVote(cluster, vote, ttlMs);
-  }
-
-  readVotes(cluster: string): Promise<MajorityRead<Vote[]>> {
-    return this.#engine.readVotes(cluster);
-  }
-
-  publishPresence(cluster: string, presence: SentinelPresence, ttlMs: number): Promise<void> {
-    return this.#engine.publishPresence(cluster, presence, ttlMs);
-  }
-
-  readPresence(cluster: string): Promise<MajorityRead<SentinelPresence[]>> {
-    return this.#engine.readPresence(cluster);
-  }
-
-  setPause(cluster: string, state: PauseState): Promise<void> {
-    return this.#engine.setPause(cluster, state);
-  }
-
-  readPause(cluster: string): Promise<MajorityRead<PauseState>> {
-    return this.#engine.readPause(cluster);
-  }
-
-  putRecord<T extends StoredRecord>(
-    cluster: string,
-    name: string,
-    value: T,
-    ttlMs: number,
-    schema?: z.ZodType<T>,
-  ): Promise<void> {
-    return this.#engine.putRecord(cluster, name, value, ttlMs, schema);
-  }
-
-  claimRecord<T extends StoredRecord>(
-    cluster: string,
-    name: string,
-    value: T,
-    ttlMs: number,
-    schema?: z.ZodType<T>,
-  ): Promise<boolean> {
-    return this.#engine.claimRecord(cluster, name, value, ttlMs, schema);
-  }
-
-  getRecord<T extends StoredRecord = StoredRecord>(
-    cluster: string,
-    name: string,
-    ...schema: RecordSchemaArg<T>
-  ): Promise<MajorityRead<T | null>> {
-    return this.#engine.getRecord<T>(cluster, name, ...schema);
-  }
-
-  deleteRecord(cluster: string, name: string, id: string): Promise<void> {
-    return this.#engine.deleteRecord(cluster, name, id);
-  }
-
-  publishEvent(cluster: string, event: StampedEvent): Promise<void> {
-    return this.#engine.publishEvent(cluster, event);
-  }
-
-  readHistory(
-    cluster: string,
-    sinceId: string,
-    count: number,
-  ): Promise<{ id: string; event: StampedEvent }[]> {
-    return this.#engine.readHistory(cluster, sinceId, count);
   }
 
   // ---- leader (redlock) -----------------------------------------------------------------
@@ -267,7 +169,7 @@ export class RedisCoordinationStore implements CoordinationStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#engine.close();
+    this.markClosed();
     this.#locks.clear();
     const timeout = Math.min(1000, Math.max(50, this.#options.commandTimeoutMs));
     const subscribers = [...this.#subscriptions].flat();

@@ -158,7 +158,7 @@ describe('MajorityStore', () => {
     const all = servers(3);
     const gets = all.map((s) => vi.spyOn(s, 'get'));
     const engine = new MajorityStore(all, K);
-    engine.close();
+    engine.markClosed();
     await expect(engine.readTopology('c')).rejects.toThrow(/Connection is closed/);
     expect(gets.flatMap((g) => g.mock.calls)).toEqual([]);
   });
