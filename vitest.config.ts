@@ -14,7 +14,11 @@ export default defineConfig({
         test: {
           name: 'integration',
           sequence: { groupOrder: 1 },
-          include: ['test/integration/**/*.test.ts', 'test/contract/**/*.redis.test.ts'],
+          include: [
+            'test/integration/**/*.test.ts',
+            'test/contract/**/*.redis.test.ts',
+            'test/contract/**/*.real.test.ts',
+          ],
           testTimeout: 120_000,
           hookTimeout: 120_000,
           fileParallelism: false,
