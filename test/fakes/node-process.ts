@@ -140,6 +140,8 @@ export class FakeNodeProcess implements NodeProcess {
 /** What the agent's local session sees, over the same FakePostgres node. */
 export class FakeLocalObserver implements LocalNodeObserver {
   readonly calls: string[] = [];
+  /** how many times `observe` ran */
+  observed = 0;
   readonly #pg: FakePostgres;
   readonly #name: string;
   readonly #process: Pick<NodeProcess, 'state'>;
@@ -151,6 +153,7 @@ export class FakeLocalObserver implements LocalNodeObserver {
   }
 
   async observe(): Promise<LocalObservation> {
+    this.observed++;
     const st = this.#process.state();
     const n = this.#pg.node(this.#name);
     const base: LocalObservation = {
