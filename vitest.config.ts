@@ -7,7 +7,12 @@ export default defineConfig({
         test: {
           name: 'unit',
           sequence: { groupOrder: 0 },
-          include: ['test/unit/**/*.test.ts', 'test/contract/**/*.fake.test.ts'],
+          // test/unit mirrors src/; a test helper's own test sits beside it in test/helpers
+          include: [
+            'test/unit/**/*.test.ts',
+            'test/contract/**/*.fake.test.ts',
+            'test/helpers/**/*.test.ts',
+          ],
         },
       },
       {
