@@ -86,6 +86,7 @@ describe('Agent.tick', () => {
 
   it('an isolated primary fences itself once unconfirmed for leaseMs, and unfences once confirmed', async () => {
     const a = await agentOf('pg1', {});
+    await a.time.advance(3000); // the lease counts from the last confirmation, not from the start
     await a.agent.tick(); // confirmed now
     a.isolate();
     await a.time.advance(1000);

@@ -19,19 +19,19 @@ import { aCluster, aTopology, EPOCH } from '../../../builders/index.js';
 import { fakeClock } from '../../../fakes/clock.js';
 import { FakeCoordinationStore, FakeRedisBackend } from '../../../fakes/coordination.js';
 import { RecordingMetrics } from '../../../fakes/metrics.js';
-import { FakePostgres } from '../../../fakes/postgres.js';
+import { FakePostgres, type FakePostgresOptions } from '../../../fakes/postgres.js';
 
 const input = aCluster().withPrimaryDown().build();
 const topology: Topology = aTopology({ committedBy: 's0' }); // epoch 7, pg1 primary
 
-async function setup() {
+async function setup(pgOptions: FakePostgresOptions = {}) {
   const time = fakeClock();
   const store = new FakeCoordinationStore({
     backend: new FakeRedisBackend({ now: time.clock.wall }),
   });
   for (let e = 1; e <= EPOCH; e++)
     await store.casTopology('c1', e - 1, { ...topology, epoch: e }, 's0');
-  const pg = FakePostgres.cluster(input.cluster.nodes).down('pg1');
+  const pg = FakePostgres.cluster(input.cluster.nodes, pgOptions).down('pg1');
   const log = createLogger({ level: 'silent', process: 's1', role: 'sentinel' });
   const bus = new EventBus(store, log);
   const events: StampedEvent[] = [];
@@ -154,6 +154,29 @@ describe('FailoverExecutor.run', () => {
     expect(after).toMatchObject({ epoch: 8, primary: 'pg2', state: 'degraded' });
     expect(after?.reason).toMatch(/promotion of pg2 timed out/);
     expect(s.time.elapsed()).toBe(deadline);
+  });
+
+  it('epoch superseded after the promotion: no repoint and no fence under the stale epoch', async () => {
+    const s = await setup({ latencyMs: { promote: 100 } });
+    s.pg.set('pg1', { reach: 'up', writeFails: true }); // fenceable, were the epoch still ours
+    let after: Topology | null | undefined;
+    const running = s.run().then((t) => {
+      after = t;
+    });
+    await s.time.advance(50); // the promotion of pg2 (epoch 8) is under way
+    const ours = (await s.store.readTopology('c1')).value!;
+    expect(ours).toMatchObject({ epoch: 8, committedBy: 's1' });
+    const theirs = { ...ours, epoch: 9, primary: 'pg3', committedBy: 's2' };
+    expect((await s.store.casTopology('c1', 8, theirs, 's2')).committed).toBe(true);
+    for (let i = 0; i < 20 && after === undefined; i++) await s.time.advance(500);
+    await running;
+    expect(s.pg.calls).toEqual(['promote pg2', 'stamp pg2 8']);
+    expect(s.pg.attempts.map((x) => x.op)).not.toContain('fence');
+    expect(s.pg.node('pg1').fenced).toBe(false);
+    expect((await s.store.readTopology('c1')).value).toMatchObject({ epoch: 9, committedBy: 's2' });
+    expect(types(s.events)).not.toContain('failover-completed');
+    // the settled topology could not be published at the superseded epoch (3 attempts)
+    expect(after).toMatchObject({ epoch: 8, state: 'failing-over' });
   });
 
   it('a hung repoint hits the repointing deadline; the failover completes with a problem', async () => {
