@@ -7,14 +7,23 @@ export default defineConfig({
         test: {
           name: 'unit',
           sequence: { groupOrder: 0 },
-          include: ['test/unit/**/*.test.ts', 'test/contract/**/*.fake.test.ts'],
+          // test/unit mirrors src/; a test helper's own test sits beside it in test/helpers
+          include: [
+            'test/unit/**/*.test.ts',
+            'test/contract/**/*.fake.test.ts',
+            'test/helpers/**/*.test.ts',
+          ],
         },
       },
       {
         test: {
           name: 'integration',
           sequence: { groupOrder: 1 },
-          include: ['test/integration/**/*.test.ts', 'test/contract/**/*.redis.test.ts'],
+          include: [
+            'test/integration/**/*.test.ts',
+            'test/contract/**/*.redis.test.ts',
+            'test/contract/**/*.real.test.ts',
+          ],
           testTimeout: 120_000,
           hookTimeout: 120_000,
           fileParallelism: false,

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 
-import { compareText } from '../../../src/core/compare.js';
 import { formatMs, isoFromWall } from '../../../src/core/format.js';
 
 describe('isoFromWall', () => {
@@ -12,12 +11,8 @@ describe('isoFromWall', () => {
   });
 });
 
-describe('formatMs / compareText', () => {
+describe('formatMs', () => {
   it('formats seconds with one decimal', () => {
     expect([formatMs(800), formatMs(12_345), formatMs(0)]).toEqual(['0.8 s', '12.3 s', '0.0 s']);
-  });
-
-  it('orders by code unit, not locale', () => {
-    expect(['pg10', 'Pg2', 'pg2', 'pg1'].sort(compareText)).toEqual(['Pg2', 'pg1', 'pg10', 'pg2']);
   });
 });

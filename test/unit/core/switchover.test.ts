@@ -6,18 +6,8 @@ import {
   planManualFailover,
   planSwitchover,
   type RefusalReason,
-  replayedPast,
-  restoredTopology,
-  switchedTopology,
-  switchingTopology,
 } from '../../../src/core/switchover.js';
-import {
-  aCluster,
-  aProbe,
-  aTopology,
-  type ClusterBuilder,
-  NOW_MONO,
-} from '../../builders/index.js';
+import { aCluster, aProbe, type ClusterBuilder, NOW_MONO } from '../../builders/index.js';
 
 // Default: pg1 primary (LSN 5_000_000) with an agent; pg2 (priority 100) and pg3 (priority 50)
 // caught-up standbys streaming from pg1, every node probed ok 100 ms ago; epoch 7, state ok.
@@ -315,56 +305,5 @@ describe('planManualFailover', () => {
       ok: false,
       reason: 'unknown-target',
     });
-  });
-});
-
-describe('switchover topologies and the replay rule', () => {
-  const t = aTopology({ previousPrimary: 'pg3', syncStandbys: ['pg2'] });
-
-  it('switching-over: next epoch, same primary', () => {
-    const s = switchingTopology(t, 'pg2', 1_700_000_000_000, 's1', 'switchover requested by x');
-    expect(s).toMatchObject({
-      epoch: 8,
-      primary: 'pg1',
-      state: 'switching-over',
-      committedBy: 's1',
-    });
-    expect(s.reason).toBe('switchover requested by x: pg1 -> pg2');
-  });
-
-  it('switched: the target is the primary, the old one a standby to rejoin', () => {
-    const s = switchedTopology(
-      { ...t, epoch: 8, state: 'switching-over' },
-      'pg2',
-      1_700_000_000_000,
-      'done',
-    );
-    expect(s).toMatchObject({
-      epoch: 8,
-      primary: 'pg2',
-      previousPrimary: 'pg1',
-      state: 'ok',
-      syncStandbys: [],
-    });
-    expect(s.nodes.map((n) => [n.name, n.role, n.state])).toEqual([
-      ['pg1', 'standby', 'down'],
-      ['pg2', 'primary', 'up'],
-      ['pg3', 'standby', 'up'],
-    ]);
-  });
-
-  it('restored: same epoch and primary, ok', () => {
-    const s = restoredTopology(
-      { ...t, epoch: 8, state: 'switching-over' },
-      1_700_000_000_000,
-      'aborted',
-    );
-    expect(s).toMatchObject({ epoch: 8, primary: 'pg1', state: 'ok', reason: 'aborted' });
-  });
-
-  it('replay must pass the shutdown checkpoint record', () => {
-    expect(replayedPast(undefined, 100)).toBe(false);
-    expect(replayedPast(100, 100)).toBe(false);
-    expect(replayedPast(140, 100)).toBe(true);
   });
 });

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 
-import { initialTopology } from '../../../src/core/failover/topology.js';
 import type { NodeObservation } from '../../../src/core/health.js';
 import { countDownVotes, nodeViews } from '../../../src/core/views.js';
 import { aProbe, aTopology, aVote } from '../../builders/index.js';
@@ -78,25 +77,5 @@ describe('nodeViews', () => {
     ];
     expect(countDownVotes(votes, t)).toBe(1);
     expect(countDownVotes(votes, null)).toBe(0);
-  });
-});
-
-describe('initialTopology', () => {
-  const cluster = { name: 'c', initialPrimary: 'pg1', nodes };
-  it('crowns the initial primary only when it answers as a primary', () => {
-    expect(initialTopology(cluster, [aProbe('pg2').standby().build()], 0, 's1')).toBeNull();
-    expect(initialTopology(cluster, [aProbe('pg1').standby().build()], 0, 's1')).toBeNull();
-    const t = initialTopology(
-      cluster,
-      [aProbe('pg1').primary().build(), aProbe('pg2').standby().build()],
-      0,
-      's1',
-    );
-    expect(t).toMatchObject({ epoch: 1, primary: 'pg1', state: 'ok', committedBy: 's1' });
-    expect(t!.nodes.map((n) => `${n.name}:${n.role}:${n.state}`)).toEqual([
-      'pg1:primary:up',
-      'pg2:standby:up',
-      'pg3:standby:down',
-    ]);
   });
 });

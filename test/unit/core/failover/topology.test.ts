@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 
-import { nextTopology, settleTopology } from '../../../../src/core/failover/topology.js';
-import { aTopology, NOW_WALL } from '../../../builders/index.js';
+import {
+  initialTopology,
+  nextTopology,
+  settleTopology,
+} from '../../../../src/core/failover/topology.js';
+import { aProbe, aTopology, NOW_WALL } from '../../../builders/index.js';
 
 describe('nextTopology', () => {
   const prev = aTopology({
@@ -57,5 +61,32 @@ describe('settleTopology', () => {
       updatedAt: new Date(NOW_WALL + 500).toISOString(),
     });
     expect(t.nodes.find((n) => n.name === 'pg1')?.state).toBe('fenced');
+  });
+});
+
+describe('initialTopology', () => {
+  const nodes = ['pg1', 'pg2', 'pg3'].map((name, i) => ({
+    name,
+    host: '127.0.0.1',
+    port: 5432 + i,
+    priority: 100,
+    noFailover: false,
+  }));
+  const cluster = { name: 'c', initialPrimary: 'pg1', nodes };
+  it('crowns the initial primary only when it answers as a primary', () => {
+    expect(initialTopology(cluster, [aProbe('pg2').standby().build()], 0, 's1')).toBeNull();
+    expect(initialTopology(cluster, [aProbe('pg1').standby().build()], 0, 's1')).toBeNull();
+    const t = initialTopology(
+      cluster,
+      [aProbe('pg1').primary().build(), aProbe('pg2').standby().build()],
+      0,
+      's1',
+    );
+    expect(t).toMatchObject({ epoch: 1, primary: 'pg1', state: 'ok', committedBy: 's1' });
+    expect(t!.nodes.map((n) => `${n.name}:${n.role}:${n.state}`)).toEqual([
+      'pg1:primary:up',
+      'pg2:standby:up',
+      'pg3:standby:down',
+    ]);
   });
 });

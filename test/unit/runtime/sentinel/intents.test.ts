@@ -1,17 +1,16 @@
 /**
- * IntentRunner + SwitchoverExecutor against fakes: FakeCoordinationStore, a fake PostgresPort
- * (node roles and replay LSNs in memory) and a fake agent. Real timers (short timings).
+ * IntentRunner + SwitchoverExecutor against fakes: FakeCoordinationStore, the shared
+ * FakePostgres (pg1 primary, pg2 and pg3 streaming from it) and FakeAgentControl over it (a
+ * stop writes the shutdown checkpoint at 5 000 100, the standbys receive it). Real timers
+ * (short timings).
  */
 import { describe, expect, it } from 'vitest';
 
 import { createLogger } from '../../../../src/adapters/logging/logger.js';
 import { SentinelMetrics } from '../../../../src/adapters/metrics/metrics.js';
 import type { ClusterConfig } from '../../../../src/config/types.js';
-import { AgentRefused, PostgresUnreachable } from '../../../../src/core/errors.js';
 import type { StampedEvent } from '../../../../src/core/events.js';
-import type { NodeSpec, ProbeResult, Topology } from '../../../../src/core/model.js';
-import type { AgentControl, AgentTarget } from '../../../../src/ports/agent-control.js';
-import type { PostgresPort } from '../../../../src/ports/postgres.js';
+import type { Topology } from '../../../../src/core/model.js';
 import { type IntentOp, type IntentRecord, RECORDS } from '../../../../src/ports/records.js';
 import { EventBus } from '../../../../src/runtime/events.js';
 import type { IntentDeps } from '../../../../src/runtime/sentinel/deps.js';
@@ -24,98 +23,9 @@ import {
   NOW_MONO,
   observe,
 } from '../../../builders/index.js';
+import { FakeAgentControl } from '../../../fakes/agent-control.js';
 import { FakeCoordinationStore } from '../../../fakes/coordination.js';
-
-const CHECKPOINT = 5_000_100;
-
-/** Postgres nodes in memory: role, up, replay LSN. */
-class FakePg {
-  nodes = new Map<string, { up: boolean; role: 'primary' | 'standby'; replayed: number }>([
-    ['pg1', { up: true, role: 'primary', replayed: 5_000_000 }],
-    ['pg2', { up: true, role: 'standby', replayed: 5_000_000 }],
-    ['pg3', { up: true, role: 'standby', replayed: 5_000_000 }],
-  ]);
-  calls: string[] = [];
-  /** the target replays the shutdown checkpoint when the old primary stops */
-  streams = true;
-  /** promote fails: before reaching the node, or after promoting it (the answer is lost) */
-  promoteFails: 'connect' | 'after' | null = null;
-
-  port(): PostgresPort {
-    const nodes = this.nodes;
-    const calls = this.calls;
-    const fails = () => this.promoteFails;
-    const port = {
-      async probe(node: NodeSpec): Promise<ProbeResult> {
-        const n = nodes.get(node.name)!;
-        if (!n.up)
-          return { node: node.name, ok: false, failure: 'refused', atMono: 0, durationMs: 1 };
-        return n.role === 'primary'
-          ? {
-              node: node.name,
-              ok: true,
-              atMono: 0,
-              durationMs: 1,
-              role: 'primary',
-              currentLsn: n.replayed,
-            }
-          : {
-              node: node.name,
-              ok: true,
-              atMono: 0,
-              durationMs: 1,
-              role: 'standby',
-              replayedLsn: n.replayed,
-              receivedLsn: n.replayed,
-            };
-      },
-      async promote(node: NodeSpec) {
-        calls.push(`promote ${node.name}`);
-        if (fails() === 'connect')
-          throw new PostgresUnreachable(`promote ${node.name} (x:1): connect: ECONNREFUSED`);
-        nodes.get(node.name)!.role = 'primary';
-        if (fails() === 'after')
-          throw new PostgresUnreachable(`promote ${node.name} (x:1): CHECKPOINT: terminated`);
-      },
-      async stampEpoch(node: NodeSpec, epoch: number) {
-        calls.push(`stamp ${node.name} ${epoch}`);
-      },
-      async ensureSlot(node: NodeSpec, slot: string) {
-        calls.push(`slot ${node.name} ${slot}`);
-      },
-      async repoint(node: NodeSpec, primary: NodeSpec) {
-        calls.push(`repoint ${node.name} -> ${primary.name}`);
-      },
-      async fence(node: NodeSpec) {
-        calls.push(`fence ${node.name}`);
-      },
-      async unfence() {},
-      async setSyncStandbyNames() {},
-      async close() {},
-    };
-    return port as unknown as PostgresPort;
-  }
-}
-
-class FakeAgent implements AgentControl {
-  calls: string[] = [];
-  refuseStop = false;
-  constructor(readonly pg: FakePg) {}
-  async stop(node: AgentTarget, epoch: number) {
-    this.calls.push(`stop ${node.name} ${epoch}`);
-    if (this.refuseStop)
-      throw new AgentRefused(409, `agent of ${node.name} refused /stop: not now`);
-    this.pg.nodes.get(node.name)!.up = false;
-    if (this.pg.streams)
-      for (const n of this.pg.nodes.values())
-        if (n.role === 'standby') n.replayed = CHECKPOINT + 104;
-    return { checkpointLsn: CHECKPOINT, checkpointLsnText: '0/4C4B464' };
-  }
-  async start(node: AgentTarget, epoch: number) {
-    this.calls.push(`start ${node.name} ${epoch}`);
-    this.pg.nodes.get(node.name)!.up = true;
-  }
-}
+import { FakePostgres } from '../../../fakes/postgres.js';
 
 const cluster: ClusterConfig = aClusterConfig({
   nodes: aClusterConfig().nodes.map((n, i) => ({
@@ -126,8 +36,8 @@ const cluster: ClusterConfig = aClusterConfig({
 
 function setup(timing: Parameters<typeof aTiming>[0] = {}) {
   const store = new FakeCoordinationStore();
-  const pg = new FakePg();
-  const agent = new FakeAgent(pg);
+  const pg = FakePostgres.cluster(cluster.nodes);
+  const agent = new FakeAgentControl(pg);
   const log = createLogger({ level: 'silent', process: 's1', role: 'sentinel' });
   const t0 = performance.now();
   const events: StampedEvent[] = [];
@@ -142,7 +52,7 @@ function setup(timing: Parameters<typeof aTiming>[0] = {}) {
       ...timing,
     }),
     store,
-    pg: pg.port(),
+    pg,
     bus,
     log,
     metrics: new SentinelMetrics(undefined, { defaults: false }),
@@ -240,13 +150,13 @@ describe('IntentRunner: switchover', () => {
 
   it('rolls back when the target does not replay the final checkpoint in time', async () => {
     const { store, pg, agent, events, runner } = setup({ switchoverTimeoutMs: 150 });
-    pg.streams = false;
+    pg.set('pg2', { replayLagBytes: 1000 }); // replays behind what it receives
     const id = await request(store, 'switchover', 'pg2');
     const after = await runner.poll({ topology, observations: healthyObs() });
     expect(after).toMatchObject({ epoch: 2, primary: 'pg1', state: 'ok' });
     expect(agent.calls).toEqual(['stop pg1 2', 'start pg1 2']);
     expect(pg.calls).not.toContain('promote pg2');
-    expect(pg.nodes.get('pg1')!.up).toBe(true);
+    expect(pg.node('pg1').reach).toBe('up');
     expect(events.map((e) => e.type)).toEqual([
       'topology-changed',
       'switchover-started',
@@ -272,7 +182,7 @@ describe('IntentRunner: switchover', () => {
 
   it('a promotion whose answer is lost goes forward (the node is a primary now)', async () => {
     const { store, pg, agent, runner } = setup();
-    pg.promoteFails = 'after';
+    pg.fail('promote', { when: 'after' }); // promoted, but the answer is lost
     const id = await request(store, 'switchover', 'pg2');
     const after = await runner.poll({ topology, observations: healthyObs() });
     expect(after).toMatchObject({ epoch: 2, primary: 'pg2', state: 'ok' });
@@ -282,7 +192,7 @@ describe('IntentRunner: switchover', () => {
 
   it('a promotion that never reached the target rolls back', async () => {
     const { store, pg, agent, runner, events } = setup();
-    pg.promoteFails = 'connect';
+    pg.fail('promote', { when: 'before' }); // never reached the node
     const id = await request(store, 'switchover', 'pg2');
     const after = await runner.poll({ topology, observations: healthyObs() });
     expect(after).toMatchObject({ epoch: 2, primary: 'pg1', state: 'ok' });
@@ -330,7 +240,7 @@ describe('IntentRunner: switchover', () => {
 describe('IntentRunner: manual failover', () => {
   it('with the primary down: a forced failover through the failover machine', async () => {
     const { store, pg, runner, events } = setup();
-    pg.nodes.get('pg1')!.up = false;
+    pg.down('pg1');
     const id = await request(store, 'failover');
     const timing = aTiming();
     const obs = observe(
@@ -383,8 +293,8 @@ describe('IntentRunner: orphaned switchover', () => {
     const { store, pg, runner } = setup(tiny);
     await store.casTopology('c1', 0, topology, 's9');
     await store.casTopology('c1', 1, switching, 's9');
-    pg.nodes.get('pg1')!.up = false;
-    pg.nodes.get('pg2')!.role = 'primary';
+    pg.down('pg1');
+    pg.set('pg2', { role: 'primary' });
     const obs = observe(
       [aProbe('pg1').refused().at(NOW_MONO).build(), aProbe('pg2').primary().at(NOW_MONO).build()],
       NOW_MONO,
@@ -401,7 +311,7 @@ describe('IntentRunner: orphaned switchover', () => {
     const handover: Topology = { ...switching, primary: 'pg2', previousPrimary: 'pg1' };
     await store.casTopology('c1', 0, topology, 's9');
     await store.casTopology('c1', 1, handover, 's9');
-    pg.nodes.get('pg1')!.up = false;
+    pg.down('pg1');
     expect(await runner.poll({ topology: handover, observations: healthyObs() })).toBeNull();
     await new Promise((r) => setTimeout(r, 60));
     const after = await runner.poll({ topology: handover, observations: healthyObs() });
@@ -414,7 +324,7 @@ describe('IntentRunner: orphaned switchover', () => {
     const { store, agent, runner, pg } = setup(tiny);
     await store.casTopology('c1', 0, topology, 's9');
     await store.casTopology('c1', 1, switching, 's9');
-    pg.nodes.get('pg1')!.up = false; // stopped cleanly, before the hand-over
+    pg.down('pg1'); // stopped cleanly, before the hand-over
     const rec: IntentRecord = {
       id: 'x',
       atWall: Date.now(),

@@ -1,16 +1,15 @@
 /**
- * SyncStandbyManager (runtime) over the fake coordination store and a recording fake of the
- * postgres control port: the plan's steps run in order, a record is an epoch CAS e -> e+1 that
- * emits topology-changed, and nothing after a failed step runs (never clear the names when
- * `syncStandbys = []` did not commit).
+ * SyncStandbyManager (runtime) over the fake coordination store and the shared FakePostgres
+ * (its effective control calls interleaved with the events): the plan's steps run in order, a
+ * record is an epoch CAS e -> e+1 that emits topology-changed, and nothing after a failed step
+ * runs (never clear the names when `syncStandbys = []` did not commit).
  */
 import { describe, expect, it } from 'vitest';
 
 import { createLogger } from '../../../../src/adapters/logging/logger.js';
 import type { ClusterConfig } from '../../../../src/config/types.js';
-import type { NodeSpec, ProbeResult, ReplicaStat, Topology } from '../../../../src/core/model.js';
+import type { ReplicaStat, Topology } from '../../../../src/core/model.js';
 import { syncStandbyNamesFor } from '../../../../src/core/sync.js';
-import type { PostgresPort } from '../../../../src/ports/postgres.js';
 import { EventBus } from '../../../../src/runtime/events.js';
 import type { SyncDeps } from '../../../../src/runtime/sentinel/deps.js';
 import { SyncStandbyManager } from '../../../../src/runtime/sentinel/sync-standby.js';
@@ -23,30 +22,9 @@ import {
   observe,
 } from '../../../builders/index.js';
 import { FakeCoordinationStore } from '../../../fakes/coordination.js';
+import { FakePostgres } from '../../../fakes/postgres.js';
 
 const LSN = 5_000_000;
-
-class RecordingPg implements PostgresPort {
-  readonly calls: string[] = [];
-  failNames = false;
-  constructor(private readonly log: string[]) {}
-  async probe(node: NodeSpec): Promise<ProbeResult> {
-    return { node: node.name, ok: false, atMono: 0, durationMs: 0 };
-  }
-  async close(): Promise<void> {}
-  async promote(): Promise<void> {}
-  async stampEpoch(node: NodeSpec, epoch: number): Promise<void> {
-    this.log.push(`stamp ${node.name} ${epoch}`);
-  }
-  async ensureSlot(): Promise<void> {}
-  async repoint(): Promise<void> {}
-  async fence(): Promise<void> {}
-  async unfence(): Promise<void> {}
-  async setSyncStandbyNames(node: NodeSpec, value: string): Promise<void> {
-    if (this.failNames) throw new Error('connection refused');
-    this.log.push(`names ${node.name} '${value}'`);
-  }
-}
 
 function setup(mode: 'sync' | 'async' = 'sync') {
   const cluster: ClusterConfig = aClusterConfig({
@@ -60,7 +38,8 @@ function setup(mode: 'sync' | 'async' = 'sync') {
     if (e.type === 'topology-changed')
       order.push(`topology ${e.epoch} [${e.topology.syncStandbys.join(',')}]`);
   });
-  const pg = new RecordingPg(order);
+  const pg = FakePostgres.cluster(cluster.nodes);
+  pg.onCall((line) => order.push(line));
   let mono = NOW_MONO;
   const deps: SyncDeps = {
     timing: aTiming(),
@@ -229,9 +208,9 @@ describe('SyncStandbyManager', () => {
     const s = setup();
     const t0 = aTopology({ cluster: 'c1', epoch: 3 });
     await s.seed(t0);
-    s.pg.failNames = true;
+    s.pg.fail('setSyncStandbyNames', { error: () => new Error('connection refused') });
     await s.manager.reconcile({ topology: t0, observations: obs('', [row('pg2')], s.tick()) });
-    s.pg.failNames = false;
+    s.pg.clearFaults();
     await s.manager.reconcile({ topology: t0, observations: obs('', [row('pg2')], s.tick()) });
     expect(s.order).toEqual([`names pg1 '${syncStandbyNamesFor('pg2')}'`]);
   });

@@ -2,7 +2,7 @@ import net from 'node:net';
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
-import { startTcpProxy, type TcpProxy } from '../../helpers/tcp-proxy.js';
+import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
 
 const SILENCE_MS = 300;
 

@@ -1,0 +1,191 @@
+/**
+ * The agent loop on fakes, under fake timers: the agent of pg1 over FakePostgres (pg1 primary,
+ * pg2 and pg3 streaming from it), its FakeNodeProcess and FakeLocalObserver on the same node,
+ * and FakeCoordinationStore. `tick()` starts an action without awaiting it; `idle()` lets it
+ * finish.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+
+import { createLogger } from '../../../../src/adapters/logging/logger.js';
+import { UserError } from '../../../../src/core/errors.js';
+import type { StampedEvent } from '../../../../src/core/events.js';
+import type { Topology } from '../../../../src/core/model.js';
+import { Agent } from '../../../../src/runtime/agent/agent.js';
+import { EventBus } from '../../../../src/runtime/events.js';
+import { aClusterConfig, aTiming, aTopology } from '../../../builders/index.js';
+import { fakeClock } from '../../../fakes/clock.js';
+import { FakeCoordinationStore, FakeRedisBackend } from '../../../fakes/coordination.js';
+import { FakeLocalObserver, FakeNodeProcess } from '../../../fakes/node-process.js';
+import { FakePostgres } from '../../../fakes/postgres.js';
+
+const cluster = aClusterConfig();
+const timing = aTiming(); // leaseMs 5 s, agentIntervalMs 500 ms
+
+async function agentOf(node: string, ...topologies: Partial<Topology>[]) {
+  const time = fakeClock();
+  const backend = new FakeRedisBackend({ servers: 3, now: time.clock.wall });
+  const store = new FakeCoordinationStore({ backend });
+  let epoch = 0;
+  for (const patch of topologies) {
+    await store.casTopology('c1', epoch, aTopology({ epoch: epoch + 1, ...patch }), 's1');
+    epoch++;
+  }
+  const pg = FakePostgres.cluster(cluster.nodes);
+  const process = new FakeNodeProcess(pg, node);
+  const observer = new FakeLocalObserver(pg, node, process);
+  const log = createLogger({ level: 'silent', process: `agent-${node}`, role: 'agent' });
+  const bus = new EventBus(store, log);
+  const events: StampedEvent[] = [];
+  bus.onEvent((e) => events.push(e));
+  const agent = new Agent({
+    cluster,
+    node,
+    timing,
+    keepOldDataDirs: true,
+    store,
+    pg,
+    bus,
+    log,
+    clock: time.clock,
+    process,
+    observer,
+    observeTimeoutMs: 1000,
+  });
+  /** let the action in flight finish */
+  const idle = async (): Promise<void> => {
+    for (let i = 0; i < 100 && agent.status().action !== null; i++) await time.advance(10);
+    expect(agent.status().action).toBeNull();
+  };
+  const isolate = (): void => {
+    backend.down(0);
+    backend.down(1);
+  };
+  const reconnect = (): void => {
+    backend.up(0);
+    backend.up(1);
+  };
+  return { time, store, pg, process, observer, events, agent, idle, isolate, reconnect };
+}
+
+beforeEach(() => {
+  vi.useFakeTimers();
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('Agent.tick', () => {
+  it('the topology primary, writable, confirmed by a majority: nothing to do', async () => {
+    const a = await agentOf('pg1', {});
+    expect(await a.agent.tick()).toMatchObject({ kind: 'none', reason: 'primary-confirmed' });
+    await a.idle();
+    expect(a.pg.calls).toEqual([]);
+    expect(a.process.calls).toEqual([]);
+    expect(a.agent.primary()).toMatchObject({ ok: true });
+  });
+
+  it('an isolated primary fences itself once unconfirmed for leaseMs, and unfences once confirmed', async () => {
+    const a = await agentOf('pg1', {});
+    await a.time.advance(3000); // the lease counts from the last confirmation, not from the start
+    await a.agent.tick(); // confirmed now
+    a.isolate();
+    await a.time.advance(1000);
+    expect(await a.agent.tick()).toMatchObject({ kind: 'none', reason: 'lease-held' });
+    await a.time.advance(timing.leaseMs - 1000 - 1);
+    expect(await a.agent.tick()).toMatchObject({ reason: 'lease-held' });
+    await a.idle();
+    expect(a.pg.calls).toEqual([]);
+    expect(a.pg.node('pg1').fenced).toBe(false);
+
+    await a.time.advance(1); // leaseMs since the confirming read was sent
+    expect(await a.agent.tick()).toMatchObject({ kind: 'fence', reason: 'lease-expired' });
+    await a.idle();
+    expect(a.pg.calls).toEqual(['fence pg1']);
+    expect(a.pg.node('pg1').fenced).toBe(true);
+    expect(a.events.map((e) => e.type)).toEqual(['node-fenced']);
+    expect(await a.agent.tick()).toMatchObject({ kind: 'wait', reason: 'fenced-lease-lost' });
+
+    a.reconnect();
+    expect(await a.agent.tick()).toMatchObject({ kind: 'unfence', reason: 'lease-confirmed' });
+    await a.idle();
+    expect(a.pg.calls).toEqual(['fence pg1', 'unfence pg1']);
+    expect(a.pg.node('pg1').fenced).toBe(false);
+  });
+
+  it('a demoted primary still running is fenced, rewound and rejoined as a standby of the new one', async () => {
+    const a = await agentOf('pg1', {}, { primary: 'pg2', previousPrimary: 'pg1' });
+    a.pg.set('pg2', { role: 'primary' });
+    expect(await a.agent.tick()).toMatchObject({
+      kind: 'rejoin',
+      reason: 'demoted',
+      primary: 'pg2',
+      fenceFirst: true,
+      rewind: true,
+    });
+    await a.idle();
+    expect(a.pg.calls).toEqual(['fence pg1', 'slot pg2 pg1']);
+    expect(a.process.calls).toEqual([
+      'stop fast',
+      'clear-orphans',
+      'rewind pg2',
+      'configure-standby pg2',
+      'start',
+    ]);
+    expect(a.events.map((e) => e.type)).toEqual(['node-fenced', 'node-rejoined']);
+    expect(a.events[1]).toMatchObject({ node: 'pg1', epoch: 2, method: 'rewind' });
+    expect(a.pg.node('pg1')).toMatchObject({ role: 'standby', upstream: 'pg2', fenced: false });
+    expect(await a.agent.tick()).toMatchObject({ kind: 'none', reason: 'standby-ok' });
+    expect(a.agent.replica(undefined)).toMatchObject({ ok: true, role: 'standby' });
+  });
+
+  it('/stop refuses another epoch or a topology not switching over; stops cleanly otherwise', async () => {
+    const a = await agentOf('pg1', {}, {}, { state: 'switching-over' });
+    await a.agent.tick();
+    await expect(a.agent.stopForSwitchover(2)).rejects.toThrow(UserError);
+    await expect(a.agent.stopForSwitchover(2)).rejects.toThrow(/refusing \/stop for epoch 2/);
+    expect(a.process.calls).toEqual([]);
+    expect(a.pg.node('pg1').reach).toBe('up');
+    expect(await a.agent.stopForSwitchover(3)).toMatchObject({ checkpointLsn: 5_000_000 });
+    expect(a.process.calls).toEqual(['stop fast']);
+
+    const b = await agentOf('pg1', {}, {}, {}); // epoch 3, state ok
+    await expect(b.agent.stopForSwitchover(3)).rejects.toThrow(/state ok/);
+    const c = await agentOf('pg2', {}, {}, { state: 'switching-over' }); // pg1 is the primary
+    await expect(c.agent.stopForSwitchover(3)).rejects.toThrow(/primary pg1/);
+    expect([...b.process.calls, ...c.process.calls]).toEqual([]);
+  });
+});
+
+describe('Agent.start/stop', () => {
+  it('loops every agentIntervalMs, every 50 ms while an isolated primary, not after stop()', async () => {
+    const a = await agentOf('pg1', {});
+    a.agent.start();
+    await a.time.advance(0);
+    expect(a.observer.observed).toBe(1);
+    await a.time.advance(timing.agentIntervalMs - 1);
+    expect(a.observer.observed).toBe(1);
+    await a.time.advance(1);
+    expect(a.observer.observed).toBe(2);
+
+    a.isolate();
+    await a.time.advance(timing.agentIntervalMs); // this tick finds no majority: 50 ms from now on
+    expect(a.observer.observed).toBe(3);
+    await a.time.advance(50);
+    expect(a.observer.observed).toBe(4);
+    await a.time.advance(200);
+    expect(a.observer.observed).toBe(8);
+
+    a.reconnect();
+    await a.time.advance(50); // confirmed again: back to agentIntervalMs
+    expect(a.observer.observed).toBe(9);
+    await a.time.advance(timing.agentIntervalMs - 1);
+    expect(a.observer.observed).toBe(9);
+    await a.time.advance(1);
+    expect(a.observer.observed).toBe(10);
+
+    await a.agent.stop(1000);
+    expect(a.observer.calls).toContain('close');
+    await a.time.advance(10 * timing.agentIntervalMs);
+    expect(a.observer.observed).toBe(10);
+  });
+});

@@ -1,0 +1,272 @@
+/**
+ * ClusterLoop on fakes, under fake timers: the whole tick (observe + coordinate -> decide ->
+ * publish -> lead -> act) against FakePostgres (pg1 primary, pg2 and pg3 streaming from it)
+ * and FakeCoordinationStore (3 servers), asserting on what `tick()` returns and on what the
+ * fakes saw. Other sentinels exist only as the votes they publish into the shared store.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+
+import { createLogger } from '../../../../src/adapters/logging/logger.js';
+import type { StampedEvent } from '../../../../src/core/events.js';
+import type { Vote } from '../../../../src/core/model.js';
+import { EventBus } from '../../../../src/runtime/events.js';
+import { ClusterLoop, type TickOutcome } from '../../../../src/runtime/sentinel/cluster-loop.js';
+import { aClusterConfig, aTiming } from '../../../builders/index.js';
+import { FakeAgentControl } from '../../../fakes/agent-control.js';
+import { fakeClock } from '../../../fakes/clock.js';
+import { FakeCoordinationStore, FakeRedisBackend } from '../../../fakes/coordination.js';
+import { RecordingMetrics } from '../../../fakes/metrics.js';
+import { FakePostgres, type FakePostgresOptions } from '../../../fakes/postgres.js';
+
+const cluster = aClusterConfig(); // c1: pg1 primary, pg2 (priority 100), pg3 (50); quorum 2
+const timing = aTiming(); // probe every 500 ms, refusedAfter 1 s, tiltGap 2 s, tilt 10 s
+
+function sentinel(o: { pg?: FakePostgresOptions } = {}) {
+  const time = fakeClock();
+  const backend = new FakeRedisBackend({ servers: 3, now: time.clock.wall });
+  const store = new FakeCoordinationStore({ backend });
+  const pg = FakePostgres.cluster(cluster.nodes, o.pg);
+  const log = createLogger({ level: 'silent', process: 's1', role: 'sentinel' });
+  const bus = new EventBus(store, log);
+  const events: StampedEvent[] = [];
+  bus.onEvent((e) => events.push(e));
+  const metrics = new RecordingMetrics();
+  const loop = new ClusterLoop({
+    cluster,
+    timing,
+    sentinelId: 's1',
+    clock: time.clock,
+    log,
+    store,
+    pg,
+    bus,
+    metrics,
+    agents: new FakeAgentControl(pg),
+    apiUrl: null,
+    version: 'test',
+  });
+  /** another sentinel's vote about pg1, fresh now */
+  const voteFrom = (sentinel: string, epoch: number, down = true): Promise<void> => {
+    const vote: Vote = {
+      sentinel,
+      epoch,
+      primary: 'pg1',
+      down,
+      reason: down ? 'refused-for-refusedAfter' : 'ok',
+      atWall: time.clock.wall(),
+    };
+    return store.publishVote('c1', vote, timing.voteTtlMs);
+  };
+  /** tick every probe interval until `until` holds (at most `max` ticks) */
+  const tickUntil = async (
+    until: (o: TickOutcome) => boolean,
+    max = 10,
+  ): Promise<TickOutcome[]> => {
+    const seen: TickOutcome[] = [];
+    for (let i = 0; i < max; i++) {
+      await time.advance(timing.probeIntervalMs);
+      const o = await loop.tick();
+      seen.push(o);
+      if (until(o)) return seen;
+    }
+    return seen;
+  };
+  return { time, backend, store, pg, events, metrics, loop, voteFrom, tickUntil };
+}
+
+const steps = (o: TickOutcome): string[] => o.did.map((d) => d.step);
+
+beforeEach(() => {
+  vi.useFakeTimers();
+});
+afterEach(() => {
+  vi.useRealTimers();
+  vi.restoreAllMocks();
+});
+
+describe('ClusterLoop.tick', () => {
+  it('bootstraps epoch 1 on an empty store and stamps it on the primary', async () => {
+    const s = sentinel();
+    const o = await s.loop.tick();
+    expect(o.did).toContainEqual({ step: 'bootstrapped', epoch: 1 });
+    expect(o.epoch).toBe(1);
+    expect(s.pg.calls).toEqual(['stamp pg1 1']);
+    expect(s.pg.node('pg1').stampedEpoch).toBe(1);
+    expect((await s.store.readTopology('c1')).value).toMatchObject({
+      epoch: 1,
+      primary: 'pg1',
+      state: 'ok',
+      committedBy: 's1',
+    });
+    expect(s.events.map((e) => e.type)).toContain('topology-changed');
+    // the heartbeat goes to the primary only
+    expect(s.pg.probes.filter((p) => p.heartbeat).map((p) => p.node)).toEqual(['pg1']);
+  });
+
+  it('a healthy cluster: observes, votes "not down", changes nothing', async () => {
+    const s = sentinel();
+    await s.loop.tick();
+    const [o] = await s.tickUntil(() => true, 1);
+    expect(o).toMatchObject({
+      decision: { kind: 'observe', reason: 'primary-up-here' },
+      did: [],
+      epoch: 1,
+    });
+    expect(s.pg.calls).toEqual(['stamp pg1 1']);
+    const votes = (await s.store.readVotes('c1')).value;
+    expect(votes).toEqual([expect.objectContaining({ sentinel: 's1', down: false, epoch: 1 })]);
+    expect(s.loop.view()).toMatchObject({ leader: true, coordination: 'majority', tilt: false });
+    expect(s.metrics.ticks.at(-1)).toMatchObject({ cluster: 'c1', leader: true, epoch: 1 });
+  });
+
+  it('primary down, a quorum of votes, leader: fails over to pg2, epoch 2, pg3 re-pointed', async () => {
+    const s = sentinel();
+    await s.loop.tick(); // epoch 1
+    s.pg.down('pg1');
+    await s.voteFrom('s2', 1);
+    const seen = await s.tickUntil((o) => o.decision.kind === 'failover');
+    const o = seen.at(-1)!;
+    expect(o.decision).toMatchObject({
+      kind: 'failover',
+      reason: 'primary-odown',
+      candidate: 'pg2',
+    });
+    expect(o.did).toContainEqual({ step: 'failover', outcome: 'completed', epoch: 2 });
+    expect(o.epoch).toBe(2);
+    // refused probes for refusedAfterMs (1 s) from the last success: the third tick acts
+    expect(seen.length).toBeLessThanOrEqual(3);
+    expect(s.pg.node('pg2').role).toBe('primary');
+    expect(s.pg.calls).toEqual([
+      'stamp pg1 1',
+      'promote pg2',
+      'stamp pg2 2',
+      'slot pg2 pg3',
+      'repoint pg3 -> pg2',
+    ]);
+    expect(s.pg.node('pg3').upstream).toBe('pg2');
+    expect((await s.store.readTopology('c1')).value).toMatchObject({
+      epoch: 2,
+      primary: 'pg2',
+      previousPrimary: 'pg1',
+      state: 'ok',
+    });
+    expect(s.events.map((e) => e.type)).toEqual(
+      expect.arrayContaining([
+        'node-down',
+        'primary-odown',
+        'failover-started',
+        'failover-completed',
+      ]),
+    );
+    expect(s.metrics.failovers).toEqual([
+      { cluster: 'c1', kind: 'automatic', durationMs: expect.any(Number) },
+    ]);
+    // the next tick follows the new primary: healthy again
+    const [after] = await s.tickUntil(() => true, 1);
+    expect(after!.decision).toMatchObject({ kind: 'observe', reason: 'primary-up-here', epoch: 2 });
+  });
+
+  it('the same without a quorum (no other sentinel votes down): no failover', async () => {
+    const s = sentinel();
+    await s.loop.tick();
+    s.pg.down('pg1');
+    await s.voteFrom('s2', 1, false);
+    const seen = await s.tickUntil(() => false, 8);
+    expect(seen.map((o) => o.decision.kind)).not.toContain('failover');
+    expect(seen.at(-1)!.decision).toMatchObject({ kind: 'vote-down', reason: 'no-quorum' });
+    expect(s.pg.calls).toEqual(['stamp pg1 1']);
+  });
+
+  it('no Redis majority: never fails over, even with the primary down and a quorum', async () => {
+    const s = sentinel();
+    await s.loop.tick();
+    s.pg.down('pg1');
+    await s.voteFrom('s2', 1);
+    s.backend.down(0);
+    s.backend.down(1);
+    const seen = await s.tickUntil(() => false, 8);
+    expect(seen.map((o) => o.decision.reason)).toEqual(Array(8).fill('no-coordination-majority'));
+    expect(seen.flatMap((o) => o.did)).toEqual([]);
+    expect(s.pg.calls).toEqual(['stamp pg1 1']);
+    expect(s.loop.view().coordination).toBe('no-majority');
+    expect(s.pg.node('pg2').role).toBe('standby');
+  });
+
+  it('enters TILT after a long gap between ticks (a paused process) and does not act', async () => {
+    const s = sentinel();
+    await s.loop.tick();
+    await s.tickUntil(() => true, 1);
+    s.pg.down('pg1');
+    s.time.jump(5000); // paused for 5 s (tiltGapMs 2 s): no timer ran meanwhile
+    await s.voteFrom('s2', 1);
+    const o = await s.loop.tick();
+    expect(o.decision).toMatchObject({ kind: 'observe', reason: 'tilt' });
+    expect(s.loop.view().tilt).toBe(true);
+    // while TILT lasts (10 s) it keeps observing, though pg1 is down and s2 votes so
+    const during = await s.tickUntil(() => false, 6);
+    expect(during.map((x) => x.decision.reason)).toEqual(Array(6).fill('tilt'));
+    expect(s.pg.calls).toEqual(['stamp pg1 1']);
+    // our vote says "not down" in TILT
+    const ours = (await s.store.readVotes('c1')).value.find((v) => v.sentinel === 's1');
+    expect(ours).toMatchObject({ down: false, reason: 'tilt' });
+  });
+
+  it('fences a stray primary (answers as primary, the topology says standby) once per epoch', async () => {
+    const s = sentinel();
+    await s.loop.tick();
+    s.pg.set('pg3', { role: 'primary' });
+    const [o] = await s.tickUntil(() => true, 1);
+    expect(o!.did).toContainEqual({ step: 'fenced-stray', nodes: ['pg3'] });
+    expect(s.pg.calls).toEqual(['stamp pg1 1', 'fence pg3']);
+    expect(s.pg.node('pg3').fenced).toBe(true);
+    expect(s.events.find((e) => e.type === 'node-fenced')).toMatchObject({ node: 'pg3', epoch: 1 });
+    const [again] = await s.tickUntil(() => true, 1);
+    expect(steps(again!)).not.toContain('fenced-stray');
+    expect(s.pg.calls.filter((c) => c === 'fence pg3')).toHaveLength(1);
+  });
+});
+
+describe('ClusterLoop.start/stop', () => {
+  const ticks = (pg: FakePostgres): number => pg.probes.filter((p) => p.node === 'pg1').length;
+
+  it('ticks at once, then every probeIntervalMs jittered by +-10%', async () => {
+    const random = vi.spyOn(Math, 'random').mockReturnValue(0); // the shortest: 0.9 x 500 ms
+    const s = sentinel();
+    s.loop.start();
+    await s.time.advance(0);
+    expect(ticks(s.pg)).toBe(1);
+    await s.time.advance(449);
+    expect(ticks(s.pg)).toBe(1);
+    await s.time.advance(1);
+    expect(ticks(s.pg)).toBe(2);
+    random.mockReturnValue(1); // the longest: 1.1 x 500 ms
+    await s.time.advance(450); // the delay after tick 2 was drawn at 0: tick 3 at +450
+    expect(ticks(s.pg)).toBe(3);
+    await s.time.advance(549);
+    expect(ticks(s.pg)).toBe(3);
+    await s.time.advance(1);
+    expect(ticks(s.pg)).toBe(4);
+    await s.loop.stop();
+  });
+
+  it('stop() waits for the tick in flight, then no tick runs and the leader lock is released', async () => {
+    const s = sentinel({ pg: { probeLatencyMs: 200 } });
+    s.loop.start();
+    await s.time.advance(0); // tick 1 starts: its probes answer after 200 ms
+    expect(ticks(s.pg)).toBe(1);
+    let stopped = false;
+    const stop = s.loop.stop().then(() => {
+      stopped = true;
+    });
+    await s.time.advance(100);
+    expect(stopped).toBe(false);
+    await s.time.advance(100);
+    await stop;
+    expect(stopped).toBe(true);
+    expect(s.loop.lastTickMono).not.toBeNull(); // tick 1 completed
+    await s.time.advance(5000);
+    expect(ticks(s.pg)).toBe(1);
+    const other = new FakeCoordinationStore({ backend: s.backend });
+    expect(await other.tryLead('c1', 5000)).toBe(true);
+  });
+});
