@@ -13,9 +13,9 @@ import type { z } from 'zod';
 
 import { ConfigError } from '../core/errors.js';
 import { applyEnv, ENV_PREFIX, knownKeysAt, mergeOverrides, parseDotenv } from './env.js';
+import { crossFieldIssues } from './rules.js';
 import {
   type ConfigIssue,
-  crossFieldIssues,
   type DeepPartialRaw,
   envName,
   type ParsedConfig,
