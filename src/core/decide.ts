@@ -226,6 +226,19 @@ function clusterGuards(input: DecisionInput, topology: Topology, vote: Vote, hol
     return hold('no-candidate', candidates.evidence, { odown: verdict, candidates });
   }
 
+  return failover(input, topology, vote, verdict, candidates);
+}
+
+/** Every guard passed: fail over to the chosen candidate, announcing primary-odown. */
+function failover(
+  input: DecisionInput,
+  topology: Topology,
+  vote: Vote,
+  verdict: OdownVerdict,
+  candidates: CandidateChoice,
+): Decision {
+  const from = topology.primary;
+  const epoch = topology.epoch;
   return {
     kind: 'failover',
     reason: 'primary-odown',
@@ -239,7 +252,7 @@ function clusterGuards(input: DecisionInput, topology: Topology, vote: Vote, hol
     events: [
       {
         type: 'primary-odown',
-        cluster: cluster.name,
+        cluster: input.cluster.name,
         epoch,
         primary: from,
         votes: verdict.count,
