@@ -21,10 +21,10 @@ import { stringify } from 'yaml';
 
 import { stopNode } from '../src/adapters/process/index.js';
 import { RedisCoordinationStore } from '../src/adapters/redis/store.js';
-import { spawnSentinel } from '../src/local/cluster.js';
 import { freePort } from '../src/local/free-port.js';
 import { initPrimary, initStandby, type LocalNode } from '../src/local/postgres.js';
 import { startRedisServer } from '../src/local/redis-server.js';
+import { spawnSentinel } from '../src/local/sentinels.js';
 import { CLOCK_TICKS, cpuTicks, rssMb } from './lib.js';
 
 const PER_GROUP = 50;

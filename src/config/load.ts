@@ -13,9 +13,9 @@ import type { z } from 'zod';
 
 import { ConfigError } from '../core/errors.js';
 import { applyEnv, ENV_PREFIX, knownKeysAt, mergeOverrides, parseDotenv } from './env.js';
+import { crossFieldIssues } from './rules.js';
 import {
   type ConfigIssue,
-  crossFieldIssues,
   type DeepPartialRaw,
   envName,
   type ParsedConfig,
@@ -23,6 +23,7 @@ import {
 } from './schema.js';
 import type { ClusterConfig, Config } from './types.js';
 
+export { formatConfigForDisplay, redactConfig } from './display.js';
 export type { DeepPartialRaw } from './schema.js';
 
 export interface LoadConfigOptions {
@@ -62,106 +63,88 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
 export function loadConfigWithWarnings(opts: LoadConfigOptions = {}): LoadedConfig {
   const file = opts.file === undefined ? undefined : path.resolve(opts.file);
   const label = file ?? '(no file)';
-  const baseDir = file ? path.dirname(file) : process.cwd();
   const env = opts.env ?? process.env;
-  const warnings: string[] = [];
-  const fail: (issues: ConfigIssue[]) => never = (issues) => {
-    throw new ConfigError(formatIssues(label, issues));
+  const ctx: LoadContext = {
+    baseDir: file ? path.dirname(file) : process.cwd(),
+    warnings: [],
+    setBy: new Map(),
+    fail: (issues) => {
+      throw new ConfigError(formatIssues(label, issues));
+    },
   };
 
+  const raw = readLayers(file, env, opts.overrides, ctx); // 1.-4.
+  const parsed = parseRaw(raw, ctx); // 5.
+  const config = resolveConfig(parsed, ctx); // 6.
+  checkRules(config, ctx); // 7.
+  return { config: deepFreeze(config), warnings: ctx.warnings };
+}
+
+/** What the load steps share. */
+interface LoadContext {
+  /** relative paths in the file are resolved against this */
+  baseDir: string;
+  /** non-fatal findings, in the order found */
+  warnings: string[];
+  /** config path -> the variable (or secretsFile line) that set it, for messages */
+  setBy: Map<string, string>;
+  /** throw the one-line ConfigError for these issues */
+  fail: (issues: ConfigIssue[]) => never;
+}
+
+/** The raw value of the layers, each above the previous one: file, secretsFile, environment, overrides. */
+function readLayers(
+  file: string | undefined,
+  env: NodeJS.ProcessEnv,
+  overrides: DeepPartialRaw | undefined,
+  ctx: LoadContext,
+): Obj {
   // 1. the file
-  const raw = file ? readYaml(file, fail) : {};
-  warnDirectSecrets(raw, warnings);
-
+  const raw = file ? readYaml(file, ctx.fail) : {};
+  warnDirectSecrets(raw, ctx.warnings);
   // 2. secretsFile, below the real environment (overrides first merged for their structure)
-  mergeOverrides(raw, opts.overrides);
-  const setBy = new Map<string, string>();
-  const secretsFile = env[`${ENV_PREFIX}SECRETS_FILE`] ?? pick(raw, 'secretsFile');
-  if (secretsFile !== undefined) {
-    if (typeof secretsFile !== 'string' || secretsFile.trim() === '')
-      fail([{ path: 'secretsFile', message: 'must be a file path' }]);
-    const p = path.resolve(baseDir, String(secretsFile));
-    const text = readSecretFile(p, 'secretsFile', warnings);
-    if (typeof text !== 'string') fail([text]);
-    const { vars, issues } = parseDotenv(text, `secretsFile ${p}`);
-    if (issues.length) fail(issues);
-    const envIssues = applyEnv(raw, vars, setBy);
-    if (envIssues.length)
-      fail(envIssues.map((i) => ({ ...i, path: `${i.path} (secretsFile ${p})` })));
-  }
-
+  mergeOverrides(raw, overrides);
+  applySecretsFile(raw, env, ctx);
   // 3. the environment, 4. programmatic overrides. Overrides were merged before the
   // environment too, so a variable can address a cluster or node that only they define.
-  const envIssues = applyEnv(raw, env, setBy);
-  if (envIssues.length) fail(envIssues);
-  mergeOverrides(raw, opts.overrides);
+  const envIssues = applyEnv(raw, env, ctx.setBy);
+  if (envIssues.length) ctx.fail(envIssues);
+  mergeOverrides(raw, overrides);
+  return raw;
+}
 
-  // 5. types and defaults
+/** The `secretsFile` (from the environment or the file): its variables applied onto `raw`. */
+function applySecretsFile(raw: Obj, env: NodeJS.ProcessEnv, ctx: LoadContext): void {
+  const secretsFile = env[`${ENV_PREFIX}SECRETS_FILE`] ?? pick(raw, 'secretsFile');
+  if (secretsFile === undefined) return;
+  if (typeof secretsFile !== 'string' || secretsFile.trim() === '')
+    ctx.fail([{ path: 'secretsFile', message: 'must be a file path' }]);
+  const p = path.resolve(ctx.baseDir, String(secretsFile));
+  const text = readSecretFile(p, 'secretsFile', ctx.warnings);
+  if (typeof text !== 'string') ctx.fail([text]);
+  const { vars, issues } = parseDotenv(text, `secretsFile ${p}`);
+  if (issues.length) ctx.fail(issues);
+  const envIssues = applyEnv(raw, vars, ctx.setBy);
+  if (envIssues.length)
+    ctx.fail(envIssues.map((i) => ({ ...i, path: `${i.path} (secretsFile ${p})` })));
+}
+
+/** Stage 1 of the schema: types and defaults, or one line naming the first bad key. */
+function parseRaw(raw: Obj, ctx: LoadContext): ParsedConfig {
   const parsed = RawConfigSchema.safeParse(raw);
-  if (!parsed.success) fail(zodIssues(parsed.error.issues, raw, setBy));
-  const p: ParsedConfig = parsed.data;
+  if (!parsed.success) ctx.fail(zodIssues(parsed.error.issues, raw, ctx.setBy));
+  return parsed.data;
+}
 
-  // 6. secrets from files, 7. cross-field rules
+/** The resolved `Config`: secrets read from their files, node data dirs made absolute. */
+function resolveConfig(p: ParsedConfig, ctx: LoadContext): Config {
   const secretIssues: ConfigIssue[] = [];
-  const secret = (
-    value: string | undefined,
-    fileKey: string | undefined,
-    at: string,
-  ): string | undefined => {
-    if (value !== undefined && fileKey !== undefined) {
-      secretIssues.push({ path: at, message: `give ${at} or ${at}File, not both` });
-      return undefined;
-    }
-    if (fileKey === undefined) return value === '' ? undefined : value;
-    const abs = path.resolve(baseDir, fileKey);
-    const content = readSecretFile(abs, `${at}File`, warnings);
-    if (typeof content !== 'string') {
-      secretIssues.push(content);
-      return undefined;
-    }
-    const v = content.trim();
-    if (v === '') secretIssues.push({ path: `${at}File`, message: `${abs} is empty` });
-    return v || undefined;
-  };
-
+  const secret = secretReader(ctx, secretIssues);
   const token = secret(p.sentinel.api.token, p.sentinel.api.tokenFile, 'sentinel.api.token');
-  const clusters = p.clusters.map((c, i): ClusterConfig => {
-    const password = secret(c.password, c.passwordFile, `clusters[${i}].password`) ?? '';
-    const replPassword = secret(
-      c.replication.password,
-      c.replication.passwordFile,
-      `clusters[${i}].replication.password`,
-    );
-    const first = c.nodes[0]?.name ?? '';
-    return {
-      name: c.name,
-      quorum: c.quorum,
-      maxLagOnFailoverBytes: c.maxLagOnFailoverBytes,
-      ...(c.preferredPrimary === undefined ? {} : { preferredPrimary: c.preferredPrimary }),
-      initialPrimary: c.initialPrimary ?? first,
-      database: c.database,
-      user: c.user,
-      password,
-      replication: {
-        mode: c.replication.mode,
-        user: c.replication.user,
-        password: replPassword ?? password,
-      },
-      nodes: c.nodes.map((n) => ({
-        name: n.name,
-        host: n.host,
-        port: n.port,
-        priority: n.priority,
-        noFailover: n.noFailover,
-        ...(n.agent === undefined ? {} : { agent: { url: n.agent.url } }),
-        ...(n.dataDir === undefined ? {} : { dataDir: path.resolve(baseDir, n.dataDir) }),
-      })),
-    };
-  });
-  if (secretIssues.length) fail(secretIssues);
-
-  const config: Config = {
-    baseDir,
+  const clusters = p.clusters.map((c, i) => clusterConfig(c, i, secret, ctx.baseDir));
+  if (secretIssues.length) ctx.fail(secretIssues);
+  return {
+    baseDir: ctx.baseDir,
     sentinels: p.sentinels,
     sentinel: {
       id: p.sentinel.id,
@@ -181,49 +164,77 @@ export function loadConfigWithWarnings(opts: LoadConfigOptions = {}): LoadedConf
     },
     clusters,
   };
-  const cross = crossFieldIssues(config);
-  if (cross.length) fail(cross.map((i) => withSource(i, setBy)));
-  return { config: deepFreeze(config), warnings };
 }
 
-// ---------------------------------------------------------------------------------------------
-// Display
+/** Stage 2 of the schema: the rules that span keys (rules.ts), each naming what set the key. */
+function checkRules(config: Config, ctx: LoadContext): void {
+  const cross = crossFieldIssues(config);
+  if (cross.length) ctx.fail(cross.map((i) => withSource(i, ctx.setBy)));
+}
 
-const REDACTED = '<redacted>';
+/** `secret(value, fileKey, at)`: the value, or the trimmed content of its file; problems go to `issues`. */
+type SecretReader = (
+  value: string | undefined,
+  fileKey: string | undefined,
+  at: string,
+) => string | undefined;
 
-/** A copy with every secret replaced, safe for logs and `status`. */
-export function redactConfig(config: Config): Config {
-  return {
-    ...config,
-    sentinel: {
-      ...config.sentinel,
-      api: {
-        ...config.sentinel.api,
-        ...(config.sentinel.api.token === undefined ? {} : { token: REDACTED }),
-      },
-    },
-    coordination: { ...config.coordination, redis: config.coordination.redis.map(redactUrl) },
-    clusters: config.clusters.map((c) => ({
-      ...c,
-      password: REDACTED,
-      replication: { ...c.replication, password: REDACTED },
-    })),
+function secretReader(ctx: LoadContext, issues: ConfigIssue[]): SecretReader {
+  return (value, fileKey, at) => {
+    if (value !== undefined && fileKey !== undefined) {
+      issues.push({ path: at, message: `give ${at} or ${at}File, not both` });
+      return undefined;
+    }
+    if (fileKey === undefined) return value === '' ? undefined : value;
+    const abs = path.resolve(ctx.baseDir, fileKey);
+    const content = readSecretFile(abs, `${at}File`, ctx.warnings);
+    if (typeof content !== 'string') {
+      issues.push(content);
+      return undefined;
+    }
+    const v = content.trim();
+    if (v === '') issues.push({ path: `${at}File`, message: `${abs} is empty` });
+    return v || undefined;
   };
 }
 
-/** YAML text of the resolved config with secrets redacted. */
-export function formatConfigForDisplay(config: Config): string {
-  return YAML.stringify(redactConfig(config));
-}
-
-function redactUrl(u: string): string {
-  try {
-    const url = new URL(u);
-    if (url.password) url.password = REDACTED;
-    return url.toString();
-  } catch {
-    return u;
-  }
+function clusterConfig(
+  c: ParsedConfig['clusters'][number],
+  i: number,
+  secret: SecretReader,
+  baseDir: string,
+): ClusterConfig {
+  const password = secret(c.password, c.passwordFile, `clusters[${i}].password`) ?? '';
+  const replPassword = secret(
+    c.replication.password,
+    c.replication.passwordFile,
+    `clusters[${i}].replication.password`,
+  );
+  const first = c.nodes[0]?.name ?? '';
+  return {
+    name: c.name,
+    quorum: c.quorum,
+    maxLagOnFailoverBytes: c.maxLagOnFailoverBytes,
+    ...(c.preferredPrimary === undefined ? {} : { preferredPrimary: c.preferredPrimary }),
+    initialPrimary: c.initialPrimary ?? first,
+    database: c.database,
+    user: c.user,
+    password,
+    replication: {
+      mode: c.replication.mode,
+      user: c.replication.user,
+      password: replPassword ?? password,
+    },
+    nodes: c.nodes.map((n) => ({
+      name: n.name,
+      host: n.host,
+      port: n.port,
+      priority: n.priority,
+      noFailover: n.noFailover,
+      ...(n.agent === undefined ? {} : { agent: { url: n.agent.url } }),
+      ...(n.dataDir === undefined ? {} : { dataDir: path.resolve(baseDir, n.dataDir) }),
+    })),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,91 +1,21 @@
 /**
- * The one place that knows the shape of the config file, every default, and every
- * cross-field rule. `load.ts` does the I/O (file, secrets, environment) around it.
+ * The one place that knows the shape of the config file. With `defaults.ts` (every default)
+ * and `rules.ts` (every cross-field rule) it is the schema; `load.ts` does the I/O (file,
+ * secrets, environment) around it.
  *
  * Two stages:
  * 1. `RawConfigSchema` checks types, fills defaults (the timing defaults depend on
  *    `timing.profile`, so they are filled by a transform from `TIMING_DEFAULTS`), and refuses
  *    unknown keys. Values may arrive as strings (environment), so numbers, booleans and lists
  *    accept a string and coerce it.
- * 2. `crossFieldIssues()` checks the rules that span keys on the resolved `Config`.
+ * 2. `crossFieldIssues()` (rules.ts) checks the rules that span keys on the resolved `Config`.
  */
-import os from 'node:os';
-
 import { z } from 'zod';
 
-import type { Config, Timing } from './types.js';
-
-// ---------------------------------------------------------------------------------------------
-// Defaults (every one of them lives here)
-
-/**
- * Timing defaults per profile. `default` is LAN-tuned for p50 <= 2 s crash-to-write; `fast`
- * reaches p50 <= 1 s but reacts to shorter stalls (GC pauses, network blips), so the risk of
- * a false failover rises. Explicit keys in the file or environment always win over a profile.
- */
-export const TIMING_DEFAULTS: Readonly<
-  Record<Timing['profile'], Readonly<Omit<Timing, 'profile' | 'voteTtlMs'>>>
-> = {
-  default: {
-    probeIntervalMs: 300,
-    downAfterMs: 3000,
-    refusedAfterMs: 1000,
-    connectTimeoutMs: 1000,
-    queryTimeoutMs: 1000,
-    presenceTtlMs: 5000,
-    lockTtlMs: 4000,
-    cooldownMs: 60_000,
-    tiltGapMs: 2000,
-    tiltMs: 10_000,
-    promoteTimeoutMs: 10_000,
-    redisTimeoutMs: 500,
-    leaseMs: 5000,
-    agentIntervalMs: 500,
-    switchoverTimeoutMs: 10_000,
-    intentTimeoutMs: 30_000,
-  },
-  fast: {
-    probeIntervalMs: 100,
-    downAfterMs: 1000,
-    refusedAfterMs: 300,
-    connectTimeoutMs: 300,
-    queryTimeoutMs: 300,
-    presenceTtlMs: 5000,
-    lockTtlMs: 2000,
-    cooldownMs: 60_000,
-    tiltGapMs: 1000,
-    tiltMs: 10_000,
-    promoteTimeoutMs: 10_000,
-    redisTimeoutMs: 250,
-    leaseMs: 3000,
-    agentIntervalMs: 200,
-    switchoverTimeoutMs: 10_000,
-    intentTimeoutMs: 30_000,
-  },
-};
-/** A down vote outlives one detection window, so votes from sentinels out of phase overlap. */
-export const VOTE_TTL_FACTOR = 2;
-
-export const DEFAULTS = {
-  sentinels: 3,
-  sentinelId: (): string => `${os.hostname()}-${process.pid}`,
-  apiHost: '127.0.0.1',
-  apiPort: 8088,
-  prefix: 'pgvigil',
-  redis: ['redis://127.0.0.1:6379'],
-  logLevel: 'info',
-  quorum: 2,
-  maxLagOnFailoverBytes: 16 * 1024 * 1024,
-  database: 'postgres',
-  user: 'postgres',
-  replicationMode: 'async',
-  replicationUser: 'replicator',
-  priority: 100,
-  noFailover: false,
-} as const;
+import { DEFAULTS, TIMING_DEFAULTS, VOTE_TTL_FACTOR } from './defaults.js';
+import type { Timing } from './types.js';
 
 export const NAME_PATTERN = /^[a-z0-9][a-z0-9_-]*$/;
-export const REDIS_COUNTS: readonly number[] = [1, 3, 5];
 const PORT_MAX = 65_535;
 
 // ---------------------------------------------------------------------------------------------
@@ -271,7 +201,7 @@ export const SECRET_PAIRS: readonly (readonly [string, string])[] = [
 ];
 
 // ---------------------------------------------------------------------------------------------
-// Cross-field rules (on the resolved Config)
+// Problems and key names (for load.ts, env.ts and rules.ts)
 
 export interface ConfigIssue {
   /** e.g. `clusters[0].quorum` */
@@ -286,132 +216,4 @@ export function envName(s: string): string {
 /** `downAfterMs` -> `DOWN_AFTER_MS` */
 export function upperSnake(key: string): string {
   return key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
-}
-
-export function isLoopbackHost(host: string): boolean {
-  const h = host
-    .trim()
-    .toLowerCase()
-    .replace(/^\[(.*)\]$/, '$1');
-  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
-}
-
-function validRedisUrl(u: string): boolean {
-  try {
-    const url = new URL(u);
-    return (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== '';
-  } catch {
-    return false;
-  }
-}
-
-/** Every rule that spans keys. Empty when the config is acceptable. */
-export function crossFieldIssues(c: Config): ConfigIssue[] {
-  const out: ConfigIssue[] = [];
-  const add = (path: string, message: string): void => {
-    out.push({ path, message });
-  };
-  const t = c.timing;
-
-  // Timing: detection must fit inside itself, or probes/votes/locks cannot work as designed.
-  if (!(t.probeIntervalMs < t.refusedAfterMs))
-    add(
-      'timing.refusedAfterMs',
-      `${t.refusedAfterMs} must be greater than probeIntervalMs=${t.probeIntervalMs} (at least one probe must fail first)`,
-    );
-  if (!(t.refusedAfterMs <= t.downAfterMs))
-    add('timing.refusedAfterMs', `${t.refusedAfterMs} must be <= downAfterMs=${t.downAfterMs}`);
-  for (const k of ['connectTimeoutMs', 'queryTimeoutMs'] as const) {
-    if (!(t[k] < t.downAfterMs / 2))
-      add(
-        `timing.${k}`,
-        `${t[k]} must be less than downAfterMs/2=${t.downAfterMs / 2} (a hung probe must not hide a dead primary)`,
-      );
-  }
-  if (!(t.voteTtlMs >= t.downAfterMs))
-    add(
-      'timing.voteTtlMs',
-      `${t.voteTtlMs} must be >= downAfterMs=${t.downAfterMs} (votes would expire before a quorum forms)`,
-    );
-  if (!(t.lockTtlMs > 2 * t.probeIntervalMs))
-    add(
-      'timing.lockTtlMs',
-      `${t.lockTtlMs} must be greater than 2*probeIntervalMs=${2 * t.probeIntervalMs} (the leader would lose its lock between ticks)`,
-    );
-  if (!(t.presenceTtlMs > t.probeIntervalMs))
-    add(
-      'timing.presenceTtlMs',
-      `${t.presenceTtlMs} must be greater than probeIntervalMs=${t.probeIntervalMs}`,
-    );
-  if (!(t.tiltGapMs > t.probeIntervalMs))
-    add(
-      'timing.tiltGapMs',
-      `${t.tiltGapMs} must be greater than probeIntervalMs=${t.probeIntervalMs} (every tick would look like a pause)`,
-    );
-
-  // Coordination: majorities need an odd count of independent servers.
-  const redis = c.coordination.redis;
-  if (!REDIS_COUNTS.includes(redis.length))
-    add(
-      'coordination.redis',
-      `${redis.length} servers given: use 1, 3 or 5 independent Redis servers (a majority must be well defined)`,
-    );
-  redis.forEach((u, i) => {
-    if (!validRedisUrl(u))
-      add(`coordination.redis[${i}]`, `${JSON.stringify(u)} is not a redis:// URL`);
-    else if (redis.indexOf(u) !== i)
-      add(`coordination.redis[${i}]`, `${u} is listed twice (servers must be independent)`);
-  });
-
-  // API: an open admin API without a token lets anyone fail the cluster over.
-  if (!isLoopbackHost(c.sentinel.api.host) && !c.sentinel.api.token)
-    add(
-      'sentinel.api.token',
-      `refusing to bind sentinel.api.host=${c.sentinel.api.host} without sentinel.api.token`,
-    );
-
-  const clusterNames = new Set<string>();
-  c.clusters.forEach((cl, i) => {
-    const p = `clusters[${i}]`;
-    if (clusterNames.has(cl.name))
-      add(`${p}.name`, `duplicate cluster name ${JSON.stringify(cl.name)}`);
-    clusterNames.add(cl.name);
-
-    // Rule 1: a minority of sentinels must never be able to fail over.
-    const majority = Math.floor(c.sentinels / 2) + 1;
-    if (cl.quorum <= c.sentinels / 2)
-      add(
-        `${p}.quorum`,
-        `quorum ${cl.quorum} is not a majority of sentinels=${c.sentinels}: set quorum >= ${majority}`,
-      );
-    else if (cl.quorum > c.sentinels)
-      add(
-        `${p}.quorum`,
-        `quorum ${cl.quorum} exceeds sentinels=${c.sentinels}: failover could never happen`,
-      );
-
-    const nodeNames = new Set<string>();
-    cl.nodes.forEach((n, j) => {
-      if (nodeNames.has(n.name))
-        add(
-          `${p}.nodes[${j}].name`,
-          `duplicate node name ${JSON.stringify(n.name)} in cluster ${cl.name}`,
-        );
-      nodeNames.add(n.name);
-    });
-    for (const k of ['initialPrimary', 'preferredPrimary'] as const) {
-      const v = cl[k];
-      if (v !== undefined && !nodeNames.has(v))
-        add(
-          `${p}.${k}`,
-          `${JSON.stringify(v)} is not a node of cluster ${cl.name} (nodes: ${[...nodeNames].join(', ')})`,
-        );
-    }
-    if (!cl.password)
-      add(
-        `${p}.password`,
-        `${p}.password is required: set PGVIGIL_CLUSTERS__${envName(cl.name)}__PASSWORD or passwordFile`,
-      );
-  });
-  return out;
 }

@@ -94,8 +94,10 @@ function ownVote(input: DecisionInput, topology: Topology, verdict: SdownVerdict
   };
 }
 
+type Hold = (reason: DecisionReason, evidence: string, extra?: Partial<Decision>) => Decision;
+
 export function decide(input: DecisionInput): Decision {
-  const { topology, cluster, timing } = input;
+  const { topology } = input;
   // Without a committed topology we do not even know which node is the primary.
   if (topology === null) {
     return {
@@ -110,11 +112,7 @@ export function decide(input: DecisionInput): Decision {
   const epoch = topology.epoch;
   const here = primaryVerdict(input, from);
   const vote = ownVote(input, topology, here);
-  const hold = (
-    reason: DecisionReason,
-    evidence: string,
-    extra: Partial<Decision> = {},
-  ): Decision => ({
+  const hold: Hold = (reason, evidence, extra = {}) => ({
     kind: vote.down ? 'vote-down' : 'observe',
     reason,
     evidence,
@@ -124,7 +122,21 @@ export function decide(input: DecisionInput): Decision {
     events: [],
     ...extra,
   });
+  return standingGuards(input, topology, here, hold) ?? clusterGuards(input, topology, vote, hold);
+}
 
+/**
+ * The guards on this sentinel's own standing: coordination, TILT, pause, a failover already
+ * running, the leader lock, its own view of the primary. The first that holds decides; null
+ * when none does.
+ */
+function standingGuards(
+  input: DecisionInput,
+  topology: Topology,
+  here: SdownVerdict,
+  hold: Hold,
+): Decision | null {
+  const from = topology.primary;
   // A minority partition must never fail over: the majority side may be doing it (rule 3).
   if (input.coordination === 'no-majority') {
     return {
@@ -145,7 +157,17 @@ export function decide(input: DecisionInput): Decision {
   if (!input.leader) return hold('not-leader', `${from}: ${here.reason}`);
   // The leader must see the primary down itself, not only trust others' votes.
   if (!here.down) return hold('primary-up-here', `${from}: ${here.reason}: ${here.evidence}`);
+  return null;
+}
 
+/**
+ * The guards on the cluster's evidence, in order: a quorum of votes (rule 1), the cooldown
+ * (rule 6), a standby still streaming (rule 2), a candidate (rule 4). `failover` when all pass.
+ */
+function clusterGuards(input: DecisionInput, topology: Topology, vote: Vote, hold: Hold): Decision {
+  const { cluster, timing } = input;
+  const from = topology.primary;
+  const epoch = topology.epoch;
   // Rule 1: a quorum of distinct sentinels, counting our current vote in place of our old one.
   const votes = [...input.votes.filter((v) => v.sentinel !== input.sentinelId), vote];
   const verdict = odown({
@@ -204,6 +226,19 @@ export function decide(input: DecisionInput): Decision {
     return hold('no-candidate', candidates.evidence, { odown: verdict, candidates });
   }
 
+  return failover(input, topology, vote, verdict, candidates);
+}
+
+/** Every guard passed: fail over to the chosen candidate, announcing primary-odown. */
+function failover(
+  input: DecisionInput,
+  topology: Topology,
+  vote: Vote,
+  verdict: OdownVerdict,
+  candidates: CandidateChoice,
+): Decision {
+  const from = topology.primary;
+  const epoch = topology.epoch;
   return {
     kind: 'failover',
     reason: 'primary-odown',
@@ -217,7 +252,7 @@ export function decide(input: DecisionInput): Decision {
     events: [
       {
         type: 'primary-odown',
-        cluster: cluster.name,
+        cluster: input.cluster.name,
         epoch,
         primary: from,
         votes: verdict.count,

@@ -119,18 +119,12 @@ function compareHealthy(a: Healthy, b: Healthy): number {
 const sameList = (a: readonly string[], b: readonly string[]): boolean =>
   a.length === b.length && a.every((x, i) => x === b[i]);
 
+/** One tick of the synchronous-standby manager: the steps to run, in order, and why. */
 export function planSync(input: SyncInput): SyncPlan {
   const { topology, memory, nowMono } = input;
   const primary = topology.primary;
   const pObs = input.observations[primary];
   const p = pObs?.last;
-  const plan = (
-    reason: SyncReason,
-    evidence: string,
-    target: string | null,
-    steps: SyncStep[],
-    mem: SyncMemory,
-  ): SyncPlan => ({ reason, evidence, target, steps, memory: mem });
   if (!pObs || pObs.verdict.down || !p?.ok || p.role !== 'primary')
     return plan(
       'primary-not-observed',
@@ -192,18 +186,56 @@ export function planSync(input: SyncInput): SyncPlan {
     return plan('set-standby', `${why}; ${shown}`, target, steps, keep({}));
   }
 
-  // From here the names carry `target`.
+  return planNamed({
+    primary,
+    target,
+    row: healthy.find((h) => h.name === target)!.row,
+    currentLsn: p.currentLsn,
+    recorded,
+    memory,
+    shown,
+    unrecord,
+  });
+}
+
+function plan(
+  reason: SyncReason,
+  evidence: string,
+  target: string | null,
+  steps: SyncStep[],
+  mem: SyncMemory,
+): SyncPlan {
+  return { reason, evidence, target, steps, memory: mem };
+}
+
+/**
+ * The names carry `target` (a healthy standby): record it once the primary shows it `sync` and
+ * it has replayed the bar, the primary's LSN on the first tick the names were seen in effect.
+ */
+function planNamed(o: {
+  primary: string;
+  target: string;
+  /** the primary's pg_stat_replication row of `target` */
+  row: ReplicaStat;
+  /** the primary's current LSN, when the probe read it */
+  currentLsn: number | undefined;
+  recorded: readonly string[];
+  memory: SyncMemory;
+  /** the names and the record, for evidence */
+  shown: string;
+  unrecord: (reason: string) => SyncStep[];
+}): SyncPlan {
+  const { primary, target, row, recorded, memory, shown, unrecord } = o;
   const named0 = memory.named;
   const mem: SyncMemory = named0 ? { named: named0 } : {};
   if (sameList(recorded, [target])) return plan('in-sync', shown, target, [], mem);
   // Anything recorded now is not `target`, and the names moved away from it: not guaranteed.
   const stale = unrecord(`sync standby none: ${target} pending`);
-  const row = healthy.find((h) => h.name === target)!.row;
   const bar = named0?.primary === primary && named0.standby === target ? named0.lsn : undefined;
   if (bar === undefined) {
     const next: SyncMemory =
-      p.currentLsn === undefined ? {} : { named: { primary, standby: target, lsn: p.currentLsn } };
-    const lsn = p.currentLsn ?? 'unknown';
+      o.currentLsn === undefined ? {} : { named: { primary, standby: target, lsn: o.currentLsn } };
+    const lsn = o.currentLsn ?? 'unknown';
     return plan(
       'waiting-for-catch-up',
       `${target} must replay ${primary}'s LSN ${lsn} (the bar) first; ${shown}`,

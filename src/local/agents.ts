@@ -5,9 +5,11 @@
  */
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
+import { join } from 'node:path';
 
+import { cliEntry } from './cli-entry.js';
 import { DAEMON_NODE_FLAGS } from './node-flags.js';
-import { isAlive } from './state.js';
+import { isAlive, type LocalAgentState } from './state.js';
 
 const AGENT_READY_MS = 20_000;
 
@@ -30,6 +32,37 @@ export function spawnAgent(o: {
   closeSync(log);
   child.unref();
   return child.pid ?? 0;
+}
+
+/**
+ * Spawn one agent per node (each registered in `started` as soon as it runs, so a failed
+ * start-up stops it), then wait until each is healthy.
+ */
+export async function startAgents(
+  o: {
+    config: string;
+    /** the nodes to start an agent for, in order */
+    nodes: string[];
+    /** each node's agent API base URL, in the same order */
+    apis: string[];
+    logDir: string;
+    progress: (msg: string) => void;
+  },
+  started: { stop: () => Promise<void> }[],
+): Promise<LocalAgentState[]> {
+  const agents: LocalAgentState[] = [];
+  for (let i = 0; i < o.apis.length; i++) {
+    const node = o.nodes[i]!;
+    const logFile = join(o.logDir, `agent-${node}.log`);
+    const pid = spawnAgent({ cli: cliEntry(), config: o.config, node, logFile });
+    started.push({ stop: () => stopAgents([pid], 0) }); // last in, first stopped
+    agents.push({ node, api: o.apis[i]!, pid });
+  }
+  if (agents.length > 0) o.progress(`started ${agents.length} node agents`);
+  await Promise.all(
+    agents.map((a) => waitForAgent(a.api, a.pid, join(o.logDir, `agent-${a.node}.log`))),
+  );
+  return agents;
 }
 
 /** Until the agent's loop runs (GET /health 200). */

@@ -3,32 +3,25 @@
  * the tests. A real primary (initdb) and standbys (pg_basebackup), independent Redis servers and
  * K sentinel processes, all on free loopback ports, postgres as the `postgres` OS user when root.
  */
-import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import {
-  chmodSync,
-  closeSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-import { stringify } from 'yaml';
-
-import { findPgBinaries, readPostmasterPid, stopNode } from '../adapters/process/index.js';
+import { findPgBinaries, stopNode } from '../adapters/process/index.js';
 import { UserError } from '../core/errors.js';
-import { spawnAgent, stopAgents, waitForAgent } from './agents.js';
+import { startAgents } from './agents.js';
+import { cliEntry } from './cli-entry.js';
+import {
+  type LocalSecrets,
+  writeConfigFile,
+  writeSecretsFile,
+  writeTokenFile,
+} from './config-file.js';
+import { localDown } from './down.js';
 import { freePort, isPortFree } from './free-port.js';
-import { DAEMON_NODE_FLAGS } from './node-flags.js';
-import { initPrimary, initStandby, signalNode } from './postgres.js';
+import { initPrimary, initStandby, type LocalNode } from './postgres.js';
 import { findRedisServer, startRedisServer } from './redis-server.js';
+import { startSentinels } from './sentinels.js';
 import {
   DEFAULT_LOCAL_DIR,
   isAlive,
@@ -37,6 +30,9 @@ import {
   statePath,
   writeState,
 } from './state.js';
+
+export { cliEntry } from './cli-entry.js';
+export { type KillSignal, localDown, localKill } from './down.js';
 
 export interface LocalUpOptions {
   dir?: string;
@@ -63,27 +59,134 @@ export interface LocalUpOptions {
 }
 
 export const LOCAL_CLUSTER = 'local';
-const SENTINEL_READY_MS = 30_000;
 
-/** Package root (holds package.json), from src/local or dist/local. */
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error('pgvigil package root not found');
-    dir = up;
+/** Something `local up` started; stopped again when a later step fails. */
+interface Started {
+  stop: () => Promise<void>;
+}
+
+/** The options of one `local up`, checked, with every default filled. */
+interface UpPlan {
+  dir: string;
+  /** pg1..pgN; the first is the initial primary */
+  names: string[];
+  sentinelCount: number;
+  redisCount: number;
+  cluster: string;
+  withAgents: boolean;
+  progress: (msg: string) => void;
+  opts: LocalUpOptions;
+}
+
+/**
+ * Start the embedded cluster: PostgreSQL nodes, Redis servers, the config, sentinels and agents,
+ * each step waiting for what it started. On a failure everything started so far is stopped,
+ * last in, first stopped.
+ */
+export async function localUp(opts: LocalUpOptions = {}): Promise<LocalState> {
+  const plan = planUp(opts);
+  await refuseRunningCluster(plan.dir);
+  // Fail early, before anything is created, on what is missing.
+  findPgBinaries();
+  findRedisServer();
+  cliEntry(); // fail early when the build is missing
+
+  const dataRoot = prepareDirs(plan.dir);
+  const started: Started[] = [];
+  try {
+    const secrets = writeSecretsFile(plan.dir, plan.cluster);
+    const nodes = await startNodes(plan, dataRoot, secrets, started);
+    const redisServers = await startRedisServers(plan, started);
+    const written = await writeConfig(plan, nodes, redisServers);
+    await opts.beforeSentinels?.(nodes);
+    const logDir = join(plan.dir, 'logs');
+    mkdirSync(logDir, { recursive: true });
+    const sentinels = await startSentinels(
+      {
+        count: plan.sentinelCount,
+        config: written.configFile,
+        apiPorts: written.apiPorts,
+        logDir,
+        env: opts.sentinelEnv,
+        progress: plan.progress,
+      },
+      started,
+    );
+    const agents = await startAgents(
+      {
+        config: written.configFile,
+        nodes: nodes.map((n) => n.name),
+        apis: written.agentApis,
+        logDir,
+        progress: plan.progress,
+      },
+      started,
+    );
+    const state = localState(plan, {
+      ...written,
+      dataRoot,
+      nodes,
+      redisServers,
+      sentinels,
+      agents,
+    });
+    writeState(state);
+    plan.progress(`ready: primary ${plan.names[0]}, state in ${statePath(plan.dir)}`);
+    return state;
+  } catch (err) {
+    plan.progress(`start-up failed, stopping what was started: ${(err as Error).message}`);
+    for (const s of started.reverse()) await s.stop().catch(() => undefined);
+    throw err;
   }
-  return dir;
 }
 
-export function cliEntry(): string {
-  const cli = join(packageRoot(), 'dist', 'cli.js');
-  if (!existsSync(cli)) throw new UserError(`${cli} is missing: run \`npm run build\` first`);
-  return cli;
+function planUp(opts: LocalUpOptions): UpPlan {
+  const nodeCount = opts.nodes ?? 2;
+  const sentinelCount = opts.sentinels ?? 3;
+  const redisCount = opts.redis ?? 1;
+  if (nodeCount < 2)
+    throw new UserError(
+      `--nodes ${nodeCount}: a cluster needs at least 2 nodes (a primary and a standby)`,
+    );
+  if (sentinelCount < 1)
+    throw new UserError(`--sentinels ${sentinelCount}: at least 1 sentinel is needed`);
+  if (![1, 3, 5].includes(redisCount))
+    throw new UserError(`--redis ${redisCount}: use 1, 3 or 5 independent Redis servers`);
+  return {
+    dir: resolve(opts.dir ?? DEFAULT_LOCAL_DIR),
+    names: Array.from({ length: nodeCount }, (_, i) => `pg${i + 1}`),
+    sentinelCount,
+    redisCount,
+    cluster: opts.cluster ?? LOCAL_CLUSTER,
+    withAgents: opts.agents ?? true,
+    progress: opts.progress ?? ((m: string) => process.stderr.write(`[local] ${m}\n`)),
+    opts,
+  };
 }
 
-function secret(): string {
-  return randomBytes(18).toString('base64url');
+/** Refuse a cluster that still runs in `dir`; clear up after one that died. */
+async function refuseRunningCluster(dir: string): Promise<void> {
+  if (!existsSync(statePath(dir))) return;
+  const old = readState(dir);
+  const alive = [...old.nodes, ...old.sentinels, ...old.redisServers, ...(old.agents ?? [])].filter(
+    (p) => isAlive(p.pid),
+  );
+  if (alive.length > 0)
+    throw new UserError(
+      `a local cluster is already running in ${dir}: run \`pgvigil local down --dir ${dir}\` first`,
+    );
+  await localDown({ dir, quiet: true });
+}
+
+/** `dir` (0755) and the PostgreSQL data root (0755); returns the data root. */
+function prepareDirs(dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  chmodSync(dir, 0o755);
+  rmSync(join(dir, 'data'), { recursive: true, force: true }); // left by a crashed run
+  const dataRoot = dataRootFor(dir);
+  mkdirSync(dataRoot, { recursive: true });
+  chmodSync(dataRoot, 0o755);
+  return dataRoot;
 }
 
 /**
@@ -98,354 +201,142 @@ function dataRootFor(dir: string): string {
   }
 }
 
+/** initdb the primary, then pg_basebackup each standby from it. */
+async function startNodes(
+  plan: UpPlan,
+  dataRoot: string,
+  { superPassword, replPassword }: LocalSecrets,
+  started: Started[],
+): Promise<LocalNode[]> {
+  const { names, progress } = plan;
+  const ports: number[] = [];
+  for (let i = 0; i < names.length; i++) ports.push(await freePort('127.0.0.1'));
+  progress(`initdb primary ${names[0]} on 127.0.0.1:${ports[0]}`);
+  const primary = await initPrimary({
+    dir: join(dataRoot, names[0]!),
+    name: names[0]!,
+    port: ports[0]!,
+    superPassword,
+    replPassword,
+    standbys: names.slice(1),
+  });
+  started.push({ stop: () => stopNode(primary) });
+  const nodes = [primary];
+  for (let i = 1; i < names.length; i++) {
+    progress(`pg_basebackup standby ${names[i]} on 127.0.0.1:${ports[i]}`);
+    const standby = await initStandby({
+      dir: join(dataRoot, names[i]!),
+      name: names[i]!,
+      port: ports[i]!,
+      primary: { host: primary.host, port: primary.port },
+      replUser: 'replicator',
+      replPassword,
+      superPassword,
+      slot: names[i]!,
+    });
+    started.push({ stop: () => stopNode(standby) });
+    nodes.push(standby);
+  }
+  return nodes;
+}
+
+/** Start `redisCount` independent Redis servers, each in `<dir>/redis-<i>`. */
+async function startRedisServers(
+  plan: UpPlan,
+  started: Started[],
+): Promise<LocalState['redisServers']> {
+  const redisServers: LocalState['redisServers'] = [];
+  for (let i = 1; i <= plan.redisCount; i++) {
+    const redisDir = join(plan.dir, `redis-${i}`);
+    mkdirSync(redisDir, { recursive: true });
+    const r = await startRedisServer({ dir: redisDir, name: `redis-${i}` });
+    started.push(r);
+    redisServers.push({ name: `redis-${i}`, url: r.url, port: r.port, pid: r.pid });
+    plan.progress(`redis-${i} on ${r.url}`);
+  }
+  return redisServers;
+}
+
+/** What writeConfig() chose and wrote. */
+interface WrittenConfig {
+  configFile: string;
+  /** one per sentinel */
+  apiPorts: number[];
+  /** one per node when agents run, else none */
+  agentApis: string[];
+  tokenFile: string | undefined;
+}
+
+/** Pick the API ports, write the token (when asked) and the config file. */
+async function writeConfig(
+  plan: UpPlan,
+  nodes: LocalNode[],
+  redisServers: LocalState['redisServers'],
+): Promise<WrittenConfig> {
+  const { opts } = plan;
+  const apiPorts: number[] = [];
+  for (let i = 0; i < plan.sentinelCount; i++)
+    apiPorts.push(i === 0 ? await pickPort(opts.apiPort) : await freePort('127.0.0.1'));
+  const agentApis: string[] = [];
+  for (let i = 0; i < nodes.length && plan.withAgents; i++)
+    agentApis.push(`http://127.0.0.1:${await freePort('127.0.0.1')}`);
+  const tokenFile = opts.token ? writeTokenFile(plan.dir) : undefined;
+  const configFile = writeConfigFile(plan.dir, {
+    sentinels: plan.sentinelCount,
+    redis: redisServers.map((r) => r.url),
+    apiPort: apiPorts[0]!,
+    withToken: tokenFile !== undefined,
+    profile: opts.profile ?? 'default',
+    timing: opts.timing ?? {},
+    cluster: plan.cluster,
+    initialPrimary: plan.names[0]!,
+    replicationMode: opts.replicationMode,
+    nodes: nodes.map((n, i) => ({
+      name: n.name,
+      host: n.host,
+      port: n.port,
+      dataDir: n.dataDir,
+      ...(plan.withAgents ? { agentUrl: agentApis[i]! } : {}),
+    })),
+  });
+  return { configFile, apiPorts, agentApis, tokenFile };
+}
+
 async function pickPort(preferred: number | undefined): Promise<number> {
   if (preferred && (await isPortFree(preferred, '127.0.0.1'))) return preferred;
   return freePort('127.0.0.1');
 }
 
-export async function localUp(opts: LocalUpOptions = {}): Promise<LocalState> {
-  const dir = resolve(opts.dir ?? DEFAULT_LOCAL_DIR);
-  const nodeCount = opts.nodes ?? 2;
-  const sentinelCount = opts.sentinels ?? 3;
-  const redisCount = opts.redis ?? 1;
-  const cluster = opts.cluster ?? LOCAL_CLUSTER;
-  const progress = opts.progress ?? ((m: string) => process.stderr.write(`[local] ${m}\n`));
-  if (nodeCount < 2)
-    throw new UserError(
-      `--nodes ${nodeCount}: a cluster needs at least 2 nodes (a primary and a standby)`,
-    );
-  if (sentinelCount < 1)
-    throw new UserError(`--sentinels ${sentinelCount}: at least 1 sentinel is needed`);
-  if (![1, 3, 5].includes(redisCount))
-    throw new UserError(`--redis ${redisCount}: use 1, 3 or 5 independent Redis servers`);
-  if (existsSync(statePath(dir))) {
-    const old = readState(dir);
-    const alive = [
-      ...old.nodes,
-      ...old.sentinels,
-      ...old.redisServers,
-      ...(old.agents ?? []),
-    ].filter((p) => isAlive(p.pid));
-    if (alive.length > 0)
-      throw new UserError(
-        `a local cluster is already running in ${dir}: run \`pgvigil local down --dir ${dir}\` first`,
-      );
-    await localDown({ dir, quiet: true });
-  }
-  // Fail early, before anything is created, on what is missing.
-  findPgBinaries();
-  findRedisServer();
-  cliEntry(); // fail early when the build is missing
-
-  mkdirSync(dir, { recursive: true });
-  chmodSync(dir, 0o755);
-  rmSync(join(dir, 'data'), { recursive: true, force: true }); // left by a crashed run
-  const dataRoot = dataRootFor(dir);
-  mkdirSync(dataRoot, { recursive: true });
-  chmodSync(dataRoot, 0o755);
-  const started: { stop: () => Promise<void> }[] = [];
-  try {
-    const superPassword = secret();
-    const replPassword = secret();
-    const secretsFile = join(dir, 'secrets.env');
-    const envKey = cluster.toUpperCase().replace(/-/g, '_');
-    writeFileSync(
-      secretsFile,
-      `PGVIGIL_CLUSTERS__${envKey}__PASSWORD=${superPassword}\nPGVIGIL_CLUSTERS__${envKey}__REPLICATION__PASSWORD=${replPassword}\n`,
-      { mode: 0o600 },
-    );
-    chmodSync(secretsFile, 0o600);
-
-    const names = Array.from({ length: nodeCount }, (_, i) => `pg${i + 1}`);
-    const ports: number[] = [];
-    for (let i = 0; i < nodeCount; i++) ports.push(await freePort('127.0.0.1'));
-    progress(`initdb primary ${names[0]} on 127.0.0.1:${ports[0]}`);
-    const primary = await initPrimary({
-      dir: join(dataRoot, names[0]!),
-      name: names[0]!,
-      port: ports[0]!,
-      superPassword,
-      replPassword,
-      standbys: names.slice(1),
-    });
-    started.push({ stop: () => stopNode(primary) });
-    const nodes = [primary];
-    for (let i = 1; i < nodeCount; i++) {
-      progress(`pg_basebackup standby ${names[i]} on 127.0.0.1:${ports[i]}`);
-      const standby = await initStandby({
-        dir: join(dataRoot, names[i]!),
-        name: names[i]!,
-        port: ports[i]!,
-        primary: { host: primary.host, port: primary.port },
-        replUser: 'replicator',
-        replPassword,
-        superPassword,
-        slot: names[i]!,
-      });
-      started.push({ stop: () => stopNode(standby) });
-      nodes.push(standby);
-    }
-
-    const redisServers: LocalState['redisServers'] = [];
-    for (let i = 1; i <= redisCount; i++) {
-      const redisDir = join(dir, `redis-${i}`);
-      mkdirSync(redisDir, { recursive: true });
-      const r = await startRedisServer({ dir: redisDir, name: `redis-${i}` });
-      started.push(r);
-      redisServers.push({ name: `redis-${i}`, url: r.url, port: r.port, pid: r.pid });
-      progress(`redis-${i} on ${r.url}`);
-    }
-
-    const apiPorts: number[] = [];
-    for (let i = 0; i < sentinelCount; i++)
-      apiPorts.push(i === 0 ? await pickPort(opts.apiPort) : await freePort('127.0.0.1'));
-
-    const withAgents = opts.agents ?? true;
-    const agentApis: string[] = [];
-    for (let i = 0; i < nodeCount && withAgents; i++)
-      agentApis.push(`http://127.0.0.1:${await freePort('127.0.0.1')}`);
-    const tokenFile = opts.token ? join(dir, 'api-token') : undefined;
-    if (tokenFile) writeFileSync(tokenFile, `${secret()}\n`, { mode: 0o600 });
-
-    const configFile = join(dir, 'pgvigil.yaml');
-    const config = {
-      sentinels: sentinelCount,
-      secretsFile: 'secrets.env',
-      coordination: { redis: redisServers.map((r) => r.url) },
-      timing: { profile: opts.profile ?? 'default', ...(opts.timing ?? {}) },
-      sentinel: {
-        api: {
-          host: '127.0.0.1',
-          port: apiPorts[0],
-          ...(tokenFile ? { tokenFile: 'api-token' } : {}),
-        },
-      },
-      clusters: [
-        {
-          name: cluster,
-          quorum: Math.floor(sentinelCount / 2) + 1,
-          initialPrimary: names[0],
-          ...(opts.replicationMode ? { replication: { mode: opts.replicationMode } } : {}),
-          nodes: nodes.map((n, i) => ({
-            name: n.name,
-            host: n.host,
-            port: n.port,
-            dataDir: n.dataDir,
-            ...(withAgents ? { agent: { url: agentApis[i] } } : {}),
-          })),
-        },
-      ],
-    };
-    writeFileSync(
-      configFile,
-      `# written by pgvigil local up; secrets are in secrets.env (0600)\n${stringify(config)}`,
-    );
-
-    await opts.beforeSentinels?.(nodes);
-    const logDir = join(dir, 'logs');
-    mkdirSync(logDir, { recursive: true });
-    const sentinels: LocalState['sentinels'] = [];
-    for (let i = 0; i < sentinelCount; i++) {
-      const id = `s${i + 1}`;
-      const pid = spawnSentinel({
-        config: configFile,
-        id,
-        apiPort: apiPorts[i]!,
-        logFile: join(logDir, `${id}.log`),
-        env: opts.sentinelEnv?.[id],
-      });
-      started.push({ stop: async () => void killQuietly(pid, 'SIGKILL') });
-      sentinels.push({ id, api: `http://127.0.0.1:${apiPorts[i]}`, pid });
-    }
-    progress(`started ${sentinelCount} sentinels; waiting for them to publish the topology`);
-    await Promise.all(sentinels.map((s) => waitForSentinel(s.api, join(logDir, `${s.id}.log`))));
-
-    const agents: NonNullable<LocalState['agents']> = [];
-    for (let i = 0; i < agentApis.length; i++) {
-      const node = nodes[i]!.name;
-      const logFile = join(logDir, `agent-${node}.log`);
-      const pid = spawnAgent({ cli: cliEntry(), config: configFile, node, logFile });
-      started.push({ stop: () => stopAgents([pid], 0) }); // last in, first stopped
-      agents.push({ node, api: agentApis[i]!, pid });
-    }
-    if (agents.length > 0) progress(`started ${agents.length} node agents`);
-    await Promise.all(
-      agents.map((a) => waitForAgent(a.api, a.pid, join(logDir, `agent-${a.node}.log`))),
-    );
-
-    const state: LocalState = {
-      cluster,
-      dir,
-      config: configFile,
-      api: sentinels[0]!.api,
-      redis: redisServers.map((r) => r.url),
-      redisServers,
-      nodes: nodes.map((n) => ({
-        name: n.name,
-        host: n.host,
-        port: n.port,
-        url: n.url,
-        dataDir: n.dataDir,
-        pid: n.pid,
-      })),
-      sentinels,
-      agents,
-      ...(tokenFile ? { tokenFile } : {}),
-      dataRoot,
-      startedAt: new Date().toISOString(),
-    };
-    writeState(state);
-    progress(`ready: primary ${names[0]}, state in ${statePath(dir)}`);
-    return state;
-  } catch (err) {
-    progress(`start-up failed, stopping what was started: ${(err as Error).message}`);
-    for (const s of started.reverse()) await s.stop().catch(() => undefined);
-    throw err;
-  }
-}
-
-/** Start one sentinel process, detached, logging to `logFile`; returns its PID. */
-export function spawnSentinel(o: {
-  config: string;
-  id: string;
-  apiPort: number;
-  logFile: string;
-  env?: NodeJS.ProcessEnv | undefined;
-}): number {
-  const log = openSync(o.logFile, 'a');
-  const child = spawn(
-    process.execPath,
-    [
-      ...DAEMON_NODE_FLAGS,
-      cliEntry(),
-      'sentinel',
-      '--config',
-      o.config,
-      '--id',
-      o.id,
-      '--api-port',
-      String(o.apiPort),
-    ],
-    {
-      detached: true,
-      stdio: ['ignore', log, log],
-      env: { ...process.env, ...(o.env ?? {}) },
-    },
-  );
-  closeSync(log);
-  child.unref();
-  return child.pid ?? 0;
-}
-
-function killQuietly(pid: number, signal: NodeJS.Signals): boolean {
-  try {
-    process.kill(pid, signal);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function waitForSentinel(api: string, logFile: string): Promise<void> {
-  const deadline = Date.now() + SENTINEL_READY_MS;
-  while (Date.now() < deadline) {
-    try {
-      const res = await fetch(`${api}/topology`, { signal: AbortSignal.timeout(1000) });
-      if (res.ok) {
-        const body = (await res.json()) as { epoch?: number };
-        if ((body.epoch ?? 0) >= 1) return;
-      }
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(
-    `sentinel at ${api} did not publish a topology within ${SENTINEL_READY_MS / 1000}s: see ${logFile}`,
-  );
-}
-
-export async function localDown(opts: {
-  dir?: string;
-  quiet?: boolean;
-  progress?: (m: string) => void;
-}): Promise<void> {
-  const dir = resolve(opts.dir ?? DEFAULT_LOCAL_DIR);
-  const progress = opts.quiet
-    ? () => undefined
-    : (opts.progress ?? ((m: string) => process.stderr.write(`[local] ${m}\n`)));
-  const state = readState(dir);
-  // agents first: they would restart or rejoin the postgres we are about to stop
-  const agents = state.agents ?? [];
-  await stopAgents(agents.map((a) => a.pid));
-  for (const a of agents) progress(`stopped agent of ${a.node} (pid ${a.pid})`);
-  for (const s of state.sentinels) {
-    if (killQuietly(s.pid, 'SIGTERM')) progress(`stopped sentinel ${s.id} (pid ${s.pid})`);
-  }
-  await waitGone(
-    state.sentinels.map((s) => s.pid),
-    3000,
-  );
-  for (const s of state.sentinels) killQuietly(s.pid, 'SIGKILL');
-  for (const n of state.nodes) {
-    // A node may have been SIGSTOPped by `local kill`: continue it so it can shut down.
-    const pid = readPostmasterPid(n.dataDir) ?? n.pid;
-    await signalNode({ ...n, pid }, 'CONT').catch(() => undefined);
-    await stopNode({ ...n, pid }).catch(() => undefined);
-    progress(`stopped ${n.name}`);
-  }
-  for (const r of state.redisServers) {
-    killQuietly(r.pid, 'SIGCONT');
-    if (killQuietly(r.pid, 'SIGTERM')) progress(`stopped ${r.name}`);
-  }
-  await waitGone(
-    state.redisServers.map((r) => r.pid),
-    3000,
-  );
-  for (const r of state.redisServers) killQuietly(r.pid, 'SIGKILL');
-  // The embedded cluster is disposable: its data goes with it (logs stay in <dir>/logs).
-  rmSync(state.dataRoot, { recursive: true, force: true });
-  for (const r of state.redisServers) rmSync(join(dir, r.name), { recursive: true, force: true });
-  rmSync(statePath(dir), { force: true });
-}
-
-async function waitGone(pids: number[], ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline && pids.some(isAlive)) await new Promise((r) => setTimeout(r, 50));
-}
-
-export type KillSignal = 'KILL' | 'STOP' | 'CONT';
-
-/** Inject a fault: a node's postmaster (STOP/CONT: the whole instance), a sentinel, a Redis server. */
-export async function localKill(opts: {
-  dir?: string;
-  name: string;
-  signal?: KillSignal;
-}): Promise<string> {
-  const dir = resolve(opts.dir ?? DEFAULT_LOCAL_DIR);
-  const signal = opts.signal ?? 'KILL';
-  const state = readState(dir);
-  const node = state.nodes.find((n) => n.name === opts.name);
-  if (node) {
-    const pid = readPostmasterPid(node.dataDir) ?? node.pid;
-    await signalNode({ ...node, pid }, signal);
-    return `sent SIG${signal} to ${node.name} (postmaster pid ${pid}${signal === 'KILL' ? '' : ' and its children'})`;
-  }
-  const target = [
-    ...state.sentinels.map((s) => ({ name: s.id, pid: s.pid })),
-    ...(state.agents ?? []).map((a) => ({ name: `agent-${a.node}`, pid: a.pid })),
-    ...state.redisServers.map((r) => ({ name: r.name, pid: r.pid })),
-  ].find((t) => t.name === opts.name);
-  if (!target) {
-    const known = [
-      ...state.nodes.map((n) => n.name),
-      ...state.sentinels.map((s) => s.id),
-      ...(state.agents ?? []).map((a) => `agent-${a.node}`),
-      ...state.redisServers.map((r) => r.name),
-    ];
-    throw new UserError(`unknown name ${opts.name}: use one of ${known.join(', ')}`);
-  }
-  if (!killQuietly(target.pid, `SIG${signal}` as NodeJS.Signals))
-    throw new UserError(`${opts.name} (pid ${target.pid}) is not running`);
-  return `sent SIG${signal} to ${opts.name} (pid ${target.pid})`;
+/** What state.json records (the key order is the file's). */
+function localState(
+  plan: UpPlan,
+  s: WrittenConfig & {
+    dataRoot: string;
+    nodes: LocalNode[];
+    redisServers: LocalState['redisServers'];
+    sentinels: LocalState['sentinels'];
+    agents: NonNullable<LocalState['agents']>;
+  },
+): LocalState {
+  return {
+    cluster: plan.cluster,
+    dir: plan.dir,
+    config: s.configFile,
+    api: s.sentinels[0]!.api,
+    redis: s.redisServers.map((r) => r.url),
+    redisServers: s.redisServers,
+    nodes: s.nodes.map((n) => ({
+      name: n.name,
+      host: n.host,
+      port: n.port,
+      url: n.url,
+      dataDir: n.dataDir,
+      pid: n.pid,
+    })),
+    sentinels: s.sentinels,
+    agents: s.agents,
+    ...(s.tokenFile ? { tokenFile: s.tokenFile } : {}),
+    dataRoot: s.dataRoot,
+    startedAt: new Date().toISOString(),
+  };
 }

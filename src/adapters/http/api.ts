@@ -85,9 +85,11 @@ function errorBody(message: string) {
   return { status: 'error', message };
 }
 
+type ClusterOf = (req: FastifyRequest) => string;
+
 export function buildSentinelApi(deps: SentinelApiDeps): FastifyInstance {
   const app = Fastify({ logger: false, bodyLimit: 64 * 1024 });
-  const clusterOf = (req: FastifyRequest): string => {
+  const clusterOf: ClusterOf = (req) => {
     const q = (req.query as Record<string, string | undefined>).cluster;
     const name = q ?? deps.clusters[0]!;
     if (!deps.clusters.includes(name))
@@ -97,16 +99,27 @@ export function buildSentinelApi(deps: SentinelApiDeps): FastifyInstance {
       );
     return name;
   };
+  requireToken(app, deps.token);
+  answerErrors(app);
+  readRoutes(app, deps, clusterOf);
+  intentRoutes(app, deps, clusterOf);
+  return app;
+}
 
+/** Mutating requests need `Authorization: Bearer <token>` when a token is set (401). */
+function requireToken(app: FastifyInstance, token: string | undefined): void {
   app.addHook('onRequest', async (req, reply) => {
-    if (req.method === 'GET' || req.method === 'HEAD' || !deps.token) return;
-    if (req.headers.authorization !== `Bearer ${deps.token}`) {
+    if (req.method === 'GET' || req.method === 'HEAD' || !token) return;
+    if (req.headers.authorization !== `Bearer ${token}`) {
       await reply
         .code(401)
         .send(errorBody('missing or wrong bearer token: send Authorization: Bearer <api.token>'));
     }
   });
+}
 
+/** Every error as `{"status":"error","message"}`, with the status its class calls for. */
+function answerErrors(app: FastifyInstance): void {
   app.setErrorHandler(async (err: Error & { statusCode?: number }, _req, reply: FastifyReply) => {
     if (err instanceof ApiError) return reply.code(err.statusCode).send(errorBody(err.message));
     if (err instanceof CoordinationUnavailable) return reply.code(503).send(errorBody(err.message));
@@ -123,7 +136,10 @@ export function buildSentinelApi(deps: SentinelApiDeps): FastifyInstance {
   app.setNotFoundHandler(async (req, reply) =>
     reply.code(404).send(errorBody(`no route ${req.method} ${req.url}: GET / lists the commands`)),
   );
+}
 
+/** GET /, /health, /topology, /status, /events, /metrics. */
+function readRoutes(app: FastifyInstance, deps: SentinelApiDeps, clusterOf: ClusterOf): void {
   app.get('/', async (req) => {
     const base = `http://${req.headers.host ?? `${deps.host}:${deps.port}`}`;
     const commands = Object.fromEntries(
@@ -149,6 +165,10 @@ export function buildSentinelApi(deps: SentinelApiDeps): FastifyInstance {
     const body = await deps.registry.metrics();
     return reply.header('content-type', deps.registry.contentType).send(body);
   });
+}
+
+/** POST /failover, /failback, /switchover: validate the body, hand it to the intent handler. */
+function intentRoutes(app: FastifyInstance, deps: SentinelApiDeps, clusterOf: ClusterOf): void {
   for (const intent of ['failover', 'failback', 'switchover'] as const) {
     app.post(`/${intent}`, async (req, reply) => {
       const handler = deps.intents?.[intent];
@@ -167,7 +187,6 @@ export function buildSentinelApi(deps: SentinelApiDeps): FastifyInstance {
       return reply.code(r.code).send(r.body);
     });
   }
-  return app;
 }
 
 /** Refuse a non-loopback bind without a token (also checked by the config schema). */

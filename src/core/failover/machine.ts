@@ -95,68 +95,128 @@ function onTimeout(state: FailoverState, input: FailoverInput, now: Now): Step {
   }
 }
 
+type In<T extends FailoverInput['type']> = Extract<FailoverInput, { type: T }>;
+
+/** idle -> selecting: hold the topology and epoch the decision was made under. */
+function onStart(s: Of<'idle'>, input: In<'start'>, now: Now): Step {
+  const { topology: t } = input;
+  const ctx = {
+    cluster: t.cluster,
+    from: t.primary,
+    sentinelId: input.sentinelId,
+    kind: input.kind,
+    reason: input.reason,
+    startedMono: now.mono,
+    primaryLastLsn: input.primaryLastLsn,
+  };
+  return move(s, { kind: 'selecting', ctx, enteredMono: now.mono, epoch: t.epoch, prev: t });
+}
+
+/** selecting -> committing: ask for the CAS e -> e+1 onto the next topology. */
+function onCandidateChosen(s: Of<'selecting'>, input: In<'candidate-chosen'>, now: Now): Step {
+  const why = `${s.ctx.kind} failover ${s.ctx.from} -> ${input.to}: ${s.ctx.reason}`;
+  const next = nextTopology(s.prev, input.to, now.wall, why, s.ctx.sentinelId, s.ctx.kind);
+  const to: Of<'committing'> = {
+    kind: 'committing',
+    ctx: s.ctx,
+    enteredMono: now.mono,
+    epoch: s.epoch,
+    to: input.to,
+    toReceivedLsn: input.receivedLsn,
+    next,
+  };
+  return move(s, to, [], [{ type: 'cas', cluster: s.ctx.cluster, expectedEpoch: s.epoch, next }]);
+}
+
+/** committing -> promoting: epoch e+1 is ours; emit failover-started and promote. */
+function onCasCommitted(s: Of<'committing'>, now: Now): Step {
+  const { ctx, to, next } = s;
+  const promoting: Of<'promoting'> = {
+    kind: 'promoting',
+    ctx,
+    enteredMono: now.mono,
+    epoch: next.epoch,
+    to,
+    toReceivedLsn: s.toReceivedLsn,
+    topology: next,
+    problems: [],
+  };
+  const started: PgvigilEvent = {
+    type: 'failover-started',
+    cluster: ctx.cluster,
+    epoch: next.epoch,
+    from: ctx.from,
+    to,
+    kind: ctx.kind,
+  };
+  return move(s, promoting, [started], [{ type: 'promote', node: to, epoch: next.epoch }]);
+}
+
+/** promoting -> repointing (fencing when no other standby): emit topology-changed. */
+function onPromoted(s: Of<'promoting'>, now: Now): Step {
+  const changed: PgvigilEvent = {
+    type: 'topology-changed',
+    cluster: s.ctx.cluster,
+    epoch: s.epoch,
+    topology: s.topology,
+  };
+  const pending = s.topology.nodes
+    .filter((n) => n.role === 'standby' && n.name !== s.ctx.from)
+    .map((n) => n.name);
+  if (pending.length === 0) {
+    const step = toFencing(s, now, true);
+    return { ...step, events: [changed, ...step.events] };
+  }
+  const next: Of<'repointing'> = {
+    ...committed(s),
+    kind: 'repointing',
+    enteredMono: now.mono,
+    pending,
+  };
+  return move(s, next, [changed], [{ type: 'repoint', nodes: pending, to: s.to, epoch: s.epoch }]);
+}
+
+/** repointing: one standby answered; fencing once none is pending. */
+function onRepointed(s: Of<'repointing'>, input: In<'repointed'>, now: Now): Step {
+  if (!s.pending.includes(input.node)) {
+    throw new IllegalTransition(
+      `repointed ${input.node}, which is not pending (${s.pending.join(', ')})`,
+    );
+  }
+  const pending = s.pending.filter((n) => n !== input.node);
+  const problems =
+    input.error === undefined
+      ? s.problems
+      : [...s.problems, `repoint of ${input.node} failed: ${input.error}`];
+  if (pending.length === 0) return toFencing({ ...s, problems }, now, true);
+  return move(s, { ...s, pending, problems });
+}
+
+/** fencing -> publishing: emit node-fenced. */
+function onFenced(s: Of<'fencing'>, now: Now): Step {
+  const step = toPublishing(s, now, 'fenced');
+  const fenced: PgvigilEvent = {
+    type: 'node-fenced',
+    cluster: s.ctx.cluster,
+    epoch: s.epoch,
+    node: s.ctx.from,
+    by: s.ctx.sentinelId,
+    reason: `failover to ${s.to} at epoch ${s.epoch}`,
+  };
+  return { ...step, events: [fenced, ...step.events] };
+}
+
 /** The only way to change a failover's state. Pure: the runtime runs the returned actions. */
 export function transition(state: FailoverState, input: FailoverInput, now: Now): Step {
   switch (input.type) {
-    case 'start': {
-      const s = expectKind(state, input, 'idle');
-      const { topology: t } = input;
-      const ctx = {
-        cluster: t.cluster,
-        from: t.primary,
-        sentinelId: input.sentinelId,
-        kind: input.kind,
-        reason: input.reason,
-        startedMono: now.mono,
-        primaryLastLsn: input.primaryLastLsn,
-      };
-      return move(s, { kind: 'selecting', ctx, enteredMono: now.mono, epoch: t.epoch, prev: t });
-    }
-    case 'candidate-chosen': {
-      const s = expectKind(state, input, 'selecting');
-      const why = `${s.ctx.kind} failover ${s.ctx.from} -> ${input.to}: ${s.ctx.reason}`;
-      const next = nextTopology(s.prev, input.to, now.wall, why, s.ctx.sentinelId, s.ctx.kind);
-      const to: Of<'committing'> = {
-        kind: 'committing',
-        ctx: s.ctx,
-        enteredMono: now.mono,
-        epoch: s.epoch,
-        to: input.to,
-        toReceivedLsn: input.receivedLsn,
-        next,
-      };
-      return move(
-        s,
-        to,
-        [],
-        [{ type: 'cas', cluster: s.ctx.cluster, expectedEpoch: s.epoch, next }],
-      );
-    }
+    case 'start':
+      return onStart(expectKind(state, input, 'idle'), input, now);
+    case 'candidate-chosen':
+      return onCandidateChosen(expectKind(state, input, 'selecting'), input, now);
     case 'no-candidate':
       return abort(expectKind(state, input, 'selecting'), 'no-candidate', input.detail);
-    case 'cas-committed': {
-      const s = expectKind(state, input, 'committing');
-      const { ctx, to, next } = s;
-      const promoting: Of<'promoting'> = {
-        kind: 'promoting',
-        ctx,
-        enteredMono: now.mono,
-        epoch: next.epoch,
-        to,
-        toReceivedLsn: s.toReceivedLsn,
-        topology: next,
-        problems: [],
-      };
-      const started: PgvigilEvent = {
-        type: 'failover-started',
-        cluster: ctx.cluster,
-        epoch: next.epoch,
-        from: ctx.from,
-        to,
-        kind: ctx.kind,
-      };
-      return move(s, promoting, [started], [{ type: 'promote', node: to, epoch: next.epoch }]);
-    }
+    case 'cas-committed':
+      return onCasCommitted(expectKind(state, input, 'committing'), now);
     case 'cas-lost': {
       const s = expectKind(state, input, 'committing');
       return abort(
@@ -165,66 +225,16 @@ export function transition(state: FailoverState, input: FailoverInput, now: Now)
         `epoch ${s.epoch + 1} was taken by another writer (seen ${input.seenEpoch})`,
       );
     }
-    case 'promoted': {
-      const s = expectKind(state, input, 'promoting');
-      const changed: PgvigilEvent = {
-        type: 'topology-changed',
-        cluster: s.ctx.cluster,
-        epoch: s.epoch,
-        topology: s.topology,
-      };
-      const pending = s.topology.nodes
-        .filter((n) => n.role === 'standby' && n.name !== s.ctx.from)
-        .map((n) => n.name);
-      if (pending.length === 0) {
-        const step = toFencing(s, now, true);
-        return { ...step, events: [changed, ...step.events] };
-      }
-      const next: Of<'repointing'> = {
-        ...committed(s),
-        kind: 'repointing',
-        enteredMono: now.mono,
-        pending,
-      };
-      return move(
-        s,
-        next,
-        [changed],
-        [{ type: 'repoint', nodes: pending, to: s.to, epoch: s.epoch }],
-      );
-    }
+    case 'promoted':
+      return onPromoted(expectKind(state, input, 'promoting'), now);
     case 'promote-failed': {
       const s = expectKind(state, input, 'promoting');
       return toFencing(s, now, false, `promotion of ${s.to} failed: ${input.error}`);
     }
-    case 'repointed': {
-      const s = expectKind(state, input, 'repointing');
-      if (!s.pending.includes(input.node)) {
-        throw new IllegalTransition(
-          `repointed ${input.node}, which is not pending (${s.pending.join(', ')})`,
-        );
-      }
-      const pending = s.pending.filter((n) => n !== input.node);
-      const problems =
-        input.error === undefined
-          ? s.problems
-          : [...s.problems, `repoint of ${input.node} failed: ${input.error}`];
-      if (pending.length === 0) return toFencing({ ...s, problems }, now, true);
-      return move(s, { ...s, pending, problems });
-    }
-    case 'fenced': {
-      const s = expectKind(state, input, 'fencing');
-      const step = toPublishing(s, now, 'fenced');
-      const fenced: PgvigilEvent = {
-        type: 'node-fenced',
-        cluster: s.ctx.cluster,
-        epoch: s.epoch,
-        node: s.ctx.from,
-        by: s.ctx.sentinelId,
-        reason: `failover to ${s.to} at epoch ${s.epoch}`,
-      };
-      return { ...step, events: [fenced, ...step.events] };
-    }
+    case 'repointed':
+      return onRepointed(expectKind(state, input, 'repointing'), input, now);
+    case 'fenced':
+      return onFenced(expectKind(state, input, 'fencing'), now);
     case 'fence-unreachable': {
       const s = expectKind(state, input, 'fencing');
       return toPublishing(

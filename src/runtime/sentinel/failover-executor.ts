@@ -12,6 +12,7 @@ import {
   type FailoverInput,
   type FailoverState,
   type Now,
+  type Step,
 } from '../../core/failover/states.js';
 import type { NodeObservation } from '../../core/health.js';
 import type { Topology } from '../../core/model.js';
@@ -42,10 +43,20 @@ export class FailoverExecutor {
     observations: Readonly<Record<string, NodeObservation>>,
     opts: FailoverRunOptions = {},
   ): Promise<Topology | null> {
-    const { log, metrics } = this.#d;
-    const cluster = topology.cluster;
+    const first = this.#start(topology, decision, observations, opts);
+    const state = await this.#drive(first, topology, opts);
+    return state === null ? null : this.#end(state, topology.cluster, opts);
+  }
+
+  /** idle -> selecting -> committing (or aborted: no candidate). */
+  #start(
+    topology: Topology,
+    decision: Decision,
+    observations: Readonly<Record<string, NodeObservation>>,
+    opts: FailoverRunOptions,
+  ): Step {
     const primaryLastLsn = observations[topology.primary]?.lastOk?.currentLsn ?? null;
-    let step = transition(
+    const step = transition(
       IDLE,
       {
         type: 'start',
@@ -59,16 +70,16 @@ export class FailoverExecutor {
     );
     const candidate = decision.candidate;
     const receivedLsn = candidate ? (observations[candidate]?.lastOk?.receivedLsn ?? 0) : 0;
-    step = transition(
+    const chosen = transition(
       step.state,
       candidate
         ? { type: 'candidate-chosen', to: candidate, receivedLsn }
         : { type: 'no-candidate', detail: decision.evidence },
       this.#now(),
     );
-    log.warn(
+    this.#d.log.warn(
       {
-        cluster,
+        cluster: topology.cluster,
         epoch: topology.epoch,
         from: topology.primary,
         to: candidate,
@@ -76,32 +87,26 @@ export class FailoverExecutor {
       },
       'failover starting',
     );
-    let state: FailoverState = step.state;
-    let events = step.events;
-    let actions = step.actions;
+    return chosen;
+  }
+
+  /**
+   * Until done or aborted: publish the step's events, perform its actions within the state's
+   * deadline, feed their results back. Null after a simulated crash.
+   */
+  async #drive(
+    first: Step,
+    topology: Topology,
+    opts: FailoverRunOptions,
+  ): Promise<FailoverState | null> {
+    let { state, events, actions } = first;
     for (;;) {
       for (const e of events) await this.#d.bus.emit(e);
-      if (state.kind === 'done' || state.kind === 'aborted') break;
-      const deadline = deadlineMono(state, this.#d.timing);
-      const remaining = deadline === null ? Infinity : deadline - this.#d.clock.mono();
-      let inputs: FailoverInput[];
-      try {
-        const current = state;
-        inputs = await withDeadline(remaining, () =>
-          Promise.all(actions.map((a) => this.#perform(a, current))).then((r) => r.flat()),
-        );
-      } catch (err) {
-        if (!(err instanceof DeadlineExceeded)) throw err;
-        inputs = [{ type: 'timeout' }];
-      }
-      if (inputs.length === 0) {
-        // The action gave no answer (e.g. a publish refused): wait out the state's deadline.
-        await sleep(Math.min(Math.max(0, remaining), 1000));
-        inputs = [{ type: 'timeout' }];
-      }
+      if (state.kind === 'done' || state.kind === 'aborted') return state;
+      const inputs = await this.#inputs(state, actions);
       if (opts.crashAfter && actions.some((a) => a.type === opts.crashAfter)) {
-        log.error(
-          { cluster, epoch: 'epoch' in state ? state.epoch : topology.epoch },
+        this.#d.log.error(
+          { cluster: topology.cluster, epoch: 'epoch' in state ? state.epoch : topology.epoch },
           `simulated crash after ${opts.crashAfter}`,
         );
         return null;
@@ -116,6 +121,35 @@ export class FailoverExecutor {
         if (state.kind === 'done' || state.kind === 'aborted') break;
       }
     }
+  }
+
+  /** The results of `actions`, or a `timeout` when the state's deadline passes first. */
+  async #inputs(
+    state: FailoverState,
+    actions: readonly FailoverAction[],
+  ): Promise<FailoverInput[]> {
+    const deadline = deadlineMono(state, this.#d.timing);
+    const remaining = deadline === null ? Infinity : deadline - this.#d.clock.mono();
+    let inputs: FailoverInput[];
+    try {
+      inputs = await withDeadline(remaining, () =>
+        Promise.all(actions.map((a) => this.#perform(a, state))).then((r) => r.flat()),
+      );
+    } catch (err) {
+      if (!(err instanceof DeadlineExceeded)) throw err;
+      inputs = [{ type: 'timeout' }];
+    }
+    if (inputs.length === 0) {
+      // The action gave no answer (e.g. a publish refused): wait out the state's deadline.
+      await sleep(Math.min(Math.max(0, remaining), 1000));
+      inputs = [{ type: 'timeout' }];
+    }
+    return inputs;
+  }
+
+  /** Log how it ended; a finished failover counts in the metrics. */
+  #end(state: FailoverState, cluster: string, opts: FailoverRunOptions): Topology | null {
+    const { log, metrics } = this.#d;
     if (state.kind === 'aborted') {
       log.warn(
         { cluster, epoch: state.epoch, reason: state.reason, detail: state.detail },

@@ -57,6 +57,32 @@ const MIN_RESTART_MS = 30_000;
 /** after the restart, how long its probe may take to answer as primary */
 const RESTART_PROBE_MS = 5000;
 
+/** Builds the run's result: the same `from`, `to` and the duration so far on every path. */
+type ResultOf = (
+  ok: boolean,
+  code: number,
+  message: string,
+  topology: Topology | null,
+  epoch: number,
+) => SwitchoverResult;
+
+/** What one run was asked to do. */
+interface Run {
+  from: string;
+  to: string;
+  op: SwitchoverOp;
+  requestedBy: string;
+  /** clock.mono() when the run began */
+  started: number;
+  result: ResultOf;
+}
+
+/** How far the hand-over got: what a rollback must undo. */
+interface Stage {
+  stopAttempted: boolean;
+  handedOver: boolean;
+}
+
 export class SwitchoverExecutor {
   readonly #d: SwitchoverDeps;
 
@@ -69,108 +95,142 @@ export class SwitchoverExecutor {
     plan: SwitchoverPlan,
     opts: { op: SwitchoverOp; requestedBy: string },
   ): Promise<SwitchoverResult> {
-    const { store, clock, bus, log, sentinelId } = this.#d;
-    const cluster = this.#d.cluster.name;
+    const { clock } = this.#d;
     const { from, to } = plan;
     const started = clock.mono();
-    const result = (
-      ok: boolean,
-      code: number,
-      message: string,
-      topology: Topology | null,
-      epoch: number,
-    ): SwitchoverResult => ({
-      ok,
-      code,
-      message,
-      topology,
-      epoch,
+    const run: Run = {
       from,
       to,
-      durationMs: Math.round(clock.mono() - started),
-    });
+      op: opts.op,
+      requestedBy: opts.requestedBy,
+      started,
+      result: (ok, code, message, topology, epoch) => ({
+        ok,
+        code,
+        message,
+        topology,
+        epoch,
+        from,
+        to,
+        durationMs: Math.round(clock.mono() - started),
+      }),
+    };
 
+    const begun = await this.#begin(prev, run);
+    if ('refused' in begun) return begun.refused;
+    const { next } = begun;
+
+    const lease = new LeaseKeeper(this.#d);
+    const stage: Stage = { stopAttempted: false, handedOver: false };
+    let confirmed: boolean;
+    try {
+      confirmed = await this.#handOver(next, run, lease, stage);
+    } catch (err) {
+      lease.stop();
+      if (!(err instanceof Abort)) throw err;
+      return this.#rollback(next, to, err, stage, opts.op, run.result);
+    }
+    lease.stop();
+    return this.#finish(next, run, confirmed);
+  }
+
+  /** 1. CAS epoch e -> e+1 in state `switching-over`, or refuse (503, 409). */
+  async #begin(
+    prev: Topology,
+    run: Run,
+  ): Promise<{ next: Topology } | { refused: SwitchoverResult }> {
+    const { store, clock, bus, log, sentinelId } = this.#d;
+    const cluster = this.#d.cluster.name;
+    const { from, to, op, requestedBy, result } = run;
     const next = switchingTopology(
       prev,
       to,
       clock.wall(),
       sentinelId,
-      `${opts.op} requested by ${opts.requestedBy}`,
+      `${op} requested by ${requestedBy}`,
     );
     let cas;
     try {
       cas = await store.casTopology(cluster, prev.epoch, next, sentinelId);
     } catch (err) {
-      return result(
-        false,
-        503,
-        `no coordination majority: ${(err as Error).message}`,
-        null,
-        prev.epoch,
-      );
+      return {
+        refused: result(
+          false,
+          503,
+          `no coordination majority: ${(err as Error).message}`,
+          null,
+          prev.epoch,
+        ),
+      };
     }
     if (!cas.committed)
-      return result(
-        false,
-        409,
-        `the topology changed meanwhile (epoch ${cas.seenEpoch} > ${prev.epoch}): retry`,
-        null,
-        prev.epoch,
-      );
+      return {
+        refused: result(
+          false,
+          409,
+          `the topology changed meanwhile (epoch ${cas.seenEpoch} > ${prev.epoch}): retry`,
+          null,
+          prev.epoch,
+        ),
+      };
     const epoch = next.epoch;
-    log.warn(
-      { cluster, epoch, from, to, op: opts.op, by: opts.requestedBy },
-      `${opts.op} starting`,
-    );
+    log.warn({ cluster, epoch, from, to, op, by: requestedBy }, `${op} starting`);
     await bus.emit({ type: 'topology-changed', cluster, epoch, topology: next });
     await bus.emit({ type: 'switchover-started', cluster, epoch, from, to });
+    return { next };
+  }
 
-    const lease = new LeaseKeeper(this.#d);
-    const stage = { stopAttempted: false, handedOver: false };
-    const why = `${opts.op} ${from} -> ${to} requested by ${opts.requestedBy}`;
-    let confirmed: boolean;
-    try {
-      // 2. clean stop of the old primary
-      const agent = agentOf(this.#d, from);
-      stage.stopAttempted = true;
-      const stop = await stopPrimary(this.#d, agent, epoch);
-      log.info(
-        { cluster, epoch, node: from, checkpoint: stop.checkpointLsnText },
-        'old primary stopped cleanly',
-      );
-      // 3. the target replays past the final checkpoint
-      await waitReplay(this.#d, { from, to, stop, lease });
-      // 4. fence check, hand-over, promote
-      if (lease.lost) throw new Abort('lost-leadership', 'this sentinel lost the leader lock');
-      if (!(await stillOurs(this.#d, epoch)))
-        throw new Abort('epoch-superseded', `epoch ${epoch} is no longer ours`);
-      const handover = switchedTopology(
-        next,
-        to,
-        clock.wall(),
-        `${why}: replay verified, promoting`,
-        'switching-over',
-      );
-      stage.handedOver = true;
-      if (!(await publish(this.#d, handover)))
-        throw new Abort('epoch-superseded', `epoch ${epoch} is no longer ours (hand-over)`);
-      await bus.emit({ type: 'topology-changed', cluster, epoch, topology: handover });
-      confirmed = await promoteTarget(this.#d, to, epoch);
-    } catch (err) {
-      lease.stop();
-      if (!(err instanceof Abort)) throw err;
-      return this.#rollback(next, to, err, stage, opts.op, result);
-    }
-    lease.stop();
+  /**
+   * 2.-4. Stop the old primary, wait for the target's replay, re-check the epoch, publish the
+   * hand-over and promote; whether the promotion was confirmed. An `Abort` means roll back,
+   * `stage` says from where.
+   */
+  async #handOver(next: Topology, run: Run, lease: LeaseKeeper, stage: Stage): Promise<boolean> {
+    const { clock, bus, log } = this.#d;
+    const cluster = this.#d.cluster.name;
+    const { epoch } = next;
+    const { from, to } = run;
+    // 2. clean stop of the old primary
+    const agent = agentOf(this.#d, from);
+    stage.stopAttempted = true;
+    const stop = await stopPrimary(this.#d, agent, epoch);
+    log.info(
+      { cluster, epoch, node: from, checkpoint: stop.checkpointLsnText },
+      'old primary stopped cleanly',
+    );
+    // 3. the target replays past the final checkpoint
+    await waitReplay(this.#d, { from, to, stop, lease });
+    // 4. fence check, hand-over, promote
+    if (lease.lost) throw new Abort('lost-leadership', 'this sentinel lost the leader lock');
+    if (!(await stillOurs(this.#d, epoch)))
+      throw new Abort('epoch-superseded', `epoch ${epoch} is no longer ours`);
+    const handover = switchedTopology(
+      next,
+      to,
+      clock.wall(),
+      `${why(run)}: replay verified, promoting`,
+      'switching-over',
+    );
+    stage.handedOver = true;
+    if (!(await publish(this.#d, handover)))
+      throw new Abort('epoch-superseded', `epoch ${epoch} is no longer ours (hand-over)`);
+    await bus.emit({ type: 'topology-changed', cluster, epoch, topology: handover });
+    return promoteTarget(this.#d, to, epoch);
+  }
 
-    // 5. forward only from here
+  /** 5. Forward only: re-point the standbys, publish the final topology, events and metrics. */
+  async #finish(next: Topology, run: Run, confirmed: boolean): Promise<SwitchoverResult> {
+    const { clock, bus, log } = this.#d;
+    const cluster = this.#d.cluster.name;
+    const { epoch } = next;
+    const { from, to, op, started, result } = run;
     const problems = await repointStandbys(this.#d, from, to, epoch);
     if (!confirmed) problems.unshift(`promotion of ${to} not confirmed`);
     const final = switchedTopology(
       next,
       to,
       clock.wall(),
-      `${why}${problems.length ? `; ${problems.join('; ')}` : ''}`,
+      `${why(run)}${problems.length ? `; ${problems.join('; ')}` : ''}`,
       confirmed ? 'ok' : 'degraded',
     );
     const published = await publish(this.#d, final);
@@ -193,8 +253,8 @@ export class SwitchoverExecutor {
         epoch,
       );
     await bus.emit({ type: 'switchover-completed', cluster, epoch, from, to, durationMs });
-    this.#d.metrics.failover(cluster, opts.op === 'failback' ? 'failback' : 'switchover');
-    log.warn({ cluster, epoch, from, to, durationMs, problems }, `${opts.op} completed`);
+    this.#d.metrics.failover(cluster, op === 'failback' ? 'failback' : 'switchover');
+    log.warn({ cluster, epoch, from, to, durationMs, problems }, `${op} completed`);
     return result(true, 200, `${from} -> ${to}`, final, epoch);
   }
 
@@ -202,15 +262,9 @@ export class SwitchoverExecutor {
     next: Topology,
     to: string,
     abort: Abort,
-    stage: { stopAttempted: boolean; handedOver: boolean },
+    stage: Stage,
     op: SwitchoverOp,
-    result: (
-      ok: boolean,
-      code: number,
-      message: string,
-      t: Topology | null,
-      epoch: number,
-    ) => SwitchoverResult,
+    result: ResultOf,
   ): Promise<SwitchoverResult> {
     const { bus, log, clock, pg, timing } = this.#d;
     const cluster = next.cluster;
@@ -260,4 +314,9 @@ export class SwitchoverExecutor {
       epoch,
     );
   }
+}
+
+/** The reason the switched topologies carry. */
+function why(run: Run): string {
+  return `${run.op} ${run.from} -> ${run.to} requested by ${run.requestedBy}`;
 }

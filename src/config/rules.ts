@@ -1,0 +1,149 @@
+/**
+ * The cross-field rules, checked on the resolved `Config` (after the schema filled the
+ * defaults and load.ts read the secrets). Each rule names the key it blames and, where it is
+ * not obvious, the failure it prevents: a config that breaks one is refused, never adjusted.
+ */
+import { type ConfigIssue, envName } from './schema.js';
+import type { ClusterConfig, Config, Timing } from './types.js';
+
+export const REDIS_COUNTS: readonly number[] = [1, 3, 5];
+
+type Add = (path: string, message: string) => void;
+
+export function isLoopbackHost(host: string): boolean {
+  const h = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, '$1');
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+function validRedisUrl(u: string): boolean {
+  try {
+    const url = new URL(u);
+    return (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
+/** Every rule that spans keys, in this order (the first one is the one reported). Empty when the config is acceptable. */
+export function crossFieldIssues(c: Config): ConfigIssue[] {
+  const out: ConfigIssue[] = [];
+  const add: Add = (path, message) => {
+    out.push({ path, message });
+  };
+  timingIssues(c.timing, add);
+  coordinationIssues(c.coordination.redis, add);
+  apiIssues(c.sentinel.api, add);
+  const clusterNames = new Set<string>();
+  c.clusters.forEach((cl, i) => {
+    const p = `clusters[${i}]`;
+    if (clusterNames.has(cl.name))
+      add(`${p}.name`, `duplicate cluster name ${JSON.stringify(cl.name)}`);
+    clusterNames.add(cl.name);
+    clusterIssues(cl, p, c.sentinels, add);
+  });
+  return out;
+}
+
+/** Timing: detection must fit inside itself, or probes/votes/locks cannot work as designed. */
+function timingIssues(t: Timing, add: Add): void {
+  if (!(t.probeIntervalMs < t.refusedAfterMs))
+    add(
+      'timing.refusedAfterMs',
+      `${t.refusedAfterMs} must be greater than probeIntervalMs=${t.probeIntervalMs} (at least one probe must fail first)`,
+    );
+  if (!(t.refusedAfterMs <= t.downAfterMs))
+    add('timing.refusedAfterMs', `${t.refusedAfterMs} must be <= downAfterMs=${t.downAfterMs}`);
+  for (const k of ['connectTimeoutMs', 'queryTimeoutMs'] as const) {
+    if (!(t[k] < t.downAfterMs / 2))
+      add(
+        `timing.${k}`,
+        `${t[k]} must be less than downAfterMs/2=${t.downAfterMs / 2} (a hung probe must not hide a dead primary)`,
+      );
+  }
+  if (!(t.voteTtlMs >= t.downAfterMs))
+    add(
+      'timing.voteTtlMs',
+      `${t.voteTtlMs} must be >= downAfterMs=${t.downAfterMs} (votes would expire before a quorum forms)`,
+    );
+  if (!(t.lockTtlMs > 2 * t.probeIntervalMs))
+    add(
+      'timing.lockTtlMs',
+      `${t.lockTtlMs} must be greater than 2*probeIntervalMs=${2 * t.probeIntervalMs} (the leader would lose its lock between ticks)`,
+    );
+  if (!(t.presenceTtlMs > t.probeIntervalMs))
+    add(
+      'timing.presenceTtlMs',
+      `${t.presenceTtlMs} must be greater than probeIntervalMs=${t.probeIntervalMs}`,
+    );
+  if (!(t.tiltGapMs > t.probeIntervalMs))
+    add(
+      'timing.tiltGapMs',
+      `${t.tiltGapMs} must be greater than probeIntervalMs=${t.probeIntervalMs} (every tick would look like a pause)`,
+    );
+}
+
+/** Coordination: majorities need an odd count of independent servers. */
+function coordinationIssues(redis: readonly string[], add: Add): void {
+  if (!REDIS_COUNTS.includes(redis.length))
+    add(
+      'coordination.redis',
+      `${redis.length} servers given: use 1, 3 or 5 independent Redis servers (a majority must be well defined)`,
+    );
+  redis.forEach((u, i) => {
+    if (!validRedisUrl(u))
+      add(`coordination.redis[${i}]`, `${JSON.stringify(u)} is not a redis:// URL`);
+    else if (redis.indexOf(u) !== i)
+      add(`coordination.redis[${i}]`, `${u} is listed twice (servers must be independent)`);
+  });
+}
+
+/** API: an open admin API without a token lets anyone fail the cluster over. */
+function apiIssues(api: Config['sentinel']['api'], add: Add): void {
+  if (!isLoopbackHost(api.host) && !api.token)
+    add(
+      'sentinel.api.token',
+      `refusing to bind sentinel.api.host=${api.host} without sentinel.api.token`,
+    );
+}
+
+/** One cluster (at `p`, e.g. `clusters[0]`): quorum, node names, primaries, password. */
+function clusterIssues(cl: ClusterConfig, p: string, sentinels: number, add: Add): void {
+  // Rule 1: a minority of sentinels must never be able to fail over.
+  const majority = Math.floor(sentinels / 2) + 1;
+  if (cl.quorum <= sentinels / 2)
+    add(
+      `${p}.quorum`,
+      `quorum ${cl.quorum} is not a majority of sentinels=${sentinels}: set quorum >= ${majority}`,
+    );
+  else if (cl.quorum > sentinels)
+    add(
+      `${p}.quorum`,
+      `quorum ${cl.quorum} exceeds sentinels=${sentinels}: failover could never happen`,
+    );
+
+  const nodeNames = new Set<string>();
+  cl.nodes.forEach((n, j) => {
+    if (nodeNames.has(n.name))
+      add(
+        `${p}.nodes[${j}].name`,
+        `duplicate node name ${JSON.stringify(n.name)} in cluster ${cl.name}`,
+      );
+    nodeNames.add(n.name);
+  });
+  for (const k of ['initialPrimary', 'preferredPrimary'] as const) {
+    const v = cl[k];
+    if (v !== undefined && !nodeNames.has(v))
+      add(
+        `${p}.${k}`,
+        `${JSON.stringify(v)} is not a node of cluster ${cl.name} (nodes: ${[...nodeNames].join(', ')})`,
+      );
+  }
+  if (!cl.password)
+    add(
+      `${p}.password`,
+      `${p}.password is required: set PGVIGIL_CLUSTERS__${envName(cl.name)}__PASSWORD or passwordFile`,
+    );
+}
