@@ -66,7 +66,15 @@ export type TickStep =
   | { step: 'settled-interrupted'; epoch: number }
   | { step: 'fenced-stray'; nodes: string[] }
   | { step: 'sync-recorded'; epoch: number }
-  | { step: 'failover'; outcome: 'completed' | 'aborted'; epoch: number | null }
+  /**
+   * completed: published `ok`; degraded: published, promotion not confirmed; unpublished: the
+   * machine ended but its topology never reached a majority (another sentinel's epoch won)
+   */
+  | {
+      step: 'failover';
+      outcome: 'completed' | 'degraded' | 'unpublished' | 'aborted';
+      epoch: number | null;
+    }
   | { step: 'intent'; epoch: number };
 
 export interface TickOutcome {
@@ -351,11 +359,8 @@ export class ClusterLoop {
     let boundedWork = false;
     if (decision.kind === 'failover' && this.#topology) {
       const after = await this.#executor.run(this.#topology, decision, this.#observations);
-      did.push({
-        step: 'failover',
-        outcome: this.#adopt(after) ? 'completed' : 'aborted',
-        epoch: after?.epoch ?? null,
-      });
+      this.#adopt(after);
+      did.push({ step: 'failover', outcome: failoverOutcome(after), epoch: after?.epoch ?? null });
       boundedWork = true;
     } else if (this.#leader && this.#topology && !this.#observeOnly) {
       // operator intents (switchover, failback, manual failover) recorded by any sentinel's API
@@ -392,4 +397,12 @@ export class ClusterLoop {
       lastTickWall: this.#lastTickWall,
     };
   }
+}
+
+function failoverOutcome(
+  after: Topology | null,
+): Extract<TickStep, { step: 'failover' }>['outcome'] {
+  if (after === null) return 'aborted';
+  if (after.state === 'ok') return 'completed';
+  return after.state === 'degraded' ? 'degraded' : 'unpublished';
 }
