@@ -54,3 +54,19 @@ export function countDownVotes(votes: readonly Vote[], topology: Topology | null
   return votes.filter((v) => v.down && v.epoch === topology.epoch && v.primary === topology.primary)
     .length;
 }
+
+/** The part of each node view a sentinel advertises in its presence record. */
+export function presenceView(
+  views: Readonly<Record<string, NodeViewDetail>>,
+): Record<string, NodeView> {
+  const out: Record<string, NodeView> = {};
+  for (const [name, v] of Object.entries(views))
+    out[name] = {
+      up: v.up,
+      role: v.role,
+      lagBytes: v.lagBytes,
+      lagSeconds: v.lagSeconds,
+      evidence: v.evidence,
+    };
+  return out;
+}

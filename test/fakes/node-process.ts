@@ -10,7 +10,7 @@
  * false` leaves even a fresh copy unable to stream (a broken replication setup).
  * Every operation is recorded in `calls` (`stop fast`, `start`, `rewind pg2`, ...).
  */
-import type { LocalObservation } from '../../src/core/agent/model.js';
+import { type LocalObservation, processOnlyObservation } from '../../src/core/agent/model.js';
 import { PostgresUnreachable } from '../../src/core/errors.js';
 import type { NodeSpec } from '../../src/core/spec.js';
 import type { ControlData, NodeProcess, ProcessState } from '../../src/ports/node-process.js';
@@ -156,18 +156,7 @@ export class FakeLocalObserver implements LocalNodeObserver {
     this.observed++;
     const st = this.#process.state();
     const n = this.#pg.node(this.#name);
-    const base: LocalObservation = {
-      running: st.running,
-      reachable: false,
-      role: null,
-      fenced: false,
-      standbySignal: st.standbySignal,
-      upstream: null,
-      slot: null,
-      walReceiver: null,
-      replayedLsn: null,
-      senderEndLsn: null,
-    };
+    const base = processOnlyObservation(st);
     if (!st.running) return base;
     if (n.reach !== 'up')
       return { ...base, error: n.reach === 'hung' ? 'Query read timeout' : 'shutting down' };

@@ -6,7 +6,7 @@
  * a rejoin makes (is the new primary out of recovery, does the local WAL receiver stream).
  */
 import { upstreamOf } from '../../core/agent/conninfo.js';
-import type { LocalObservation } from '../../core/agent/model.js';
+import { type LocalObservation, processOnlyObservation } from '../../core/agent/model.js';
 import type { NodeSpec } from '../../core/spec.js';
 import type { NodeProcess } from '../../ports/node-process.js';
 import type { LocalNodeObserver } from '../../ports/postgres.js';
@@ -49,18 +49,7 @@ export class LocalObserver implements LocalNodeObserver {
 
   async observe(): Promise<LocalObservation> {
     const st = this.#pg.state();
-    const base: LocalObservation = {
-      running: st.running,
-      reachable: false,
-      role: null,
-      fenced: false,
-      standbySignal: st.standbySignal,
-      upstream: null,
-      slot: null,
-      walReceiver: null,
-      replayedLsn: null,
-      senderEndLsn: null,
-    };
+    const base = processOnlyObservation(st);
     if (!st.running) {
       this.close();
       return base;

@@ -33,6 +33,25 @@ export interface LocalObservation {
   error?: string;
 }
 
+/** The observation of a postgres that did not (yet) answer SQL: only its process state. */
+export function processOnlyObservation(st: {
+  running: boolean;
+  standbySignal: boolean;
+}): LocalObservation {
+  return {
+    running: st.running,
+    reachable: false,
+    role: null,
+    fenced: false,
+    standbySignal: st.standbySignal,
+    upstream: null,
+    slot: null,
+    walReceiver: null,
+    replayedLsn: null,
+    senderEndLsn: null,
+  };
+}
+
 /**
  * The sentinel leader's verdict, written every tick to the record `verdict` (a contract with
  * the sentinel loop): what it decided about the primary of `epoch` and since when that

@@ -24,7 +24,6 @@ import {
   transitionEvent,
 } from '../../core/health.js';
 import type {
-  NodeView,
   PauseState,
   ProbeResult,
   SentinelPresence,
@@ -32,7 +31,7 @@ import type {
   Vote,
 } from '../../core/model.js';
 import { INITIAL_TILT, markTickEnd, tickTilt, type TiltState } from '../../core/tilt.js';
-import { countDownVotes, type NodeViewDetail, nodeViews } from '../../core/views.js';
+import { countDownVotes, type NodeViewDetail, nodeViews, presenceView } from '../../core/views.js';
 import { LoopTimer } from '../loop-timer.js';
 import { bootstrapTopology } from './bootstrap.js';
 import { Coordinator } from './coordinator.js';
@@ -300,15 +299,6 @@ export class ClusterLoop {
   }
 
   #presence(): SentinelPresence {
-    const view: Record<string, NodeView> = {};
-    for (const [name, v] of Object.entries(this.#views))
-      view[name] = {
-        up: v.up,
-        role: v.role,
-        lagBytes: v.lagBytes,
-        lagSeconds: v.lagSeconds,
-        evidence: v.evidence,
-      };
     return {
       id: this.#d.sentinelId,
       api: this.#d.apiUrl,
@@ -316,7 +306,7 @@ export class ClusterLoop {
       atWall: this.#d.clock.wall(),
       tilt: this.#observeOnly,
       version: this.#d.version,
-      view,
+      view: presenceView(this.#views),
     };
   }
 

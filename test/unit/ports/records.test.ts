@@ -31,7 +31,7 @@ import type {
   Vote,
 } from '../../../src/core/model.js';
 import { switchingTopology } from '../../../src/core/switchover/topology.js';
-import { nodeViews } from '../../../src/core/views.js';
+import { nodeViews, presenceView } from '../../../src/core/views.js';
 import type { StopResult } from '../../../src/ports/agent-control.js';
 import type { CoordinationStore } from '../../../src/ports/coordination.js';
 import {
@@ -126,17 +126,7 @@ describe('each schema accepts what its writer writes', () => {
     for (const vote of [aVote().build(), aVote().up().at(NOW_WALL).build()])
       expect(roundTrip(VoteSchema, vote)).toEqual(vote);
     const input = aCluster().withPrimaryDown().build();
-    const view: Record<string, NodeView> = {};
-    for (const [name, v] of Object.entries(
-      nodeViews(input.cluster.nodes, input.topology, input.health),
-    ))
-      view[name] = {
-        up: v.up,
-        role: v.role,
-        lagBytes: v.lagBytes,
-        lagSeconds: v.lagSeconds,
-        evidence: v.evidence,
-      };
+    const view = presenceView(nodeViews(input.cluster.nodes, input.topology, input.health));
     const presence: SentinelPresence = {
       id: 's1',
       api: null,

@@ -166,6 +166,17 @@ describe('ClusterLoop.tick', () => {
     expect(after!.decision).toMatchObject({ kind: 'observe', reason: 'primary-up-here', epoch: 2 });
   });
 
+  it('a failover whose promotion is not confirmed says degraded, not completed', async () => {
+    const s = sentinel();
+    await s.loop.tick(); // epoch 1
+    s.pg.down('pg1');
+    s.pg.fail('promote', { node: 'pg2' });
+    await s.voteFrom('s2', 1);
+    const o = (await s.tickUntil((t) => t.decision.kind === 'failover')).at(-1)!;
+    expect(o.did).toContainEqual({ step: 'failover', outcome: 'degraded', epoch: 2 });
+    expect((await s.store.readTopology('c1')).value).toMatchObject({ epoch: 2, state: 'degraded' });
+  });
+
   it('the same without a quorum (no other sentinel votes down): no failover', async () => {
     const s = sentinel();
     await s.loop.tick();
