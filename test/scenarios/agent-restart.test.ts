@@ -83,6 +83,19 @@ describe('agent: crashed primary restart, switchover stop/start', () => {
       async () => ((await fetch(`${pg2Api}/replica`)).ok ? true : undefined),
       15_000,
     );
+    // and have replayed everything pg1 wrote: a standby still catching up when the primary
+    // shuts down may miss the final checkpoint (its walsender gives up after wal_sender_timeout)
+    const [{ lsn: head }] = (await sql<{ lsn: string }>(
+      pg1,
+      "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0') AS lsn",
+    )) as [{ lsn: string }];
+    await eventually(async () => {
+      const [r] = await sql<{ lsn: string }>(
+        h.node('pg2'),
+        "SELECT pg_wal_lsn_diff(pg_last_wal_replay_lsn(), '0/0') AS lsn",
+      );
+      return Number(r!.lsn) >= Number(head) ? true : undefined;
+    }, 15_000);
     const stop = await post('/stop', { epoch: switching.epoch });
     expect(stop).toMatchObject({ code: 200, body: { status: 'success' } });
     const lsn = stop.body.checkpointLsn as number;
