@@ -5,7 +5,7 @@
  * to the runtime (src/runtime/agent/).
  */
 import { buildAgentApi } from '../adapters/http/agent-api.js';
-import { assertSafeBind, listenOn } from '../adapters/http/api.js';
+import { assertSafeBind, listenOn } from '../adapters/http/common.js';
 import { createLogger } from '../adapters/logging/logger.js';
 import { LocalObserver, type SessionParams } from '../adapters/postgres/index.js';
 import { AgentNodeProcess, LocalPostgres, usePgBinDir } from '../adapters/process/index.js';

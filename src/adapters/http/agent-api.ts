@@ -10,16 +10,17 @@
  *                            (StopResultSchema in src/ports/records.ts, shared with the client)
  *   POST /start {epoch}      restart after an aborted switchover; answers once it accepts connections
  *
- * Errors: `{"status":"error","message"}`; 400 bad body, 401 token, 409 refused by the topology
- * or busy, 503 no coordination majority, 500 the action failed. POST needs
+ * The edge is common.ts, shared with the sentinel's API: errors are `{"status":"error","message"}`
+ * (400 bad body or query, 401 token, 404/405 route, 409 refused by the topology or busy, 413
+ * body over 16 KiB, 503 no coordination majority, 500 the action failed). POST needs
  * `Authorization: Bearer <sentinel.api.token>` when a token is configured.
  */
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 
-import { CoordinationUnavailable, UserError } from '../../core/errors.js';
 import type { StopResult } from '../../ports/agent-control.js';
 import { StopResultSchema } from '../../ports/records.js';
+import { httpApp, integerParam, readBody, readQuery } from './common.js';
 
 /** A check's answer: `ok` picks 200/503, the whole object is the body. */
 export interface AgentCheck {
@@ -36,61 +37,43 @@ export interface AgentApiDeps {
   start(epoch: number): Promise<Record<string, unknown>>;
 }
 
-const EpochBody = z.strictObject({ epoch: z.number().int().min(1) });
-const ReplicaQuery = z.object({ lag: z.coerce.number().int().min(0).optional() });
-
-class BadRequest extends Error {}
-
-function errorBody(message: string) {
-  return { status: 'error', message };
-}
-
-function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
-  const r = schema.safeParse(value ?? {});
-  if (r.success) return r.data;
-  const issue = r.error.issues[0];
-  const at = issue?.path.length ? `${issue.path.join('.')}: ` : '';
-  throw new BadRequest(`${what}: ${at}${issue?.message ?? 'invalid'}`);
-}
+const EpochBody = z.strictObject({
+  epoch: z.number().int().min(1, 'must be an epoch (a whole number from 1)'),
+});
+const EPOCH_SHAPE = '{"epoch": <epoch of the switchover>}';
+const LAG = integerParam(
+  'a whole number of bytes of replay lag, such as 1048576',
+  0,
+  Number.MAX_SAFE_INTEGER,
+);
 
 export function buildAgentApi(deps: AgentApiDeps): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: 16 * 1024 });
-
-  app.addHook('onRequest', async (req, reply) => {
-    if (req.method === 'GET' || req.method === 'HEAD' || !deps.token) return;
-    if (req.headers.authorization !== `Bearer ${deps.token}`)
-      await reply
-        .code(401)
-        .send(errorBody('missing or wrong bearer token: send Authorization: Bearer <api.token>'));
+  const app = httpApp({
+    bodyLimit: 16 * 1024,
+    token: deps.token,
+    routesHint: 'GET /primary, /replica, /health, /status; POST /stop, /start',
   });
-  app.setErrorHandler(async (err: Error & { statusCode?: number }, _req, reply: FastifyReply) => {
-    if (err instanceof BadRequest) return reply.code(400).send(errorBody(err.message));
-    if (err instanceof UserError) return reply.code(409).send(errorBody(err.message));
-    if (err instanceof CoordinationUnavailable) return reply.code(503).send(errorBody(err.message));
-    const code =
-      err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
-    return reply.code(code).send(errorBody(err.message));
-  });
-  app.setNotFoundHandler(async (req, reply) =>
-    reply
-      .code(404)
-      .send(
-        errorBody(
-          `no route ${req.method} ${req.url}: GET /primary, /replica, /health, /status; POST /stop, /start`,
-        ),
-      ),
-  );
 
   const check = (reply: FastifyReply, c: AgentCheck) => reply.code(c.ok ? 200 : 503).send(c);
-  app.get('/health', async (_req, reply) => check(reply, deps.health()));
-  app.get('/primary', async (_req, reply) => check(reply, deps.primary()));
+  app.get('/health', async (req, reply) => {
+    readQuery(req, {});
+    return check(reply, deps.health());
+  });
+  app.get('/primary', async (req, reply) => {
+    readQuery(req, {});
+    return check(reply, deps.primary());
+  });
   app.get('/replica', async (req, reply) => {
-    const q = parse(ReplicaQuery, req.query, 'GET /replica query');
+    const q = readQuery(req, { lag: LAG });
     return check(reply, deps.replica(q.lag));
   });
-  app.get('/status', async () => deps.status());
+  app.get('/status', async (req) => {
+    readQuery(req, {});
+    return deps.status();
+  });
   app.post('/stop', async (req) => {
-    const { epoch } = parse(EpochBody, req.body, 'POST /stop body');
+    readQuery(req, {});
+    const { epoch } = readBody(req, EpochBody, EPOCH_SHAPE);
     const stopped = await deps.stop(epoch);
     // the sentinel cannot hand over without the LSN: say so here rather than send a reply it drops
     const reply = StopResultSchema.safeParse(stopped);
@@ -101,7 +84,8 @@ export function buildAgentApi(deps: AgentApiDeps): FastifyInstance {
     return { status: 'success', ...reply.data };
   });
   app.post('/start', async (req) => {
-    const { epoch } = parse(EpochBody, req.body, 'POST /start body');
+    readQuery(req, {});
+    const { epoch } = readBody(req, EpochBody, EPOCH_SHAPE);
     return { status: 'success', ...(await deps.start(epoch)) };
   });
   return app;

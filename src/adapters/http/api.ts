@@ -1,23 +1,27 @@
 /**
  * The sentinel's admin API (DESIGN.md, Admin API). It records intent and reads state; the loop
- * acts. Errors are `{"status":"error","message"}` with 4xx/5xx; mutating routes need the bearer
- * token when one is configured.
+ * acts. The edge it shares with the agent's API (errors, status codes, bodies, token) is
+ * common.ts; here: the routes, their query parameters and bodies.
+ *
+ *   GET  /                          the curl commands (Fase2 manual)
+ *   GET  /health                    200 when the loop made progress recently, else 503
+ *   GET  /topology, /status         [?cluster=NAME]
+ *   GET  /events                    [?cluster=NAME][&since=0|ID][&count=1..1000]
+ *   GET  /metrics                   prom-client text
+ *   POST /failover, /failback       [?cluster=NAME], no body (an empty one of any Content-Type)
+ *                                   or, for failover, {"to": "<node>"}
+ *   POST /switchover                [?cluster=NAME] {"to": "<node>"}
+ *
+ * A bad query parameter is a 400 naming it; an unknown cluster a 404.
  */
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
 
-import { CoordinationUnavailable, UserError } from '../../core/errors.js';
 import type { IntentOp } from '../../ports/records.js';
+import { ApiError, httpApp, integerParam, type QueryParam, readBody, readQuery } from './common.js';
 
-export class ApiError extends Error {
-  constructor(
-    readonly statusCode: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export { ApiError, assertSafeBind, listenOn } from './common.js';
 
 export interface SentinelApiDeps {
   host: string;
@@ -57,19 +61,14 @@ const BODIES: Record<IntentOp, { schema: z.ZodType<IntentRequest>; shape: string
   failback: { schema: z.strictObject({}), shape: 'no body' },
 };
 
-/** One line naming the bad field and the expected body. */
-function bodyError(op: IntentOp, err: z.ZodError, raw: object): string {
-  const issue = err.issues[0];
-  const where = `POST /${op}`;
-  const expected = `expected ${BODIES[op].shape}`;
-  if (!issue) return `${where}: invalid body: ${expected}`;
-  if (issue.code === 'unrecognized_keys')
-    return `${where}: unknown field ${issue.keys.join(', ')}: ${expected}`;
-  const field = issue.path.join('.') || 'body';
-  if (issue.path.length === 1 && !(String(issue.path[0]) in raw))
-    return `${where}: ${field} is missing: ${expected}`;
-  return `${where}: ${field}: ${issue.message}: ${expected}`;
-}
+/** A stream id of the event history, as the coordination store's readHistory takes it. */
+const EVENT_ID = /^\d{1,20}(-\d{1,20})?$/;
+const SINCE: QueryParam<string> = {
+  accepts: '0 (every event) or an event id such as 1700000000000-0',
+  read: (v) => (v === '0' || EVENT_ID.test(v) ? v : undefined),
+};
+const MAX_EVENTS = 1000;
+const COUNT = integerParam(`a whole number from 1 to ${MAX_EVENTS}`, 1, MAX_EVENTS);
 
 const COMMANDS: [string, string, string][] = [
   ['Failover', 'POST', '/failover'],
@@ -81,66 +80,43 @@ const COMMANDS: [string, string, string][] = [
   ['Metricas', 'GET', '/metrics'],
 ];
 
-function errorBody(message: string) {
-  return { status: 'error', message };
+/** `?cluster=`, and the cluster a request is about (the first one when not given). */
+interface Clusters {
+  param: QueryParam<string>;
+  named(name: string | undefined): string;
 }
 
-type ClusterOf = (req: FastifyRequest) => string;
+function clustersOf(known: string[]): Clusters {
+  return {
+    param: {
+      accepts: `a cluster name (${known.join(', ')})`,
+      read: (v) => (v.length > 0 && v.length <= 63 ? v : undefined),
+    },
+    named: (name) => {
+      const n = name ?? known[0]!;
+      if (!known.includes(n))
+        throw new ApiError(404, `unknown cluster ${n}: known clusters are ${known.join(', ')}`);
+      return n;
+    },
+  };
+}
 
 export function buildSentinelApi(deps: SentinelApiDeps): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: 64 * 1024 });
-  const clusterOf: ClusterOf = (req) => {
-    const q = (req.query as Record<string, string | undefined>).cluster;
-    const name = q ?? deps.clusters[0]!;
-    if (!deps.clusters.includes(name))
-      throw new ApiError(
-        404,
-        `unknown cluster ${name}: known clusters are ${deps.clusters.join(', ')}`,
-      );
-    return name;
-  };
-  requireToken(app, deps.token);
-  answerErrors(app);
-  readRoutes(app, deps, clusterOf);
-  intentRoutes(app, deps, clusterOf);
+  const app = httpApp({
+    bodyLimit: 64 * 1024,
+    token: deps.token,
+    routesHint: 'GET / lists the commands',
+  });
+  const clusters = clustersOf(deps.clusters);
+  readRoutes(app, deps, clusters);
+  intentRoutes(app, deps, clusters);
   return app;
 }
 
-/** Mutating requests need `Authorization: Bearer <token>` when a token is set (401). */
-function requireToken(app: FastifyInstance, token: string | undefined): void {
-  app.addHook('onRequest', async (req, reply) => {
-    if (req.method === 'GET' || req.method === 'HEAD' || !token) return;
-    if (req.headers.authorization !== `Bearer ${token}`) {
-      await reply
-        .code(401)
-        .send(errorBody('missing or wrong bearer token: send Authorization: Bearer <api.token>'));
-    }
-  });
-}
-
-/** Every error as `{"status":"error","message"}`, with the status its class calls for. */
-function answerErrors(app: FastifyInstance): void {
-  app.setErrorHandler(async (err: Error & { statusCode?: number }, _req, reply: FastifyReply) => {
-    if (err instanceof ApiError) return reply.code(err.statusCode).send(errorBody(err.message));
-    if (err instanceof CoordinationUnavailable) return reply.code(503).send(errorBody(err.message));
-    if (err instanceof UserError) return reply.code(409).send(errorBody(err.message));
-    const code =
-      err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
-    const fastifyCode = (err as { code?: string }).code ?? '';
-    if (code === 400 && (fastifyCode.startsWith('FST_ERR_CTP') || err instanceof SyntaxError))
-      return reply
-        .code(400)
-        .send(errorBody(`malformed JSON body (${err.message}): send a JSON object or no body`));
-    return reply.code(code).send(errorBody(err.message));
-  });
-  app.setNotFoundHandler(async (req, reply) =>
-    reply.code(404).send(errorBody(`no route ${req.method} ${req.url}: GET / lists the commands`)),
-  );
-}
-
 /** GET /, /health, /topology, /status, /events, /metrics. */
-function readRoutes(app: FastifyInstance, deps: SentinelApiDeps, clusterOf: ClusterOf): void {
+function readRoutes(app: FastifyInstance, deps: SentinelApiDeps, clusters: Clusters): void {
   app.get('/', async (req) => {
+    readQuery(req, {});
     const base = `http://${req.headers.host ?? `${deps.host}:${deps.port}`}`;
     const commands = Object.fromEntries(
       COMMANDS.map(([name, method, path]) => [
@@ -150,25 +126,32 @@ function readRoutes(app: FastifyInstance, deps: SentinelApiDeps, clusterOf: Clus
     );
     return { Comandos: commands };
   });
-  app.get('/health', async (_req, reply) => {
+  app.get('/health', async (req, reply) => {
+    readQuery(req, {});
     const h = deps.health();
     return reply.code(h.ok ? 200 : 503).send(h);
   });
-  app.get('/topology', async (req) => deps.topology(clusterOf(req)));
-  app.get('/status', async (req) => deps.status(clusterOf(req)));
-  app.get('/events', async (req) => {
-    const q = req.query as Record<string, string | undefined>;
-    const count = Math.min(Number(q.count ?? 100) || 100, 1000);
-    return deps.events(clusterOf(req), q.since ?? '0', count);
+  app.get('/topology', async (req) => {
+    const q = readQuery(req, { cluster: clusters.param });
+    return deps.topology(clusters.named(q.cluster));
   });
-  app.get('/metrics', async (_req, reply) => {
+  app.get('/status', async (req) => {
+    const q = readQuery(req, { cluster: clusters.param });
+    return deps.status(clusters.named(q.cluster));
+  });
+  app.get('/events', async (req) => {
+    const q = readQuery(req, { cluster: clusters.param, since: SINCE, count: COUNT });
+    return deps.events(clusters.named(q.cluster), q.since ?? '0', q.count ?? 100);
+  });
+  app.get('/metrics', async (req, reply) => {
+    readQuery(req, {});
     const body = await deps.registry.metrics();
     return reply.header('content-type', deps.registry.contentType).send(body);
   });
 }
 
-/** POST /failover, /failback, /switchover: validate the body, hand it to the intent handler. */
-function intentRoutes(app: FastifyInstance, deps: SentinelApiDeps, clusterOf: ClusterOf): void {
+/** POST /failover, /failback, /switchover: validate the request, hand it to the intent handler. */
+function intentRoutes(app: FastifyInstance, deps: SentinelApiDeps, clusters: Clusters): void {
   for (const intent of ['failover', 'failback', 'switchover'] as const) {
     app.post(`/${intent}`, async (req, reply) => {
       const handler = deps.intents?.[intent];
@@ -177,35 +160,11 @@ function intentRoutes(app: FastifyInstance, deps: SentinelApiDeps, clusterOf: Cl
           501,
           `${intent} through the API is not available in this version: automatic failover runs on its own`,
         );
-      const raw: unknown = req.body ?? {};
-      if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
-        throw new ApiError(400, `POST /${intent}: the body must be a JSON object`);
-      const parsed = BODIES[intent].schema.safeParse(raw);
-      if (!parsed.success) throw new ApiError(400, bodyError(intent, parsed.error, raw));
-      const cluster = clusterOf(req);
-      const r = await handler(cluster, parsed.data, { requestedBy: `api ${req.ip}` });
+      const q = readQuery(req, { cluster: clusters.param });
+      const body = readBody(req, BODIES[intent].schema, BODIES[intent].shape);
+      const cluster = clusters.named(q.cluster);
+      const r = await handler(cluster, body, { requestedBy: `api ${req.ip}` });
       return reply.code(r.code).send(r.body);
     });
-  }
-}
-
-/** Refuse a non-loopback bind without a token (also checked by the config schema). */
-export function assertSafeBind(host: string, token: string | undefined): void {
-  const loopback = host === 'localhost' || host === '::1' || host.startsWith('127.');
-  if (!loopback && !token)
-    throw new UserError(`refusing to bind the API on ${host} without sentinel.api.token`);
-}
-
-/** Bind `app`; a busy port is one clear line (`hint` says how to pick another). */
-export async function listenOn(
-  app: FastifyInstance,
-  o: { what: string; host: string; port: number; hint: string },
-): Promise<void> {
-  try {
-    await app.listen({ host: o.host, port: o.port });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE')
-      throw new UserError(`${o.what} port ${o.host}:${o.port} is busy: ${o.hint}`);
-    throw err;
   }
 }
