@@ -4,7 +4,7 @@
  * not obvious, the failure it prevents: a config that breaks one is refused, never adjusted.
  */
 import { type ConfigIssue, envName } from './schema.js';
-import type { ClusterConfig, Config, Timing } from './types.js';
+import type { ClusterSettings, Config, CoordinationConfig, Timing } from './types.js';
 
 export const REDIS_COUNTS: readonly number[] = [1, 3, 5];
 
@@ -27,8 +27,11 @@ function validRedisUrl(u: string): boolean {
   }
 }
 
-/** Every rule that spans keys, in this order (the first one is the one reported). Empty when the config is acceptable. */
-export function crossFieldIssues(c: Config): ConfigIssue[] {
+/**
+ * Every rule that spans keys, in this order (the first one is the one reported). Empty when the
+ * config is acceptable. PostgreSQL passwords are not looked at (see `postgresSecretIssues`).
+ */
+export function crossFieldIssues(c: CoordinationConfig): ConfigIssue[] {
   const out: ConfigIssue[] = [];
   const add: Add = (path, message) => {
     out.push({ path, message });
@@ -45,6 +48,21 @@ export function crossFieldIssues(c: Config): ConfigIssue[] {
     clusterIssues(cl, p, c.sentinels, add);
   });
   return out;
+}
+
+/** A cluster without a PostgreSQL password (`sentinel` and `agent` need one to connect). */
+export function postgresSecretIssues(c: Config): ConfigIssue[] {
+  return c.clusters.flatMap((cl, i) => {
+    const p = `clusters[${i}]`;
+    return cl.password
+      ? []
+      : [
+          {
+            path: `${p}.password`,
+            message: `${p}.password is required: set PGVIGIL_CLUSTERS__${envName(cl.name)}__PASSWORD or passwordFile`,
+          },
+        ];
+  });
 }
 
 /** Timing: detection must fit inside itself, or probes/votes/locks cannot work as designed. */
@@ -109,8 +127,8 @@ function apiIssues(api: Config['sentinel']['api'], add: Add): void {
     );
 }
 
-/** One cluster (at `p`, e.g. `clusters[0]`): quorum, node names, primaries, password. */
-function clusterIssues(cl: ClusterConfig, p: string, sentinels: number, add: Add): void {
+/** One cluster (at `p`, e.g. `clusters[0]`): quorum, node names, primaries. */
+function clusterIssues(cl: ClusterSettings, p: string, sentinels: number, add: Add): void {
   // Rule 1: a minority of sentinels must never be able to fail over.
   const majority = Math.floor(sentinels / 2) + 1;
   if (cl.quorum <= sentinels / 2)
@@ -141,9 +159,4 @@ function clusterIssues(cl: ClusterConfig, p: string, sentinels: number, add: Add
         `${JSON.stringify(v)} is not a node of cluster ${cl.name} (nodes: ${[...nodeNames].join(', ')})`,
       );
   }
-  if (!cl.password)
-    add(
-      `${p}.password`,
-      `${p}.password is required: set PGVIGIL_CLUSTERS__${envName(cl.name)}__PASSWORD or passwordFile`,
-    );
 }
