@@ -2,16 +2,34 @@
 /**
  * Commands -> runtime. User errors print one clear line and exit non-zero; a stack trace only
  * with --debug.
+ *
+ * Exit codes, one convention for every command: 1 for any error, a bad option included (commander
+ * refuses it while parsing argv, before a command body reads a config or writes a file: every
+ * numeric or enumerated option has a parser from commands/cli-options.ts); `status` adds 2 (no
+ * coordination majority) and uses 1 for warnings. Every error line starts with `pgvigil: `.
  */
 import { Command, Option } from 'commander';
 
 import { runAgent } from './commands/agent.js';
+import {
+  dirOption,
+  intChoiceOption,
+  intOption,
+  LOCAL_MAX_NODES,
+  LOCAL_MAX_SENTINELS,
+  nameOption,
+  nonEmpty,
+  PORT_MAX,
+  streamId,
+} from './commands/cli-options.js';
 import { runDemo } from './commands/demo.js';
 import { runEvents } from './commands/events.js';
 import { runPause } from './commands/pause.js';
 import { runSentinel } from './commands/sentinel.js';
 import { runStatus } from './commands/status.js';
 import { runIntent } from './commands/switchover.js';
+import { DEFAULTS } from './config/defaults.js';
+import { REDIS_COUNTS } from './config/rules.js';
 import { ConfigError, UserError } from './core/errors.js';
 import { localDown, localKill, localUp } from './local/cluster.js';
 import { packageVersion } from './version.js';
@@ -21,20 +39,29 @@ program
   .name('pgvigil')
   .description('Automatic failover for PostgreSQL, agreed through Redis')
   .version(packageVersion())
-  .option('--debug', 'print stack traces');
+  .option('--debug', 'print stack traces')
+  // inherited by every command added below: commander's own errors (a bad option, an unknown
+  // command) in the format of the catch block at the end, `pgvigil: <one line>`, exit 1
+  .configureOutput({
+    outputError: (str, write) => {
+      write(`pgvigil: ${str.replace(/^error: /, '')}`);
+    },
+  });
 
 const configOption = () =>
   new Option(
     '-c, --config <file>',
     'config file (default ./pgvigil.yaml, then .pgvigil-local/pgvigil.yaml)',
-  );
+  ).argParser(nonEmpty);
 
 program
   .command('sentinel')
   .description('probe every node, vote, elect a leader through Redis and fail over')
   .addOption(configOption())
-  .option('--id <id>', 'sentinel id (overrides sentinel.id)')
-  .option('--api-port <port>', 'admin API port (overrides sentinel.api.port)', (v) => Number(v))
+  .addOption(new Option('--id <id>', 'sentinel id (overrides sentinel.id)').argParser(nonEmpty))
+  .addOption(
+    intOption('--api-port <port>', 'admin API port (overrides sentinel.api.port)', 1, PORT_MAX),
+  )
   .action(async (opts: { config?: string; id?: string; apiPort?: number }) => {
     await runSentinel(opts);
   });
@@ -45,8 +72,15 @@ program
     'the node agent: owns the local postgres (rejoin, self-fencing) and serves health checks',
   )
   .addOption(configOption())
-  .requiredOption('--node <name>', 'the node beside which this agent runs (nodes[].name)')
-  .option('--cluster <name>', 'cluster of the node (needed only when the name is in several)')
+  .addOption(
+    nameOption(
+      '--node <name>',
+      'the node beside which this agent runs (nodes[].name)',
+    ).makeOptionMandatory(),
+  )
+  .addOption(
+    nameOption('--cluster <name>', 'cluster of the node (needed only when the name is in several)'),
+  )
   .action(async (opts: { config?: string; node: string; cluster?: string }) => {
     await runAgent(opts);
   });
@@ -57,15 +91,22 @@ const local = program
 local
   .command('up')
   .description('start a primary, standbys, Redis and sentinels on free loopback ports')
-  .option('--dir <dir>', 'where to keep everything', '.pgvigil-local')
-  .option('--nodes <n>', 'PostgreSQL nodes (>= 2)', (v) => Number(v), 2)
-  .option('--sentinels <k>', 'sentinel processes', (v) => Number(v), 3)
-  .option('--redis <n>', 'independent Redis servers (1, 3 or 5)', (v) => Number(v), 1)
+  .addOption(dirOption('where to keep everything'))
+  .addOption(intOption('--nodes <n>', 'PostgreSQL nodes', 2, LOCAL_MAX_NODES).default(2))
+  .addOption(intOption('--sentinels <k>', 'sentinel processes', 1, LOCAL_MAX_SENTINELS).default(3))
+  .addOption(intChoiceOption('--redis <n>', 'independent Redis servers', REDIS_COUNTS).default(1))
   .option('--fast', 'use the fast timing profile')
   .option('--sync', 'synchronous replication (replication.mode: sync)')
   .option('--token', 'protect mutating API calls with a generated bearer token (<dir>/api-token)')
   .option('--no-agents', 'do not start a node agent beside each postgres')
-  .option('--api-port <port>', "first sentinel's API port when free", (v) => Number(v), 8088)
+  .addOption(
+    intOption(
+      '--api-port <port>',
+      "first sentinel's API port when free, 0: any",
+      0,
+      PORT_MAX,
+    ).default(DEFAULTS.apiPort),
+  )
   .option(
     '--detach',
     'return once everything runs (default: stay in the foreground, Ctrl-C stops it)',
@@ -103,7 +144,7 @@ local
 local
   .command('down')
   .description('stop everything `local up` started, by PID')
-  .option('--dir <dir>', 'the local cluster directory', '.pgvigil-local')
+  .addOption(dirOption('the local cluster directory'))
   .action(async (opts: { dir: string }) => localDown(opts));
 local
   .command('kill <name>')
@@ -113,7 +154,7 @@ local
       .choices(['KILL', 'STOP', 'CONT'])
       .default('KILL'),
   )
-  .option('--dir <dir>', 'the local cluster directory', '.pgvigil-local')
+  .addOption(dirOption('the local cluster directory'))
   .action(async (name: string, opts: { dir: string; signal: 'KILL' | 'STOP' | 'CONT' }) => {
     process.stdout.write(`${await localKill({ dir: opts.dir, name, signal: opts.signal })}\n`);
   });
@@ -122,7 +163,7 @@ program
   .command('status')
   .description('topology, lag per standby, live sentinels and the leader')
   .addOption(configOption())
-  .option('--cluster <name>', 'cluster (default: every cluster)')
+  .addOption(nameOption('--cluster <name>', 'cluster (default: every cluster)'))
   .option('--json', 'print the topology JSON')
   .action(async (opts: { config?: string; cluster?: string; json?: boolean }) => {
     process.exitCode = await runStatus(opts);
@@ -132,8 +173,12 @@ program
   .command('events')
   .description('the event history, optionally followed live')
   .addOption(configOption())
-  .option('--cluster <name>', 'cluster (default: the first)')
-  .option('--since <id>', 'history stream id to start after', '0')
+  .addOption(nameOption('--cluster <name>', 'cluster (default: the first)'))
+  .addOption(
+    new Option('--since <id>', 'history stream id to start after (0: from the start)')
+      .default('0')
+      .argParser(streamId),
+  )
   .option('--follow', 'keep printing new events')
   .option('--json', 'one JSON object per line')
   .action(
@@ -153,8 +198,8 @@ for (const paused of [true, false]) {
       paused ? 'maintenance mode: no automatic failover until resume' : 'leave maintenance mode',
     )
     .addOption(configOption())
-    .option('--cluster <name>', 'cluster (default: every cluster)')
-    .option('--reason <text>', 'why (shown by status)')
+    .addOption(nameOption('--cluster <name>', 'cluster (default: every cluster)'))
+    .addOption(new Option('--reason <text>', 'why (shown by status)').argParser(nonEmpty))
     .action(async (opts: { config?: string; cluster?: string; reason?: string }) =>
       runPause({ ...opts, paused }),
     );
@@ -164,8 +209,8 @@ program
   .command('switchover')
   .description('graceful switchover to a standby: nothing acknowledged is lost (rule 7)')
   .addOption(configOption())
-  .requiredOption('--to <node>', 'the standby to promote')
-  .option('--cluster <name>', 'cluster (default: the only one)')
+  .addOption(nameOption('--to <node>', 'the standby to promote').makeOptionMandatory())
+  .addOption(nameOption('--cluster <name>', 'cluster (default: the only one)'))
   .action(async (opts: { config?: string; to: string; cluster?: string }) =>
     runIntent({ ...opts, op: 'switchover' }),
   );
@@ -175,8 +220,8 @@ program
     'manual failover: a switchover when the primary is healthy, a forced failover when it is down',
   )
   .addOption(configOption())
-  .option('--to <node>', 'the standby to promote (default: the best candidate)')
-  .option('--cluster <name>', 'cluster (default: the only one)')
+  .addOption(nameOption('--to <node>', 'the standby to promote (default: the best candidate)'))
+  .addOption(nameOption('--cluster <name>', 'cluster (default: the only one)'))
   .action(async (opts: { config?: string; to?: string; cluster?: string }) =>
     runIntent({ ...opts, op: 'failover' }),
   );
@@ -184,7 +229,7 @@ program
   .command('failback')
   .description('switch the role back to preferredPrimary, else the primary before the last change')
   .addOption(configOption())
-  .option('--cluster <name>', 'cluster (default: the only one)')
+  .addOption(nameOption('--cluster <name>', 'cluster (default: the only one)'))
   .action(async (opts: { config?: string; cluster?: string }) =>
     runIntent({ ...opts, op: 'failback' }),
   );
@@ -192,7 +237,7 @@ program
 program
   .command('demo')
   .description('start the local cluster and show live status (what `npm run demo` runs)')
-  .option('--dir <dir>', 'where to keep everything', '.pgvigil-local')
+  .addOption(dirOption('where to keep everything'))
   .option('--fast', 'use the fast timing profile')
   .action(async (opts: { dir: string; fast?: boolean }) => runDemo(opts));
 

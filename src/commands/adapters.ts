@@ -4,7 +4,7 @@
  */
 import { PgAdapter } from '../adapters/postgres/index.js';
 import { type CoordinationLogger, RedisCoordinationStore } from '../adapters/redis/store.js';
-import type { ClusterConfig, Config } from '../config/types.js';
+import type { ClusterConfig, CoordinationConfig } from '../config/types.js';
 import type { Timing } from '../core/spec.js';
 
 /** The Postgres adapter for one cluster's credentials and the configured timeouts. */
@@ -26,7 +26,7 @@ export function pgAdapterFor(
 
 /** The coordination store over `coordination.redis`. */
 export function redisStoreFor(
-  config: Config,
+  config: Pick<CoordinationConfig, 'coordination' | 'timing'>,
   o: { logger?: CoordinationLogger; minTimeoutMs?: number } = {},
 ): RedisCoordinationStore {
   return new RedisCoordinationStore({

@@ -10,9 +10,10 @@ import type { Timing } from './types.js';
  * Timing defaults per profile. `default` is LAN-tuned for p50 <= 2 s crash-to-write; `fast`
  * reaches p50 <= 1 s but reacts to shorter stalls (GC pauses, network blips), so the risk of
  * a false failover rises. Explicit keys in the file or environment always win over a profile.
+ * Both profiles pass every rule of rules.ts (test/unit/config/rules.test.ts checks it).
  */
 export const TIMING_DEFAULTS: Readonly<
-  Record<Timing['profile'], Readonly<Omit<Timing, 'profile' | 'voteTtlMs'>>>
+  Record<Timing['profile'], Readonly<Omit<Timing, 'profile' | 'voteTtlMs' | 'leaseMs'>>>
 > = {
   default: {
     probeIntervalMs: 300,
@@ -27,7 +28,6 @@ export const TIMING_DEFAULTS: Readonly<
     tiltMs: 10_000,
     promoteTimeoutMs: 10_000,
     redisTimeoutMs: 500,
-    leaseMs: 5000,
     agentIntervalMs: 500,
     switchoverTimeoutMs: 10_000,
     intentTimeoutMs: 30_000,
@@ -45,7 +45,6 @@ export const TIMING_DEFAULTS: Readonly<
     tiltMs: 10_000,
     promoteTimeoutMs: 10_000,
     redisTimeoutMs: 250,
-    leaseMs: 3000,
     agentIntervalMs: 200,
     switchoverTimeoutMs: 10_000,
     intentTimeoutMs: 30_000,
@@ -53,6 +52,14 @@ export const TIMING_DEFAULTS: Readonly<
 };
 /** A down vote outlives one detection window, so votes from sentinels out of phase overlap. */
 export const VOTE_TTL_FACTOR = 2;
+/**
+ * The agent's lease (`leaseMs`, when not set) is this share of `downAfterMs`, so it follows an
+ * explicit `downAfterMs` and keeps running out before the sentinels can promote another node
+ * (rules.ts `leaseIssues`: leaseMs <= downAfterMs - redisTimeoutMs - 2*probeIntervalMs). That
+ * gives 1500 ms with the default profile (at most 1900 allowed) and 500 with `fast` (at most
+ * 550, and more than agentIntervalMs + redisTimeoutMs = 450).
+ */
+export const LEASE_FACTOR = 0.5;
 
 export const DEFAULTS = {
   sentinels: 3,

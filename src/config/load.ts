@@ -4,6 +4,9 @@
  * The result is deep-frozen. Any problem is one `ConfigError` line naming the key:
  *
  *   invalid config /etc/pgvigil.yaml: clusters[0].quorum: quorum 1 is not a majority of ...
+ *
+ * `postgresSecrets: false` loads a `CoordinationConfig` for the commands that talk only to
+ * Redis: the PostgreSQL passwords are neither read nor required; everything else is the same.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -13,7 +16,7 @@ import type { z } from 'zod';
 
 import { ConfigError } from '../core/errors.js';
 import { applyEnv, ENV_PREFIX, knownKeysAt, mergeOverrides, parseDotenv } from './env.js';
-import { crossFieldIssues } from './rules.js';
+import { crossFieldIssues, postgresSecretIssues } from './rules.js';
 import {
   type ConfigIssue,
   type DeepPartialRaw,
@@ -21,7 +24,7 @@ import {
   type ParsedConfig,
   RawConfigSchema,
 } from './schema.js';
-import type { ClusterConfig, Config } from './types.js';
+import type { ClusterConfig, ClusterSettings, Config, CoordinationConfig } from './types.js';
 
 export { formatConfigForDisplay, redactConfig } from './display.js';
 export type { DeepPartialRaw } from './schema.js';
@@ -33,10 +36,21 @@ export interface LoadConfigOptions {
   env?: NodeJS.ProcessEnv;
   /** programmatic overrides (tests, `local up`), above the environment; lists replace */
   overrides?: DeepPartialRaw;
+  /**
+   * Default true: read every PostgreSQL password (`clusters[].password`/`passwordFile`,
+   * `replication.password`/`passwordFile`, from the file, secretsFile or environment) and refuse
+   * a cluster without one; `sentinel` and `agent` need them. `false`: neither read nor require
+   * them (a passwordFile is not even opened), for the commands that only talk to Redis (`status`,
+   * `events`, `pause`, `resume`, the intents), so an operator runs them without the database
+   * credentials. The result is then a `CoordinationConfig`, whose clusters have no password
+   * field, so it cannot reach a Postgres adapter. Every other key and rule, the API token and
+   * the secretsFile included, is read and checked the same either way.
+   */
+  postgresSecrets?: boolean;
 }
 
-export interface LoadedConfig {
-  config: Config;
+export interface LoadedConfig<C extends CoordinationConfig = Config> {
+  config: C;
   /** non-fatal findings (loose secret file modes, secrets written in the file) */
   warnings: string[];
 }
@@ -56,11 +70,22 @@ export function resolveConfigPath(explicit?: string, cwd: string = process.cwd()
   throw new ConfigError('no config file: pass --config F or run `pgvigil local up` first');
 }
 
-export function loadConfig(opts: LoadConfigOptions = {}): Config {
+type FullOptions = LoadConfigOptions & { postgresSecrets?: true };
+type CoordinationOptions = LoadConfigOptions & { postgresSecrets: false };
+
+export function loadConfig(opts?: FullOptions): Config;
+export function loadConfig(opts: CoordinationOptions): CoordinationConfig;
+export function loadConfig(opts?: LoadConfigOptions): CoordinationConfig;
+export function loadConfig(opts: LoadConfigOptions = {}): CoordinationConfig {
   return loadConfigWithWarnings(opts).config;
 }
 
-export function loadConfigWithWarnings(opts: LoadConfigOptions = {}): LoadedConfig {
+export function loadConfigWithWarnings(opts?: FullOptions): LoadedConfig;
+export function loadConfigWithWarnings(opts: CoordinationOptions): LoadedConfig<CoordinationConfig>;
+export function loadConfigWithWarnings(opts?: LoadConfigOptions): LoadedConfig<CoordinationConfig>;
+export function loadConfigWithWarnings(
+  opts: LoadConfigOptions = {},
+): LoadedConfig<CoordinationConfig> {
   const file = opts.file === undefined ? undefined : path.resolve(opts.file);
   const label = file ?? '(no file)';
   const env = opts.env ?? process.env;
@@ -75,8 +100,15 @@ export function loadConfigWithWarnings(opts: LoadConfigOptions = {}): LoadedConf
 
   const raw = readLayers(file, env, opts.overrides, ctx); // 1.-4.
   const parsed = parseRaw(raw, ctx); // 5.
-  const config = resolveConfig(parsed, ctx); // 6.
-  checkRules(config, ctx); // 7.
+  if (opts.postgresSecrets === false) {
+    const config = resolveConfig(parsed, ctx, null); // 6.
+    checkRules(crossFieldIssues(config), ctx); // 7.
+    return { config: deepFreeze(config), warnings: ctx.warnings };
+  }
+  const secretIssues: ConfigIssue[] = [];
+  const config = resolveConfig(parsed, ctx, secretReader(ctx, secretIssues)); // 6.
+  if (secretIssues.length) ctx.fail(secretIssues);
+  checkRules([...crossFieldIssues(config), ...postgresSecretIssues(config)], ctx); // 7.
   return { config: deepFreeze(config), warnings: ctx.warnings };
 }
 
@@ -136,13 +168,26 @@ function parseRaw(raw: Obj, ctx: LoadContext): ParsedConfig {
   return parsed.data;
 }
 
-/** The resolved `Config`: secrets read from their files, node data dirs made absolute. */
-function resolveConfig(p: ParsedConfig, ctx: LoadContext): Config {
-  const secretIssues: ConfigIssue[] = [];
-  const secret = secretReader(ctx, secretIssues);
+/**
+ * The resolved config: secrets read from their files, node data dirs made absolute. With a
+ * `pgSecret` reader the clusters carry their PostgreSQL passwords (its problems land in the
+ * reader's issues); with `null` they are skipped and the result is only a `CoordinationConfig`.
+ */
+function resolveConfig(p: ParsedConfig, ctx: LoadContext, pgSecret: SecretReader): Config;
+function resolveConfig(p: ParsedConfig, ctx: LoadContext, pgSecret: null): CoordinationConfig;
+function resolveConfig(
+  p: ParsedConfig,
+  ctx: LoadContext,
+  pgSecret: SecretReader | null,
+): CoordinationConfig {
+  const tokenIssues: ConfigIssue[] = [];
+  const secret = secretReader(ctx, tokenIssues);
   const token = secret(p.sentinel.api.token, p.sentinel.api.tokenFile, 'sentinel.api.token');
-  const clusters = p.clusters.map((c, i) => clusterConfig(c, i, secret, ctx.baseDir));
-  if (secretIssues.length) ctx.fail(secretIssues);
+  if (tokenIssues.length) ctx.fail(tokenIssues);
+  const clusters = p.clusters.map((c, i) => {
+    const settings = clusterSettings(c, ctx.baseDir);
+    return pgSecret ? withPasswords(settings, c, i, pgSecret) : settings;
+  });
   return {
     baseDir: ctx.baseDir,
     sentinels: p.sentinels,
@@ -167,9 +212,8 @@ function resolveConfig(p: ParsedConfig, ctx: LoadContext): Config {
 }
 
 /** Stage 2 of the schema: the rules that span keys (rules.ts), each naming what set the key. */
-function checkRules(config: Config, ctx: LoadContext): void {
-  const cross = crossFieldIssues(config);
-  if (cross.length) ctx.fail(cross.map((i) => withSource(i, ctx.setBy)));
+function checkRules(issues: ConfigIssue[], ctx: LoadContext): void {
+  if (issues.length) ctx.fail(issues.map((i) => withSource(i, ctx.setBy)));
 }
 
 /** `secret(value, fileKey, at)`: the value, or the trimmed content of its file; problems go to `issues`. */
@@ -198,18 +242,10 @@ function secretReader(ctx: LoadContext, issues: ConfigIssue[]): SecretReader {
   };
 }
 
-function clusterConfig(
-  c: ParsedConfig['clusters'][number],
-  i: number,
-  secret: SecretReader,
-  baseDir: string,
-): ClusterConfig {
-  const password = secret(c.password, c.passwordFile, `clusters[${i}].password`) ?? '';
-  const replPassword = secret(
-    c.replication.password,
-    c.replication.passwordFile,
-    `clusters[${i}].replication.password`,
-  );
+type ParsedCluster = ParsedConfig['clusters'][number];
+
+/** A cluster without its PostgreSQL passwords. */
+function clusterSettings(c: ParsedCluster, baseDir: string): ClusterSettings {
   const first = c.nodes[0]?.name ?? '';
   return {
     name: c.name,
@@ -219,12 +255,7 @@ function clusterConfig(
     initialPrimary: c.initialPrimary ?? first,
     database: c.database,
     user: c.user,
-    password,
-    replication: {
-      mode: c.replication.mode,
-      user: c.replication.user,
-      password: replPassword ?? password,
-    },
+    replication: { mode: c.replication.mode, user: c.replication.user },
     nodes: c.nodes.map((n) => ({
       name: n.name,
       host: n.host,
@@ -234,6 +265,26 @@ function clusterConfig(
       ...(n.agent === undefined ? {} : { agent: { url: n.agent.url } }),
       ...(n.dataDir === undefined ? {} : { dataDir: path.resolve(baseDir, n.dataDir) }),
     })),
+  };
+}
+
+/** `settings` with the cluster's passwords (the replication one defaults to the cluster's). */
+function withPasswords(
+  settings: ClusterSettings,
+  c: ParsedCluster,
+  i: number,
+  secret: SecretReader,
+): ClusterConfig {
+  const password = secret(c.password, c.passwordFile, `clusters[${i}].password`) ?? '';
+  const replPassword = secret(
+    c.replication.password,
+    c.replication.passwordFile,
+    `clusters[${i}].replication.password`,
+  );
+  return {
+    ...settings,
+    password,
+    replication: { ...settings.replication, password: replPassword ?? password },
   };
 }
 

@@ -4,8 +4,14 @@
  * not obvious, the failure it prevents: a config that breaks one is refused, never adjusted.
  */
 import { type ConfigIssue, envName } from './schema.js';
-import type { ClusterConfig, Config, Timing } from './types.js';
+import type { ClusterSettings, Config, CoordinationConfig, Timing } from './types.js';
 
+/**
+ * How many independent Redis servers may be configured. An even count is refused, with no
+ * override: a majority of 2k servers is k+1, so it survives k-1 failures, as 2k-1 servers do,
+ * while it has one more server that can fail (2 servers survive no failure at all, worse than
+ * 1). Above 5, every operation waits on more round trips for no case we need.
+ */
 export const REDIS_COUNTS: readonly number[] = [1, 3, 5];
 
 type Add = (path: string, message: string) => void;
@@ -27,8 +33,11 @@ function validRedisUrl(u: string): boolean {
   }
 }
 
-/** Every rule that spans keys, in this order (the first one is the one reported). Empty when the config is acceptable. */
-export function crossFieldIssues(c: Config): ConfigIssue[] {
+/**
+ * Every rule that spans keys, in this order (the first one is the one reported). Empty when the
+ * config is acceptable. PostgreSQL passwords are not looked at (see `postgresSecretIssues`).
+ */
+export function crossFieldIssues(c: CoordinationConfig): ConfigIssue[] {
   const out: ConfigIssue[] = [];
   const add: Add = (path, message) => {
     out.push({ path, message });
@@ -44,7 +53,23 @@ export function crossFieldIssues(c: Config): ConfigIssue[] {
     clusterNames.add(cl.name);
     clusterIssues(cl, p, c.sentinels, add);
   });
+  nodeAddressIssues(c.clusters, add);
   return out;
+}
+
+/** A cluster without a PostgreSQL password (`sentinel` and `agent` need one to connect). */
+export function postgresSecretIssues(c: Config): ConfigIssue[] {
+  return c.clusters.flatMap((cl, i) => {
+    const p = `clusters[${i}]`;
+    return cl.password
+      ? []
+      : [
+          {
+            path: `${p}.password`,
+            message: `${p}.password is required: set PGVIGIL_CLUSTERS__${envName(cl.name)}__PASSWORD or passwordFile`,
+          },
+        ];
+  });
 }
 
 /** Timing: detection must fit inside itself, or probes/votes/locks cannot work as designed. */
@@ -83,14 +108,53 @@ function timingIssues(t: Timing, add: Add): void {
       'timing.tiltGapMs',
       `${t.tiltGapMs} must be greater than probeIntervalMs=${t.probeIntervalMs} (every tick would look like a pause)`,
     );
+  if (!(t.lockTtlMs > t.redisTimeoutMs))
+    add(
+      'timing.lockTtlMs',
+      `${t.lockTtlMs} must be greater than redisTimeoutMs=${t.redisTimeoutMs} (a lock won in one slow Redis round trip would have expired already)`,
+    );
+  leaseIssues(t, add);
+}
+
+/**
+ * Rule 5 (DESIGN.md): the agent of a primary cut off from the Redis majority fences it before
+ * the sentinels on the other side can promote another node, so two primaries never accept
+ * writes at once. Both clocks start when the partition does:
+ * - the agent counts `leaseMs` from its last confirming read (sent at the latest then), and the
+ *   read in flight when the lease runs out fails only after `redisTimeoutMs`; then it fences;
+ * - a sentinel's last successful probe may precede the partition by one (jittered) probe
+ *   interval, so SDOWN, and at the earliest a promotion, comes `downAfterMs - probeIntervalMs`
+ *   after it. (`refusedAfterMs` does not count: a refused connection means the host answered
+ *   and no PostgreSQL listens there, so it takes no write.)
+ * A second probe interval is the margin for the fence itself (a local ALTER SYSTEM, reload and
+ * ending the sessions) and for jitter. Hence leaseMs + redisTimeoutMs + 2*probeIntervalMs <=
+ * downAfterMs. Below, the lease must outlast one failed read after a normal agent interval,
+ * or a single Redis timeout would fence a healthy primary.
+ */
+function leaseIssues(t: Timing, add: Add): void {
+  const max = t.downAfterMs - t.redisTimeoutMs - 2 * t.probeIntervalMs;
+  if (!(t.leaseMs <= max))
+    add(
+      'timing.leaseMs',
+      `${t.leaseMs} is too long for downAfterMs=${t.downAfterMs}: an isolated primary must fence itself before the sentinels can promote another node, so leaseMs must be <= downAfterMs - redisTimeoutMs - 2*probeIntervalMs = ${t.downAfterMs}-${t.redisTimeoutMs}-${2 * t.probeIntervalMs} = ${max}`,
+    );
+  const min = t.agentIntervalMs + t.redisTimeoutMs;
+  if (!(t.leaseMs > min))
+    add(
+      'timing.leaseMs',
+      `${t.leaseMs} must be greater than agentIntervalMs + redisTimeoutMs = ${t.agentIntervalMs}+${t.redisTimeoutMs} = ${min} (one Redis read that times out would fence a healthy primary)`,
+    );
 }
 
 /** Coordination: majorities need an odd count of independent servers. */
 function coordinationIssues(redis: readonly string[], add: Add): void {
-  if (!REDIS_COUNTS.includes(redis.length))
+  const n = redis.length;
+  if (!REDIS_COUNTS.includes(n))
     add(
       'coordination.redis',
-      `${redis.length} servers given: use 1, 3 or 5 independent Redis servers (a majority must be well defined)`,
+      n % 2 === 0 && n > 0
+        ? `${n} servers given: use 1, 3 or 5 independent Redis servers (a majority of ${n} is ${n / 2 + 1}, which survives no more failures than ${n - 1} servers do, with one more server to fail)`
+        : `${n} servers given: use 1, 3 or 5 independent Redis servers`,
     );
   redis.forEach((u, i) => {
     if (!validRedisUrl(u))
@@ -109,8 +173,8 @@ function apiIssues(api: Config['sentinel']['api'], add: Add): void {
     );
 }
 
-/** One cluster (at `p`, e.g. `clusters[0]`): quorum, node names, primaries, password. */
-function clusterIssues(cl: ClusterConfig, p: string, sentinels: number, add: Add): void {
+/** One cluster (at `p`, e.g. `clusters[0]`): quorum, node names, primaries. */
+function clusterIssues(cl: ClusterSettings, p: string, sentinels: number, add: Add): void {
   // Rule 1: a minority of sentinels must never be able to fail over.
   const majority = Math.floor(sentinels / 2) + 1;
   if (cl.quorum <= sentinels / 2)
@@ -141,9 +205,42 @@ function clusterIssues(cl: ClusterConfig, p: string, sentinels: number, add: Add
         `${JSON.stringify(v)} is not a node of cluster ${cl.name} (nodes: ${[...nodeNames].join(', ')})`,
       );
   }
-  if (!cl.password)
-    add(
-      `${p}.password`,
-      `${p}.password is required: set PGVIGIL_CLUSTERS__${envName(cl.name)}__PASSWORD or passwordFile`,
-    );
+}
+
+/**
+ * Every node, in every cluster, is its own PostgreSQL server with its own agent: two nodes at
+ * one host:port would be probed, promoted and fenced as two (the same server judged twice, or a
+ * typo hiding the real node), and one agent URL serves one node. Hosts compare as written
+ * (lower case, IPv6 brackets dropped): names that resolve alike are not detected.
+ */
+function nodeAddressIssues(clusters: readonly ClusterSettings[], add: Add): void {
+  const addresses = new Map<string, string>();
+  const agents = new Map<string, string>();
+  clusters.forEach((cl, i) => {
+    cl.nodes.forEach((n, j) => {
+      const at = `clusters[${i}].nodes[${j}]`;
+      const here = `${at} (${n.name})`;
+      const host = n.host
+        .trim()
+        .toLowerCase()
+        .replace(/^\[(.*)\]$/, '$1');
+      const address = `${host.includes(':') ? `[${host}]` : host}:${n.port}`;
+      const other = addresses.get(address);
+      if (other)
+        add(
+          `${at}.port`,
+          `${address} is also ${other}: each node must be a PostgreSQL server of its own`,
+        );
+      else addresses.set(address, here);
+      if (n.agent === undefined) return;
+      const url = new URL(n.agent.url).href;
+      const otherAgent = agents.get(url);
+      if (otherAgent)
+        add(
+          `${at}.agent.url`,
+          `${n.agent.url} is also the agent of ${otherAgent}: an agent serves one node`,
+        );
+      else agents.set(url, here);
+    });
+  });
 }

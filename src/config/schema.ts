@@ -12,7 +12,7 @@
  */
 import { z } from 'zod';
 
-import { DEFAULTS, TIMING_DEFAULTS, VOTE_TTL_FACTOR } from './defaults.js';
+import { DEFAULTS, LEASE_FACTOR, TIMING_DEFAULTS, VOTE_TTL_FACTOR } from './defaults.js';
 import type { Timing } from './types.js';
 
 export const NAME_PATTERN = /^[a-z0-9][a-z0-9_-]*$/;
@@ -102,7 +102,7 @@ const TimingSchema = z
       tiltMs: t.tiltMs ?? d.tiltMs,
       promoteTimeoutMs: t.promoteTimeoutMs ?? d.promoteTimeoutMs,
       redisTimeoutMs: t.redisTimeoutMs ?? d.redisTimeoutMs,
-      leaseMs: t.leaseMs ?? d.leaseMs,
+      leaseMs: t.leaseMs ?? Math.round(LEASE_FACTOR * downAfterMs),
       agentIntervalMs: t.agentIntervalMs ?? d.agentIntervalMs,
       switchoverTimeoutMs: t.switchoverTimeoutMs ?? d.switchoverTimeoutMs,
       intentTimeoutMs: t.intentTimeoutMs ?? d.intentTimeoutMs,

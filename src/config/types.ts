@@ -8,20 +8,31 @@ import type { ClusterSpec, NodeSpec, Timing } from '../core/spec.js';
 export type { ClusterSpec, NodeSpec, Timing };
 export type NodeConfig = NodeSpec;
 
-/** A cluster with the credentials the adapters connect with. */
-export interface ClusterConfig extends ClusterSpec {
+/**
+ * A cluster as the commands that only talk to Redis load it (`loadConfig({ postgresSecrets:
+ * false })`): every key but the PostgreSQL passwords, which were neither read nor required.
+ */
+export interface ClusterSettings extends ClusterSpec {
   database: string;
   /** superuser-level account the sentinels probe and control with */
   user: string;
-  password: string;
   replication: {
     mode: 'async' | 'sync';
     user: string;
-    password: string;
   };
 }
 
-export interface Config {
+/** A cluster with the credentials the adapters connect with. */
+export interface ClusterConfig extends ClusterSettings {
+  password: string;
+  replication: ClusterSettings['replication'] & { password: string };
+}
+
+/**
+ * The configuration without the PostgreSQL passwords (`loadConfig({ postgresSecrets: false })`),
+ * enough for `status`, `events`, `pause`/`resume` and the intents, which talk only to Redis.
+ */
+export interface CoordinationConfig {
   /** directory of the config file; relative paths in it are resolved against this */
   baseDir: string;
   /** number of sentinels configured in this sentinel set (quorum must be a majority of it) */
@@ -45,5 +56,10 @@ export interface Config {
     /** OS user postgres runs as when the agent runs as root (default `postgres`) */
     runAsUser: string;
   };
+  clusters: ClusterSettings[];
+}
+
+/** The full configuration, PostgreSQL passwords included (what `sentinel` and `agent` load). */
+export interface Config extends CoordinationConfig {
   clusters: ClusterConfig[];
 }

@@ -6,10 +6,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { LEASE_FACTOR, TIMING_DEFAULTS } from '../../src/config/defaults.js';
 import { localKill } from '../../src/local/cluster.js';
 import { eventually, type LocalHandle, sleep, sql, startLocal } from '../helpers/local.js';
 
-const LEASE_MS = 5000; // the default profile's timing.leaseMs
+/** the default profile's timing.leaseMs (downAfterMs / 2: 1500) */
+const LEASE_MS = LEASE_FACTOR * TIMING_DEFAULTS.default.downAfterMs;
 
 async function get(h: LocalHandle, node: string, path: string) {
   const api = h.state.agents!.find((a) => a.node === node)!.api;
