@@ -9,8 +9,10 @@
  * /topology, /status, /events, /health, /metrics (sentinels) and the agents' read routes,
  * state.json and pgvigil.yaml. And every file that holds one is 0600 in a 0700 directory.
  */
+import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -24,6 +26,8 @@ import {
   startLocal,
   waitForPrimary,
 } from '../helpers/local.js';
+
+const run = promisify(execFile);
 
 /** Where a secret was found: `[place, secret name]`. */
 type Finding = [string, string];
@@ -118,6 +122,12 @@ describe('secrets stay out of logs, argv, events and API answers', () => {
     for (const n of h.state.nodes)
       expect(n.url).toBe(`postgres://postgres@127.0.0.1:${n.port}/postgres`);
     expect(findings).toEqual([]);
+  });
+
+  it('psql connects to the printed URL with PGPASSFILE (what the demo prints)', async () => {
+    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, PGPASSFILE: h.state.pgpassFile };
+    const { stdout } = await run('psql', [h.state.nodes[0]!.url, '-Atc', 'SELECT 42'], { env });
+    expect(stdout.trim()).toBe('42');
   });
 
   it('Redis requires AUTH: a store without the password gets NOAUTH, named per server', async () => {
