@@ -15,7 +15,7 @@
  *
  * Exit 0 whatever the figures (it is a measurement); 1 only when the harness itself failed.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -27,7 +27,12 @@ import { RedisCoordinationStore } from '../src/adapters/redis/store.js';
 import { PgvigilClient } from '../src/client/index.js';
 import type { StampedEvent } from '../src/core/events.js';
 import { localDown, localKill, localUp } from '../src/local/cluster.js';
-import type { LocalNodeState, LocalState } from '../src/local/state.js';
+import {
+  type LocalNodeState,
+  localSecrets,
+  type LocalState,
+  superuserConnection,
+} from '../src/local/state.js';
 import { nearestRank } from './lib.js';
 
 type Profile = 'default' | 'fast';
@@ -115,16 +120,14 @@ function args(): {
   };
 }
 
-function superPassword(dir: string): string {
-  const line = readFileSync(join(dir, 'secrets.env'), 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith('PGVIGIL_CLUSTERS__LOCAL__PASSWORD='));
-  if (!line) throw new Error(`no superuser password in ${dir}/secrets.env`);
-  return line.slice(line.indexOf('=') + 1);
-}
-
-async function onNode<T>(node: LocalNodeState, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: node.url, connectionTimeoutMillis: 2000 });
+/** `fn` on a fresh superuser connection to `node` (password from the cluster's secrets file). */
+async function onNode<T>(
+  state: LocalState,
+  node: LocalNodeState,
+  fn: (c: pg.Client) => Promise<T>,
+): Promise<T> {
+  const conn = superuserConnection(state, node, localSecrets(state));
+  const c = new pg.Client({ ...conn, connectionTimeoutMillis: 2000 });
   c.on('error', () => undefined);
   await c.connect();
   try {
@@ -139,7 +142,7 @@ async function waitTableEverywhere(state: LocalState): Promise<void> {
   const deadline = Date.now() + 10_000;
   for (const node of state.nodes.slice(1)) {
     for (;;) {
-      const r = await onNode(node, (c) =>
+      const r = await onNode(state, node, (c) =>
         c.query<{ ok: boolean }>("SELECT to_regclass('public.bench') IS NOT NULL AS ok"),
       );
       if (r.rows[0]?.ok) break;
@@ -192,10 +195,12 @@ async function runTrial(
 
     let t0: number | null = null;
     const events: { event: StampedEvent; atMono: number }[] = [];
+    const secrets = localSecrets(state);
     store = new RedisCoordinationStore({
       urls: state.redis,
       prefix: PREFIX,
       commandTimeoutMs: 500,
+      auth: { password: secrets.redisPassword },
     });
     await store.ready(2000);
     unsubscribe = await store.subscribe(CLUSTER, (event) => {
@@ -205,9 +210,10 @@ async function runTrial(
 
     client = await PgvigilClient.connect({
       redis: state.redis,
+      redisAuth: { password: secrets.redisPassword },
       prefix: PREFIX,
       cluster: CLUSTER,
-      pg: { user: 'postgres', password: superPassword(dir), database: 'postgres' },
+      pg: { ...state.client, password: secrets.superPassword },
       poolSize: 4,
     });
     await client.query('CREATE TABLE bench (id bigint PRIMARY KEY, at timestamptz NOT NULL)');
@@ -272,7 +278,7 @@ async function runTrial(
     const checkNode = state.nodes.find((n) => n.name === checkName);
     if (checkNode && result.newPrimary) {
       const ids = acked.map((a) => a.id);
-      const found = await onNode(checkNode, (db) =>
+      const found = await onNode(state, checkNode, (db) =>
         db.query<{ id: string }>('SELECT id FROM bench WHERE id = ANY($1::bigint[])', [ids]),
       );
       const present = new Set(found.rows.map((r) => Number(r.id)));

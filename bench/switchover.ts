@@ -25,7 +25,12 @@ import pg from 'pg';
 
 import { PgvigilClient } from '../src/client/index.js';
 import { localDown, localUp } from '../src/local/cluster.js';
-import type { LocalNodeState, LocalState } from '../src/local/state.js';
+import {
+  type LocalNodeState,
+  localSecrets,
+  type LocalState,
+  superuserConnection,
+} from '../src/local/state.js';
 import { nearestRank } from './lib.js';
 
 type Op = 'switchover' | 'failback';
@@ -57,8 +62,14 @@ const METHOD = [
 ];
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function onNode<T>(node: LocalNodeState, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: node.url, connectionTimeoutMillis: 2000 });
+/** `fn` on a fresh superuser connection to `node` (password from the cluster's secrets file). */
+async function onNode<T>(
+  state: LocalState,
+  node: LocalNodeState,
+  fn: (c: pg.Client) => Promise<T>,
+): Promise<T> {
+  const conn = superuserConnection(state, node, localSecrets(state));
+  const c = new pg.Client({ ...conn, connectionTimeoutMillis: 2000 });
   c.on('error', () => undefined);
   await c.connect();
   try {
@@ -68,8 +79,12 @@ async function onNode<T>(node: LocalNodeState, fn: (c: pg.Client) => Promise<T>)
   }
 }
 
-async function streamsFrom(standby: LocalNodeState, primary: LocalNodeState): Promise<boolean> {
-  return onNode(primary, (c) =>
+async function streamsFrom(
+  state: LocalState,
+  standby: LocalNodeState,
+  primary: LocalNodeState,
+): Promise<boolean> {
+  return onNode(state, primary, (c) =>
     c.query<{ n: string }>(
       "SELECT count(*) AS n FROM pg_stat_replication WHERE application_name = $1 AND state = 'streaming'",
       [standby.name],
@@ -108,7 +123,7 @@ async function runOp(state: LocalState, op: Op, trial: number, acked: Ack[]): Pr
     lost: 0,
   };
   const ready = performance.now() + 60_000;
-  while (!(await streamsFrom(to, from))) {
+  while (!(await streamsFrom(state, to, from))) {
     if (performance.now() > ready) throw new Error(`${to.name} never streamed from ${from.name}`);
     await sleep(200);
   }
@@ -152,7 +167,7 @@ async function runOp(state: LocalState, op: Op, trial: number, acked: Ack[]): Pr
   r.outageMs = lastOld ? first.atMono - lastOld.atMono : null;
   await sleep(300);
   const ids = acked.map((a) => a.id);
-  const found = await onNode(to, (c) =>
+  const found = await onNode(state, to, (c) =>
     c.query<{ id: string }>('SELECT id FROM bench WHERE id = ANY($1::bigint[])', [ids]),
   );
   const present = new Set(found.rows.map((x) => Number(x.id)));
@@ -194,11 +209,12 @@ async function main(): Promise<number> {
   let notAcked = 0;
   try {
     state = await localUp({ dir, nodes: 2, sentinels: 3, apiPort: 0, progress: () => undefined });
-    const password = decodeURIComponent(new URL(state.nodes[0]!.url).password);
+    const secrets = localSecrets(state);
     client = await PgvigilClient.connect({
       redis: state.redis,
+      redisAuth: { password: secrets.redisPassword },
       cluster: state.cluster,
-      pg: { user: 'postgres', password, database: 'postgres' },
+      pg: { ...state.client, password: secrets.superPassword },
       poolSize: 2,
     });
     await client.query(

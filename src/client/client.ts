@@ -12,12 +12,14 @@ import { EventEmitter } from 'node:events';
 
 import pg from 'pg';
 
-import { RedisCoordinationStore } from '../adapters/redis/store.js';
+import { type RedisAuth, RedisCoordinationStore } from '../adapters/redis/store.js';
 import type { Topology } from '../core/model.js';
 
 export interface PgvigilClientOptions {
   /** the same 1, 3 or 5 independent Redis servers as the sentinels' `coordination.redis` */
   redis: string[];
+  /** Redis AUTH (the sentinels' `coordination.username` / `coordination.password`) */
+  redisAuth?: RedisAuth;
   prefix?: string;
   cluster: string;
   pg: { user: string; password: string; database: string };
@@ -85,6 +87,7 @@ export class PgvigilClient extends EventEmitter {
       urls: opts.redis,
       prefix: opts.prefix ?? 'pgvigil',
       commandTimeoutMs: opts.redisTimeoutMs ?? 500,
+      ...(opts.redisAuth ? { auth: opts.redisAuth } : {}),
     });
     try {
       await store.ready(2000); // a majority is enough: readTopology says when it is missing

@@ -3,7 +3,11 @@
  * one-shot commands): the only place that turns credentials and timeouts into connections.
  */
 import { PgAdapter } from '../adapters/postgres/index.js';
-import { type CoordinationLogger, RedisCoordinationStore } from '../adapters/redis/store.js';
+import {
+  type CoordinationLogger,
+  type RedisAuth,
+  RedisCoordinationStore,
+} from '../adapters/redis/store.js';
 import type { ClusterConfig, CoordinationConfig } from '../config/types.js';
 import type { Timing } from '../core/spec.js';
 
@@ -24,7 +28,13 @@ export function pgAdapterFor(
   });
 }
 
-/** The coordination store over `coordination.redis`. */
+/** Redis AUTH from `coordination.username` / `coordination.password`. */
+export function redisAuthOf(config: Pick<CoordinationConfig, 'coordination'>): RedisAuth {
+  const { username, password } = config.coordination;
+  return { username, password };
+}
+
+/** The coordination store over `coordination.redis`, with its AUTH. */
 export function redisStoreFor(
   config: Pick<CoordinationConfig, 'coordination' | 'timing'>,
   o: { logger?: CoordinationLogger; minTimeoutMs?: number } = {},
@@ -33,6 +43,7 @@ export function redisStoreFor(
     urls: config.coordination.redis,
     prefix: config.coordination.prefix,
     commandTimeoutMs: Math.max(config.timing.redisTimeoutMs, o.minTimeoutMs ?? 0),
+    auth: redisAuthOf(config),
     ...(o.logger ? { logger: o.logger } : {}),
   });
 }

@@ -3,6 +3,7 @@ import { createInterface } from 'node:readline';
 import { RedisCoordinationStore } from '../adapters/redis/store.js';
 import type { StampedEvent } from '../core/events.js';
 import { localDown, localUp } from '../local/cluster.js';
+import { localSecrets } from '../local/state.js';
 import { formatEvent } from './events.js';
 import { render, summarize } from './status.js';
 
@@ -21,7 +22,8 @@ export async function runDemo(opts: { dir: string; fast?: boolean }): Promise<vo
     '',
     `pgvigil local cluster "${state.cluster}" is up: ${state.nodes.length} PostgreSQL nodes with ${state.agents?.length ?? 0} agents, ${state.sentinels.length} sentinels, ${state.redis.length} Redis.`,
     `  admin API     ${state.api}   (curl ${state.api}/topology)`,
-    `  primary       psql "${primary.url}"`,
+    `  primary       PGPASSFILE=${state.pgpassFile} psql "${primary.url}"`,
+    `  secrets       ${state.secretsFile} (0600; or export PGPASSWORD from its ..._PASSWORD line)`,
     `  state         ${state.dir}/state.json`,
     'Try it, in another terminal:',
     `  ${cli} local kill ${primary.name}      # SIGKILL the primary's postmaster: watch the failover below`,
@@ -34,6 +36,7 @@ export async function runDemo(opts: { dir: string; fast?: boolean }): Promise<vo
     urls: state.redis,
     prefix: 'pgvigil',
     commandTimeoutMs: 1000,
+    auth: { password: localSecrets(state).redisPassword },
   });
   await store.ready(2000);
   const recent: StampedEvent[] = [];

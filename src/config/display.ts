@@ -1,6 +1,7 @@
 /** The resolved config for people to read: every secret redacted. */
 import YAML from 'yaml';
 
+import { redactSecrets } from '../core/redact.js';
 import type { Config } from './types.js';
 
 const REDACTED = '<redacted>';
@@ -16,7 +17,11 @@ export function redactConfig(config: Config): Config {
         ...(config.sentinel.api.token === undefined ? {} : { token: REDACTED }),
       },
     },
-    coordination: { ...config.coordination, redis: config.coordination.redis.map(redactUrl) },
+    coordination: {
+      ...config.coordination,
+      redis: config.coordination.redis.map(redactSecrets),
+      ...(config.coordination.password === undefined ? {} : { password: REDACTED }),
+    },
     clusters: config.clusters.map((c) => ({
       ...c,
       password: REDACTED,
@@ -28,14 +33,4 @@ export function redactConfig(config: Config): Config {
 /** YAML text of the resolved config with secrets redacted. */
 export function formatConfigForDisplay(config: Config): string {
   return YAML.stringify(redactConfig(config));
-}
-
-function redactUrl(u: string): string {
-  try {
-    const url = new URL(u);
-    if (url.password) url.password = REDACTED;
-    return url.toString();
-  } catch {
-    return u;
-  }
 }

@@ -15,6 +15,7 @@ import YAML from 'yaml';
 import type { z } from 'zod';
 
 import { ConfigError } from '../core/errors.js';
+import { redactSecrets } from '../core/redact.js';
 import { applyEnv, ENV_PREFIX, knownKeysAt, mergeOverrides, parseDotenv } from './env.js';
 import { crossFieldIssues, postgresSecretIssues } from './rules.js';
 import {
@@ -94,7 +95,8 @@ export function loadConfigWithWarnings(
     warnings: [],
     setBy: new Map(),
     fail: (issues) => {
-      throw new ConfigError(formatIssues(label, issues));
+      // a message may quote a value (a Redis URL with its password): never the secret
+      throw new ConfigError(redactSecrets(formatIssues(label, issues)));
     },
   };
 
@@ -183,6 +185,8 @@ function resolveConfig(
   const tokenIssues: ConfigIssue[] = [];
   const secret = secretReader(ctx, tokenIssues);
   const token = secret(p.sentinel.api.token, p.sentinel.api.tokenFile, 'sentinel.api.token');
+  const { username, password, passwordFile } = p.coordination;
+  const redisPassword = secret(password, passwordFile, 'coordination.password');
   if (tokenIssues.length) ctx.fail(tokenIssues);
   const clusters = p.clusters.map((c, i) => {
     const settings = clusterSettings(c, ctx.baseDir);
@@ -199,7 +203,12 @@ function resolveConfig(
         ...(token === undefined ? {} : { token }),
       },
     },
-    coordination: { prefix: p.coordination.prefix, redis: [...p.coordination.redis] },
+    coordination: {
+      prefix: p.coordination.prefix,
+      redis: [...p.coordination.redis],
+      ...(username === undefined ? {} : { username }),
+      ...(redisPassword === undefined ? {} : { password: redisPassword }),
+    },
     timing: { ...p.timing },
     log: { level: p.log.level },
     agent: {
@@ -345,6 +354,10 @@ function warnDirectSecrets(raw: Obj, warnings: string[]): void {
   if (pick(api, 'token') !== undefined)
     warnings.push(
       'sentinel.api.token is written in the config file: prefer tokenFile or PGVIGIL_SENTINEL__API__TOKEN',
+    );
+  if (pick(pick(raw, 'coordination'), 'password') !== undefined)
+    warnings.push(
+      'coordination.password is written in the config file: prefer passwordFile or PGVIGIL_COORDINATION__PASSWORD',
     );
   const clusters = pick(raw, 'clusters');
   if (!Array.isArray(clusters)) return;

@@ -163,6 +163,10 @@ export const RawConfigSchema = z.strictObject({
     .strictObject({
       prefix: nonEmpty.default(DEFAULTS.prefix),
       redis: stringList.default([...DEFAULTS.redis]),
+      /** Redis AUTH: an ACL user (absent: `default`, the user `requirepass` sets) */
+      username: nonEmpty.optional(),
+      password: z.string().optional(),
+      passwordFile: nonEmpty.optional(),
     })
     .prefault({}),
   timing: TimingSchema.prefault({}),

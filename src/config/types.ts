@@ -45,6 +45,10 @@ export interface CoordinationConfig {
   coordination: {
     prefix: string;
     redis: string[]; // 1, 3 or 5 independent servers
+    /** Redis AUTH user (absent: `default`) */
+    username?: string;
+    /** Redis AUTH password (passwordFile / PGVIGIL_COORDINATION__PASSWORD / secretsFile) */
+    password?: string;
   };
   timing: Timing;
   log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' };

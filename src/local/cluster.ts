@@ -1,11 +1,17 @@
 /**
  * The embedded local cluster: one implementation for `pgvigil local up|down|kill`, the demo and
- * the tests. A real primary (initdb) and standbys (pg_basebackup), independent Redis servers and
- * K sentinel processes, all on free loopback ports, postgres as the `postgres` OS user when root.
+ * the tests. A real primary (initdb) and standbys (pg_basebackup), independent Redis servers
+ * (AUTH on) and K sentinel processes, all on free loopback ports, postgres as the `postgres` OS
+ * user when root.
+ *
+ * Secrets: `<dir>` is 0700 and every file in it that holds a secret (secrets.env, pgpass,
+ * api-token, each redis-N/redis.conf) is 0600; state.json and pgvigil.yaml hold none. Sentinels
+ * and agents get `--config` only, redis-server its password in its config file, pg_basebackup
+ * PGPASSWORD: no secret on a command line.
  */
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 
 import { findPgBinaries, stopNode } from '../adapters/process/index.js';
 import { UserError } from '../core/errors.js';
@@ -13,13 +19,22 @@ import { startAgents } from './agents.js';
 import { cliEntry } from './cli-entry.js';
 import {
   type LocalSecrets,
+  SECRETS_FILE,
   writeConfigFile,
+  writePgpassFile,
   writeSecretsFile,
   writeTokenFile,
 } from './config-file.js';
 import { localDown } from './down.js';
 import { freePort, isPortFree } from './free-port.js';
-import { initPrimary, initStandby, type LocalNode } from './postgres.js';
+import {
+  initPrimary,
+  initStandby,
+  type LocalNode,
+  nodeUrl,
+  SUPERUSER,
+  SUPERUSER_DATABASE,
+} from './postgres.js';
 import { findRedisServer, startRedisServer } from './redis-server.js';
 import { startSentinels } from './sentinels.js';
 import {
@@ -96,11 +111,13 @@ export async function localUp(opts: LocalUpOptions = {}): Promise<LocalState> {
   try {
     const secrets = writeSecretsFile(plan.dir, plan.cluster);
     const nodes = await startNodes(plan, dataRoot, secrets, started);
-    const redisServers = await startRedisServers(plan, started);
+    const pgpassFile = writePgpassFile(plan.dir, nodes, SUPERUSER, secrets.superPassword);
+    const redisServers = await startRedisServers(plan, secrets.redisPassword, started);
     const written = await writeConfig(plan, nodes, redisServers);
     await opts.beforeSentinels?.(nodes);
     const logDir = join(plan.dir, 'logs');
-    mkdirSync(logDir, { recursive: true });
+    mkdirSync(logDir, { recursive: true, mode: 0o700 });
+    chmodSync(logDir, 0o700);
     const sentinels = await startSentinels(
       {
         count: plan.sentinelCount,
@@ -124,6 +141,7 @@ export async function localUp(opts: LocalUpOptions = {}): Promise<LocalState> {
     );
     const state = localState(plan, {
       ...written,
+      pgpassFile,
       dataRoot,
       nodes,
       redisServers,
@@ -178,10 +196,10 @@ async function refuseRunningCluster(dir: string): Promise<void> {
   await localDown({ dir, quiet: true });
 }
 
-/** `dir` (0755) and the PostgreSQL data root (0755); returns the data root. */
+/** `dir` (0700: it holds the secrets) and the PostgreSQL data root (0755); returns the data root. */
 function prepareDirs(dir: string): string {
-  mkdirSync(dir, { recursive: true });
-  chmodSync(dir, 0o755);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700);
   rmSync(join(dir, 'data'), { recursive: true, force: true }); // left by a crashed run
   const dataRoot = dataRootFor(dir);
   mkdirSync(dataRoot, { recursive: true });
@@ -190,15 +208,13 @@ function prepareDirs(dir: string): string {
 }
 
 /**
- * When root, postgres runs as `postgres` and must pass through every parent of its data dir
- * (a checkout under /root is not): fall back to a temp dir then, recorded in state.json.
+ * When root, postgres runs as `postgres` and must pass through every parent of its data dir,
+ * which `dir` (0700, root's) is not: the data lives in a temp dir then, recorded in
+ * state.json. Otherwise postgres runs as us, and `<dir>/data` is fine.
  */
 function dataRootFor(dir: string): string {
   if (process.getuid?.() !== 0) return join(dir, 'data');
-  for (let p = dirname(dir); ; p = dirname(p)) {
-    if ((statSync(p).mode & 0o001) === 0) return mkdtempSync(join(tmpdir(), 'pgvigil-local-'));
-    if (p === dirname(p)) return join(dir, 'data');
-  }
+  return mkdtempSync(join(tmpdir(), 'pgvigil-local-'));
 }
 
 /** initdb the primary, then pg_basebackup each standby from it. */
@@ -231,7 +247,6 @@ async function startNodes(
       primary: { host: primary.host, port: primary.port },
       replUser: 'replicator',
       replPassword,
-      superPassword,
       slot: names[i]!,
     });
     started.push({ stop: () => stopNode(standby) });
@@ -240,16 +255,17 @@ async function startNodes(
   return nodes;
 }
 
-/** Start `redisCount` independent Redis servers, each in `<dir>/redis-<i>`. */
+/** Start `redisCount` independent Redis servers, each in `<dir>/redis-<i>` (0700), AUTH on. */
 async function startRedisServers(
   plan: UpPlan,
+  password: string,
   started: Started[],
 ): Promise<LocalState['redisServers']> {
   const redisServers: LocalState['redisServers'] = [];
   for (let i = 1; i <= plan.redisCount; i++) {
     const redisDir = join(plan.dir, `redis-${i}`);
-    mkdirSync(redisDir, { recursive: true });
-    const r = await startRedisServer({ dir: redisDir, name: `redis-${i}` });
+    mkdirSync(redisDir, { recursive: true, mode: 0o700 });
+    const r = await startRedisServer({ dir: redisDir, name: `redis-${i}`, password });
     started.push(r);
     redisServers.push({ name: `redis-${i}`, url: r.url, port: r.port, pid: r.pid });
     plan.progress(`redis-${i} on ${r.url}`);
@@ -311,6 +327,7 @@ async function pickPort(preferred: number | undefined): Promise<number> {
 function localState(
   plan: UpPlan,
   s: WrittenConfig & {
+    pgpassFile: string;
     dataRoot: string;
     nodes: LocalNode[];
     redisServers: LocalState['redisServers'];
@@ -329,13 +346,16 @@ function localState(
       name: n.name,
       host: n.host,
       port: n.port,
-      url: n.url,
+      url: nodeUrl(n.port),
       dataDir: n.dataDir,
       pid: n.pid,
     })),
     sentinels: s.sentinels,
     agents: s.agents,
     ...(s.tokenFile ? { tokenFile: s.tokenFile } : {}),
+    secretsFile: join(plan.dir, SECRETS_FILE),
+    pgpassFile: s.pgpassFile,
+    client: { user: SUPERUSER, database: SUPERUSER_DATABASE },
     dataRoot: s.dataRoot,
     startedAt: new Date().toISOString(),
   };

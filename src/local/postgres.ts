@@ -42,7 +42,10 @@ export interface LocalNode {
   logFile: string;
   /** postmaster PID (postmaster.pid line 1) at the time this value was made */
   pid: number;
-  /** postgres://postgres:PW@127.0.0.1:PORT/postgres (no password when it was not given) */
+  /**
+   * postgres://postgres:PW@127.0.0.1:PORT/postgres (no password when it was not given): for
+   * the integration tests' own connections, in memory only. state.json records `nodeUrl(port)`.
+   */
   url: string;
 }
 
@@ -77,7 +80,8 @@ export interface InitStandbyOptions {
 }
 
 const HOST = '127.0.0.1';
-const SUPERUSER = 'postgres';
+export const SUPERUSER = 'postgres';
+export const SUPERUSER_DATABASE = 'postgres';
 const STREAMING_TIMEOUT_MS = 30_000;
 
 /** Rule 2 needs evidence from an idle primary: short sender timeout, 1 s receiver status. */
@@ -126,9 +130,10 @@ function socketDir(dir: string, port: number, runAs: RunAs | undefined): string 
   return sock;
 }
 
-function nodeUrl(port: number, password: string | undefined): string {
+/** The superuser's URL of a local node; without `password`, one that is safe to print. */
+export function nodeUrl(port: number, password?: string): string {
   const auth = password === undefined ? SUPERUSER : `${SUPERUSER}:${encodeURIComponent(password)}`;
-  return `postgres://${auth}@${HOST}:${port}/postgres`;
+  return `postgres://${auth}@${HOST}:${port}/${SUPERUSER_DATABASE}`;
 }
 
 /**

@@ -2,8 +2,10 @@
  * One throwaway `redis-server` process on loopback, for the embedded cluster (`pgvigil local
  * up`) and the tests.
  *
- * - Everything is on the command line (no config file): no persistence (`--save ''`,
- *   `--appendonly no`), bound to 127.0.0.1, its log in `<dir>/redis.log`.
+ * - Everything is on the command line but the password: no persistence (`--save ''`,
+ *   `--appendonly no`), bound to 127.0.0.1, its log in `<dir>/redis.log`. With a password,
+ *   `requirepass` goes into `<dir>/redis.conf` (0600, the dir 0700), never into argv, which
+ *   anyone on the host can read with `ps`.
  * - Detached in its own process group and unref'd: a parent that dies (a CLI that exits, a
  *   crashed test worker) does not take it down by accident; `stop()` or the recorded PID does.
  * - `startRedisServer` returns only once the server answers PING, and fails with the tail of
@@ -31,6 +33,8 @@ export interface RedisServerOptions {
   name?: string;
   /** more `--option value` arguments */
   extraArgs?: string[];
+  /** AUTH password of the `default` user (requirepass), written to `<dir>/redis.conf` */
+  password?: string;
   readyTimeoutMs?: number;
 }
 
@@ -98,6 +102,7 @@ async function startOnce(
   const outFile = path.join(dir, 'redis.out');
   // prettier-ignore
   const args = [
+    ...(options.password === undefined ? [] : [writeAuthConf(dir, options.password)]),
     '--port', String(port),
     '--bind', HOST,
     '--save', '',
@@ -143,7 +148,7 @@ async function startOnce(
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (exitCode !== undefined) break;
-    if (await ping(HOST, port, 500)) {
+    if (await ping(HOST, port, 500, options.password)) {
       return { name, url: `redis://${HOST}:${port}`, host: HOST, port, pid, dir, logFile, stop };
     }
     await sleep(25);
@@ -160,8 +165,29 @@ async function startOnce(
   throw new Error(message);
 }
 
-/** One PING over a raw socket: true on +PONG. */
-function ping(host: string, port: number, timeoutMs: number): Promise<boolean> {
+/**
+ * The config file redis-server reads first (its only argument that is not an `--option`):
+ * just the password, 0600 in a 0700 dir. Redis config strings take double quotes with `\`
+ * escapes.
+ */
+function writeAuthConf(dir: string, password: string): string {
+  fs.chmodSync(dir, 0o700);
+  const file = path.join(dir, 'redis.conf');
+  const quoted = `"${password.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+  fs.writeFileSync(file, `requirepass ${quoted}\n`, { mode: 0o600 });
+  fs.chmodSync(file, 0o600);
+  return file;
+}
+
+/** A RESP array of bulk strings (the form every command takes). */
+function resp(...parts: string[]): string {
+  return `*${parts.length}\r\n${parts.map((p) => `$${Buffer.byteLength(p)}\r\n${p}\r\n`).join('')}`;
+}
+
+/** AUTH (when a password is set), then PING, over a raw socket: true on +PONG. */
+function ping(host: string, port: number, timeoutMs: number, password?: string): Promise<boolean> {
+  const request = (password === undefined ? '' : resp('AUTH', password)) + resp('PING');
+  const lines = password === undefined ? 1 : 2;
   return new Promise<boolean>((resolve) => {
     const socket = net.createConnection({ host, port });
     let reply = '';
@@ -171,10 +197,11 @@ function ping(host: string, port: number, timeoutMs: number): Promise<boolean> {
     };
     socket.setTimeout(timeoutMs, () => finish(false));
     socket.once('error', () => finish(false));
-    socket.once('connect', () => socket.write('*1\r\n$4\r\nPING\r\n'));
+    socket.once('connect', () => socket.write(request));
     socket.on('data', (chunk) => {
       reply += chunk.toString('utf8');
-      if (reply.includes('\r\n')) finish(reply.startsWith('+PONG'));
+      const got = reply.split('\r\n').slice(0, -1);
+      if (got.length >= lines) finish(got[lines - 1] === '+PONG');
     });
   });
 }

@@ -1,17 +1,25 @@
 /**
  * `<dir>/state.json`: every port, URL and PID `local up` started, so scripts, tests and the
- * other `local` commands can find them. Written atomically (temp file + rename).
+ * other `local` commands can find them. It holds no secret (the passwords are in
+ * `secretsFile` and `pgpassFile`: `localSecrets()` reads them); it is 0600 all the same, in
+ * `<dir>` (0700). Written atomically (temp file + rename).
  */
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { UserError } from '../core/errors.js';
+import { type LocalSecrets, readSecretsFile, SECRETS_FILE, writePrivate } from './config-file.js';
+
+export type { LocalSecrets } from './config-file.js';
 
 export interface LocalNodeState {
   name: string;
   host: string;
   port: number;
-  /** postgres:// URL that works with psql */
+  /**
+   * postgres:// URL of the superuser, without the password: `PGPASSFILE=<pgpassFile> psql
+   * "<url>"`, or add the password from `localSecrets()` to connect from code
+   */
   url: string;
   dataDir: string;
   pid: number;
@@ -32,6 +40,7 @@ export interface LocalAgentState {
 
 export interface LocalRedisState {
   name: string; // redis-1, redis-2, ...
+  /** without the password (AUTH: `localSecrets().redisPassword`) */
   url: string;
   port: number;
   pid: number;
@@ -52,6 +61,12 @@ export interface LocalState {
   agents?: LocalAgentState[];
   /** the API bearer token file (sentinels and agents), when a token is set */
   tokenFile?: string;
+  /** the generated passwords (0600, the config's secretsFile): read it with localSecrets() */
+  secretsFile: string;
+  /** libpq password file of the superuser for every node (0600): PGPASSFILE */
+  pgpassFile: string;
+  /** who `nodes[].url` connects as */
+  client: { user: string; database: string };
   /** where PostgreSQL data lives (inside dir, or a temp dir when dir is not reachable by the postgres user) */
   dataRoot: string;
   startedAt: string;
@@ -76,8 +91,33 @@ export function readState(dir: string): LocalState {
 
 export function writeState(state: LocalState): void {
   const file = statePath(state.dir);
-  writeFileSync(`${file}.tmp`, JSON.stringify(state, null, 2) + '\n');
+  writePrivate(`${file}.tmp`, JSON.stringify(state, null, 2) + '\n');
   renameSync(`${file}.tmp`, file);
+}
+
+/**
+ * The passwords of a running local cluster, from its secrets file: the one way tests, benches
+ * and the demo get them (state.json holds none). Never print them.
+ */
+export function localSecrets(
+  state: Pick<LocalState, 'dir' | 'cluster' | 'secretsFile'>,
+): LocalSecrets {
+  return readSecretsFile(state.secretsFile ?? join(state.dir, SECRETS_FILE), state.cluster);
+}
+
+/** How code connects to `node` as the superuser (pg.Client options, password included). */
+export function superuserConnection(
+  state: Pick<LocalState, 'client'>,
+  node: Pick<LocalNodeState, 'host' | 'port'>,
+  secrets: Pick<LocalSecrets, 'superPassword'>,
+): { host: string; port: number; user: string; database: string; password: string } {
+  return {
+    host: node.host,
+    port: node.port,
+    user: state.client.user,
+    database: state.client.database,
+    password: secrets.superPassword,
+  };
 }
 
 export function isAlive(pid: number): boolean {

@@ -2,6 +2,10 @@
  * The embedded local cluster for scenario tests: the same `localUp` as `pgvigil local up`, in a
  * fresh temp dir, quiet. `down()` stops everything by PID (call it in afterAll: it also runs on
  * process exit if the test run dies first) and removes the dir.
+ *
+ * state.json holds no password: `h.node(name)` adds the superuser's connection (password from
+ * the secrets file, `localSecrets`) that `sql()` connects with, and the store uses the Redis
+ * password from the same file.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,16 +17,30 @@ import { RedisCoordinationStore } from '../../src/adapters/redis/store.js';
 import type { StampedEvent } from '../../src/core/events.js';
 import type { Topology } from '../../src/core/model.js';
 import { localDown, localUp, type LocalUpOptions } from '../../src/local/cluster.js';
-import type { LocalNodeState, LocalState } from '../../src/local/state.js';
+import {
+  type LocalNodeState,
+  type LocalSecrets,
+  localSecrets,
+  type LocalState,
+  superuserConnection,
+} from '../../src/local/state.js';
 import { eventually } from './pg.js';
 
 export { eventually };
 
+/** A node as tests reach it: its state.json entry plus the superuser's connection. */
+export interface TestNode extends LocalNodeState {
+  /** pg.Client options, password included: never print them */
+  conn: ReturnType<typeof superuserConnection>;
+}
+
 export interface LocalHandle {
   state: LocalState;
+  /** the generated passwords (from secrets.env) */
+  secrets: LocalSecrets;
   store: RedisCoordinationStore;
   events: StampedEvent[];
-  node(name: string): LocalNodeState;
+  node(name: string): TestNode;
   topology(): Promise<Topology | null>;
   down(): Promise<void>;
 }
@@ -51,22 +69,25 @@ export async function startLocal(
     ...state.nodes.map((n) => n.pid),
   ].join(',');
   live.add(pids);
+  const secrets = localSecrets(state);
   const store = new RedisCoordinationStore({
     urls: state.redis,
     prefix: 'pgvigil',
     commandTimeoutMs: 1000,
+    auth: { password: secrets.redisPassword },
   });
   await store.ready(2000);
   const events: StampedEvent[] = [];
   const unsubscribe = await store.subscribe(state.cluster, (e) => events.push(e));
   return {
     state,
+    secrets,
     store,
     events,
     node: (name) => {
       const n = state.nodes.find((x) => x.name === name);
       if (!n) throw new Error(`no node ${name}`);
-      return n;
+      return { ...n, conn: superuserConnection(state, n, secrets) };
     },
     topology: async () => (await store.readTopology(state.cluster)).value,
     down: async () => {
@@ -79,14 +100,14 @@ export async function startLocal(
   };
 }
 
-/** One statement on a fresh connection to a node (superuser URL from state.json). */
+/** One statement on a fresh connection to a node (as the superuser). */
 export async function sql<R extends pg.QueryResultRow = Record<string, unknown>>(
-  node: LocalNodeState,
+  node: TestNode,
   text: string,
   params: unknown[] = [],
 ): Promise<R[]> {
   const c = new pg.Client({
-    connectionString: node.url,
+    ...node.conn,
     connectionTimeoutMillis: 2000,
     query_timeout: 5000,
   });
@@ -99,7 +120,7 @@ export async function sql<R extends pg.QueryResultRow = Record<string, unknown>>
   }
 }
 
-export async function inRecovery(node: LocalNodeState): Promise<boolean> {
+export async function inRecovery(node: TestNode): Promise<boolean> {
   const [row] = await sql<{ r: boolean }>(node, 'SELECT pg_is_in_recovery() AS r');
   return row!.r;
 }
@@ -107,11 +128,7 @@ export async function inRecovery(node: LocalNodeState): Promise<boolean> {
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** CREATE TABLE t and rows 1..n on the primary, then wait until every replica has replayed them. */
-export async function seedRows(
-  primary: LocalNodeState,
-  replicas: LocalNodeState[],
-  n = 100,
-): Promise<void> {
+export async function seedRows(primary: TestNode, replicas: TestNode[], n = 100): Promise<void> {
   await sql(primary, 'CREATE TABLE t (id int PRIMARY KEY)');
   await sql(primary, `INSERT INTO t SELECT generate_series(1, ${n})`);
   for (const r of replicas) {

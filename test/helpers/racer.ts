@@ -5,7 +5,7 @@
 import { createLogger } from '../../src/adapters/logging/logger.js';
 import { SentinelMetrics } from '../../src/adapters/metrics/metrics.js';
 import { RedisCoordinationStore } from '../../src/adapters/redis/store.js';
-import { pgAdapterFor } from '../../src/commands/adapters.js';
+import { pgAdapterFor, redisAuthOf } from '../../src/commands/adapters.js';
 import { loadConfig } from '../../src/config/load.js';
 import { clusterSpec } from '../../src/config/slices.js';
 import type { Decision } from '../../src/core/decide.js';
@@ -27,6 +27,7 @@ export function makeRacer(
     urls: config.coordination.redis,
     prefix: config.coordination.prefix,
     commandTimeoutMs: 1000,
+    auth: redisAuthOf(config),
   });
   const pg = pgAdapterFor(cluster, config.timing, id);
   closers.push(

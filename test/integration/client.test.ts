@@ -2,7 +2,7 @@
  * PgvigilClient against a real local cluster (2 nodes, 3 sentinels): it writes to the primary,
  * follows the topology when the primary is SIGKILLed, and writes on the promoted standby.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -11,18 +11,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isConnectionError, PgvigilClient } from '../../src/client/index.js';
 import type { Topology } from '../../src/core/model.js';
 import { localDown, localKill, localUp } from '../../src/local/cluster.js';
-import type { LocalState } from '../../src/local/state.js';
+import { localSecrets, type LocalState } from '../../src/local/state.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pgvigil-client-'));
 let state: LocalState | undefined;
 let client: PgvigilClient | undefined;
-
-function password(): string {
-  const line = readFileSync(join(dir, 'secrets.env'), 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith('PGVIGIL_CLUSTERS__LOCAL__PASSWORD='));
-  return line!.slice(line!.indexOf('=') + 1);
-}
 
 beforeAll(async () => {
   state = await localUp({ dir, nodes: 2, sentinels: 3, apiPort: 0, progress: () => undefined });
@@ -36,10 +29,12 @@ afterAll(async () => {
 
 describe('PgvigilClient', () => {
   it('writes to the primary, follows a failover and writes on the new primary', async () => {
+    const secrets = localSecrets(state!);
     client = await PgvigilClient.connect({
       redis: state!.redis,
+      redisAuth: { password: secrets.redisPassword },
       cluster: 'local',
-      pg: { user: 'postgres', password: password(), database: 'postgres' },
+      pg: { ...state!.client, password: secrets.superPassword },
       poolSize: 4,
     });
     expect(client.primary).toBe('pg1');

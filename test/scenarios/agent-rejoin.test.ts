@@ -10,7 +10,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { localKill } from '../../src/local/cluster.js';
-import { isAlive, type LocalNodeState } from '../../src/local/state.js';
+import { isAlive } from '../../src/local/state.js';
 import {
   eventually,
   inRecovery,
@@ -18,6 +18,7 @@ import {
   seedRows,
   sql,
   startLocal,
+  type TestNode,
   waitForPrimary,
 } from '../helpers/local.js';
 
@@ -28,14 +29,14 @@ interface Attempt {
 }
 
 /** INSERT on `node` every `everyMs` on a fresh connection until stopped; every outcome recorded. */
-function pollWrites(node: LocalNodeState, everyMs: number) {
+function pollWrites(node: TestNode, everyMs: number) {
   const attempts: Attempt[] = [];
   let stop = false;
   let id = 1_000_000;
   const done = (async () => {
     while (!stop) {
       const c = new pg.Client({
-        connectionString: node.url,
+        ...node.conn,
         connectionTimeoutMillis: 1000,
         query_timeout: 1000,
       });

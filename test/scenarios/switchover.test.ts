@@ -15,7 +15,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { PgvigilClient } from '../../src/client/index.js';
 import { cliEntry } from '../../src/local/cluster.js';
-import type { LocalNodeState } from '../../src/local/state.js';
 import {
   eventually,
   inRecovery,
@@ -23,6 +22,7 @@ import {
   sleep,
   sql,
   startLocal,
+  type TestNode,
 } from '../helpers/local.js';
 
 const run = promisify(execFile);
@@ -35,11 +35,12 @@ interface Ack {
 
 /** One INSERT every 10 ms through the client; errors are not acknowledged, the next id is used. */
 async function startWriter(h: LocalHandle) {
-  const password = decodeURIComponent(new URL(h.node('pg1').url).password);
+  const { user, password, database } = h.node('pg1').conn;
   const client = await PgvigilClient.connect({
     redis: h.state.redis,
+    redisAuth: { password: h.secrets.redisPassword },
     cluster: h.state.cluster,
-    pg: { user: 'postgres', password, database: 'postgres' },
+    pg: { user, password, database },
     poolSize: 2,
   });
   await client.query('CREATE TABLE IF NOT EXISTS w (id bigint PRIMARY KEY)');
@@ -92,7 +93,7 @@ async function post(api: string, path: string, body?: unknown) {
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
-async function missingOn(node: LocalNodeState, ids: number[]): Promise<number[]> {
+async function missingOn(node: TestNode, ids: number[]): Promise<number[]> {
   const rows = await sql<{ id: string }>(node, 'SELECT id FROM w WHERE id = ANY($1::bigint[])', [
     ids,
   ]);

@@ -16,7 +16,6 @@ import { PgvigilClient } from '../../src/client/index.js';
 import type { Topology } from '../../src/core/model.js';
 import { syncStandbyNamesFor } from '../../src/core/sync.js';
 import { localKill } from '../../src/local/cluster.js';
-import type { LocalNodeState } from '../../src/local/state.js';
 import {
   eventually,
   inRecovery,
@@ -24,6 +23,7 @@ import {
   sleep,
   sql,
   startLocal,
+  type TestNode,
 } from '../helpers/local.js';
 
 const TRIALS = 10;
@@ -56,7 +56,7 @@ async function crash(h: LocalHandle, node: string): Promise<void> {
   await localKill({ dir: h.state.dir, name: node, signal: 'KILL' });
 }
 
-async function names(node: LocalNodeState): Promise<string> {
+async function names(node: TestNode): Promise<string> {
   const [r] = await sql<{ v: string }>(
     node,
     "SELECT current_setting('synchronous_standby_names') AS v",
@@ -96,8 +96,9 @@ async function killPrimaryUnderWrites(h: LocalHandle): Promise<TrialResult> {
   await sql(pg1, 'CREATE TABLE w (id int PRIMARY KEY)');
   const client = await PgvigilClient.connect({
     redis: h.state.redis,
+    redisAuth: { password: h.secrets.redisPassword },
     cluster: h.state.cluster,
-    pg: { user: 'postgres', password: new URL(pg1.url).password, database: 'postgres' },
+    pg: { user: pg1.conn.user, password: pg1.conn.password, database: pg1.conn.database },
     poolSize: 2,
   });
   const acked: number[] = [];
@@ -216,7 +217,7 @@ describe('sync mode (real processes)', () => {
     await sql(pg1, 'CREATE TABLE s (id int PRIMARY KEY)');
     await sql(pg1, 'INSERT INTO s VALUES (0)'); // commits wait for pg2 while it is the sync standby
 
-    const c = new pg.Client({ connectionString: pg1.url, query_timeout: 20_000 });
+    const c = new pg.Client({ ...pg1.conn, query_timeout: 20_000 });
     c.on('error', () => undefined);
     await c.connect();
     try {

@@ -3,6 +3,7 @@
  * only after a failure; control calls open their own short-lived session. See ports/postgres.ts.
  */
 import type { NodeSpec, ProbeResult } from '../../core/model.js';
+import { redactSecrets } from '../../core/redact.js';
 import type { PostgresPort, ProbeOptions } from '../../ports/postgres.js';
 import * as control from './control.js';
 import { controlError, errMessage, probeFailure } from './errors.js';
@@ -117,7 +118,9 @@ export class PgAdapter implements PostgresPort {
         const rs = await s.query(sql);
         return rs[rs.length - 1]!;
       } catch (err) {
-        throw controlError(`${where}: ${sql.split('\n')[0]!.slice(0, 60)}`, err);
+        // the step's first words name it; a repoint's conninfo carries a password: redacted
+        const step = redactSecrets(sql.split('\n')[0]!).slice(0, 60);
+        throw controlError(`${where}: ${step}`, err);
       }
     };
     try {

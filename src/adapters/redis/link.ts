@@ -9,9 +9,14 @@
  * - The server's health is logged once per change (down -> up, up -> down), not per command.
  * - The atomic rules are Lua: TOPOLOGY_SCRIPT, REVERT_SCRIPT (topology-script.ts) and
  *   DELETE_IF_ID_SCRIPT (majority.ts).
+ * - AUTH: `username`/`password` options (from the config's secrets, never argv) go to every
+ *   connection; a URL's own credentials win for that server. The URL is only ever shown
+ *   redacted (`label`), and a command on a server that refused the connection (WRONGPASS,
+ *   NOAUTH) fails with the server's reason, not with ioredis's "Stream isn't writeable".
  */
 import { Redis, type RedisOptions } from 'ioredis';
 
+import { redactSecrets } from '../../core/redact.js';
 import { DELETE_IF_ID_SCRIPT, type TopologyWrite } from './majority.js';
 import type { CoordinationServer, SetOptions, StreamEntry, TopologyWriteAnswer } from './server.js';
 import { REVERT_SCRIPT, runTopologyScript } from './topology-script.js';
@@ -23,9 +28,18 @@ export interface CoordinationLogger {
 
 const SCAN_COUNT = 1000;
 
+/** Redis AUTH (ACL user and password; `requirepass` is the `default` user's password). */
+export interface RedisAuth {
+  username?: string | undefined;
+  password?: string | undefined;
+}
+
 /** Options of every client, command and subscriber alike (the subscriber overrides some). */
-export function clientOptions(timeoutMs: number): RedisOptions {
+export function clientOptions(timeoutMs: number, auth: RedisAuth = {}): RedisOptions {
   return {
+    // ioredis takes a URL's own credentials first (its options fill only what the URL lacks)
+    ...(auth.username === undefined ? {} : { username: auth.username }),
+    ...(auth.password === undefined ? {} : { password: auth.password }),
     connectTimeout: timeoutMs,
     commandTimeout: timeoutMs,
     maxRetriesPerRequest: 1,
@@ -47,16 +61,24 @@ export class RedisLink implements CoordinationServer {
   readonly firstConnect: Promise<void>;
   readonly #logger: CoordinationLogger | undefined;
   #reachable: boolean | null = null;
+  /** why the connection last failed (shown when a command finds it down) */
+  #lastError: string | null = null;
   #closed = false;
 
-  constructor(url: string, timeoutMs: number, logger?: CoordinationLogger) {
+  constructor(url: string, timeoutMs: number, logger?: CoordinationLogger, auth?: RedisAuth) {
     this.url = url;
-    this.label = redact(url);
+    this.label = redactSecrets(url);
     this.#logger = logger;
-    this.client = new Redis(url, clientOptions(timeoutMs));
+    this.client = new Redis(url, clientOptions(timeoutMs, auth));
     this.firstConnect = settled(this.client, timeoutMs + 100);
-    this.client.on('error', (err: Error) => this.#note(false, err.message));
-    this.client.on('ready', () => this.#note(true));
+    this.client.on('error', (err: Error) => {
+      this.#lastError = redactSecrets(err.message);
+      this.#note(false, this.#lastError);
+    });
+    this.client.on('ready', () => {
+      this.#lastError = null;
+      this.#note(true);
+    });
   }
 
   async get(key: string): Promise<string | null> {
@@ -150,11 +172,15 @@ export class RedisLink implements CoordinationServer {
   async #run<T>(op: (client: Redis) => Promise<T>): Promise<T> {
     try {
       if (this.client.status !== 'ready') await this.firstConnect;
+      // Not connected: every command would fail with "Stream isn't writeable" (no offline
+      // queue); the reason the connection failed says more.
+      if (this.client.status !== 'ready' && this.#lastError !== null)
+        throw new Error(`not connected: ${this.#lastError}`);
       const value = await op(this.client);
       this.#note(true);
       return value;
     } catch (err) {
-      this.#note(false, err instanceof Error ? err.message : String(err));
+      this.#note(false, redactSecrets(err instanceof Error ? err.message : String(err)));
       throw err;
     }
   }
@@ -212,12 +238,4 @@ async function scanAll(client: Redis, pattern: string): Promise<string[]> {
     cursor = next;
   } while (cursor !== '0');
   return [...found];
-}
-
-/** URL without its password, for logs and messages. */
-function redact(url: string): string {
-  return url.replace(
-    /\/\/([^@/]*)@/,
-    (_m, auth: string) => `//${auth.includes(':') ? `${auth.split(':')[0]}:***` : '***'}@`,
-  );
 }

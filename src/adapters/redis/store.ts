@@ -9,7 +9,7 @@
  *   - the leader lock is redlock over the links' clients; a failed acquire or extend is "not
  *     leader this tick" (redlock 5 beta reports spurious quorum errors, upstream #168/#282);
  *   - a subscription opens one dedicated connection per server (a subscribed connection takes
- *     no other command).
+ *     no other command), with the same AUTH as the command clients.
  */
 import { Redis } from 'ioredis';
 import Redlock, { type Lock } from 'redlock';
@@ -18,11 +18,17 @@ import { ConfigError, CoordinationUnavailable } from '../../core/errors.js';
 import type { StampedEvent } from '../../core/events.js';
 import type { CoordinationStore } from '../../ports/coordination.js';
 import { type Keys, keys as makeKeys } from './keys.js';
-import { clientOptions, closeClient, type CoordinationLogger, RedisLink } from './link.js';
+import {
+  clientOptions,
+  closeClient,
+  type CoordinationLogger,
+  type RedisAuth,
+  RedisLink,
+} from './link.js';
 import { deliverOnce } from './majority.js';
 import { MajorityStore } from './majority-store.js';
 
-export type { CoordinationLogger } from './link.js';
+export type { CoordinationLogger, RedisAuth } from './link.js';
 export { HISTORY_MAXLEN } from './majority-store.js';
 
 export interface RedisCoordinationOptions {
@@ -31,6 +37,8 @@ export interface RedisCoordinationOptions {
   /** per-command timeout; also the connect timeout */
   commandTimeoutMs: number;
   logger?: CoordinationLogger;
+  /** AUTH of every connection (a URL's own credentials win for that server) */
+  auth?: RedisAuth;
 }
 
 export class RedisCoordinationStore extends MajorityStore<RedisLink> implements CoordinationStore {
@@ -50,7 +58,9 @@ export class RedisCoordinationStore extends MajorityStore<RedisLink> implements 
     }
     const keys = makeKeys(options.prefix);
     const timeout = Math.max(1, Math.round(options.commandTimeoutMs));
-    const links = options.urls.map((url) => new RedisLink(url, timeout, options.logger));
+    const links = options.urls.map(
+      (url) => new RedisLink(url, timeout, options.logger, options.auth),
+    );
     super(links, keys);
     this.#options = options;
     this.keys = keys;
@@ -141,7 +151,7 @@ export class RedisCoordinationStore extends MajorityStore<RedisLink> implements 
       // disconnected and resubscribes after every reconnect, so a server that comes back
       // delivers again.
       const sub = new Redis(link.url, {
-        ...clientOptions(timeout),
+        ...clientOptions(timeout, this.#options.auth),
         commandTimeout: undefined,
         enableOfflineQueue: true,
         maxRetriesPerRequest: null,

@@ -406,6 +406,52 @@ describe('secrets', () => {
       `invalid config ${tmpRoot}/${dirSeq - 1}/pgvigil.yaml: clusters[0].password is required: set PGVIGIL_CLUSTERS__MAIN__PASSWORD or passwordFile`,
     );
   });
+  it('Redis AUTH: coordination.username and the password from env, secretsFile or passwordFile', () => {
+    const withUser = mutate((r) => (r.coordination = { username: 'pgvigil' }));
+    const fromEnv = load(withUser, { ...PW, PGVIGIL_COORDINATION__PASSWORD: 'r-env' });
+    expect(fromEnv.coordination).toMatchObject({ username: 'pgvigil', password: 'r-env' });
+    const file = write(
+      {
+        ...mutate((r) => (r.coordination = { passwordFile: 'sec/redis.pw' })),
+        secretsFile: 's.env',
+      },
+      {
+        'sec/redis.pw': { text: 'r-file\n' },
+        's.env': { text: 'PGVIGIL_CLUSTERS__MAIN__PASSWORD=x\n' },
+      },
+    );
+    const fromFile = loadConfigWithWarnings({ file, env: {} });
+    expect(fromFile.config.coordination.password).toBe('r-file');
+    expect(fromFile.warnings).toEqual([]);
+    // the environment beats the file's passwordFile (the pair drops its sibling)
+    expect(
+      loadConfig({ file, env: { PGVIGIL_COORDINATION__PASSWORD: 'r-env' } }).coordination.password,
+    ).toBe('r-env');
+    const none = load(base());
+    expect(none.coordination.password).toBeUndefined();
+    expect(none.coordination.username).toBeUndefined();
+  });
+  it('a Redis password written in the file works, with a warning', () => {
+    const { config, warnings } = loadConfigWithWarnings({
+      file: write(mutate((r) => (r.coordination = { password: 'rp' }))),
+      env: PW,
+    });
+    expect(config.coordination.password).toBe('rp');
+    expect(warnings.join('\n')).toMatch(
+      /coordination\.password is written in the config file: prefer passwordFile or PGVIGIL_COORDINATION__PASSWORD/,
+    );
+  });
+  it('an error message never quotes the password of a Redis URL', () => {
+    const raw = mutate(
+      (r) =>
+        (r.coordination = {
+          redis: ['redis://:url-pw-7@a:1', 'redis://:url-pw-7@a:1', 'redis://b:1'],
+        }),
+    );
+    const message = errorOf(() => load(raw)).message;
+    expect(message).toMatch(/coordination\.redis\[1\]: redis:\/\/:\*\*\*@a:1 is listed twice/);
+    expect(message).not.toContain('url-pw-7');
+  });
   it('formatConfigForDisplay redacts every secret', () => {
     const c = load(
       mutate((r) => (r.coordination = { redis: ['redis://:rpw@h:1'] })),
@@ -413,6 +459,8 @@ describe('secrets', () => {
     );
     const out = formatConfigForDisplay(c);
     expect(out).not.toMatch(/pw-env|tok-9|rpw/);
+    const withRedisPw = load(base(), { ...PW, PGVIGIL_COORDINATION__PASSWORD: 'redis-pw-3' });
+    expect(formatConfigForDisplay(withRedisPw)).not.toContain('redis-pw-3');
     expect(out).toMatch(/password: <redacted>/);
   });
 });
