@@ -21,19 +21,12 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 
-import pg from 'pg';
-
 import { RedisCoordinationStore } from '../src/adapters/redis/store.js';
 import { PgvigilClient } from '../src/client/index.js';
 import type { StampedEvent } from '../src/core/events.js';
 import { localDown, localKill, localUp } from '../src/local/cluster.js';
-import {
-  type LocalNodeState,
-  localSecrets,
-  type LocalState,
-  superuserConnection,
-} from '../src/local/state.js';
-import { nearestRank } from './lib.js';
+import { localSecrets, type LocalState } from '../src/local/state.js';
+import { nearestRank, onNode } from './lib.js';
 
 type Profile = 'default' | 'fast';
 
@@ -118,23 +111,6 @@ function args(): {
     intervalMs: int('interval-ms', values['interval-ms'], 1),
     json: values.json,
   };
-}
-
-/** `fn` on a fresh superuser connection to `node` (password from the cluster's secrets file). */
-async function onNode<T>(
-  state: LocalState,
-  node: LocalNodeState,
-  fn: (c: pg.Client) => Promise<T>,
-): Promise<T> {
-  const conn = superuserConnection(state, node, localSecrets(state));
-  const c = new pg.Client({ ...conn, connectionTimeoutMillis: 2000 });
-  c.on('error', () => undefined);
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end().catch(() => undefined);
-  }
 }
 
 /** Wait until every standby has replayed the bench table (a harness precondition, not measured). */

@@ -1,6 +1,15 @@
 /** Helpers shared by the bench scripts. */
 import { readFileSync } from 'node:fs';
 
+import pg from 'pg';
+
+import {
+  type LocalNodeState,
+  localSecrets,
+  type LocalState,
+  superuserConnection,
+} from '../src/local/state.js';
+
 /** Nearest-rank percentile of an ascending array (NaN when empty). */
 export function nearestRank(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
@@ -24,4 +33,21 @@ export function rssMb(pid: number): number {
     .split('\n')
     .find((l) => l.startsWith('VmRSS:'));
   return Number(line?.split(/\s+/)[1] ?? 0) / 1024;
+}
+
+/** `fn` on a fresh superuser connection to `node` (password from the cluster's secrets file). */
+export async function onNode<T>(
+  state: LocalState,
+  node: LocalNodeState,
+  fn: (c: pg.Client) => Promise<T>,
+): Promise<T> {
+  const conn = superuserConnection(state, node, localSecrets(state));
+  const c = new pg.Client({ ...conn, connectionTimeoutMillis: 2000 });
+  c.on('error', () => undefined);
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end().catch(() => undefined);
+  }
 }

@@ -21,17 +21,10 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 
-import pg from 'pg';
-
 import { PgvigilClient } from '../src/client/index.js';
 import { localDown, localUp } from '../src/local/cluster.js';
-import {
-  type LocalNodeState,
-  localSecrets,
-  type LocalState,
-  superuserConnection,
-} from '../src/local/state.js';
-import { nearestRank } from './lib.js';
+import { type LocalNodeState, localSecrets, type LocalState } from '../src/local/state.js';
+import { nearestRank, onNode } from './lib.js';
 
 type Op = 'switchover' | 'failback';
 interface Ack {
@@ -61,23 +54,6 @@ const METHOD = [
   '  acknowledged so far is looked up on the new primary (missing = lost); percentiles nearest-rank.',
 ];
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** `fn` on a fresh superuser connection to `node` (password from the cluster's secrets file). */
-async function onNode<T>(
-  state: LocalState,
-  node: LocalNodeState,
-  fn: (c: pg.Client) => Promise<T>,
-): Promise<T> {
-  const conn = superuserConnection(state, node, localSecrets(state));
-  const c = new pg.Client({ ...conn, connectionTimeoutMillis: 2000 });
-  c.on('error', () => undefined);
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end().catch(() => undefined);
-  }
-}
 
 async function streamsFrom(
   state: LocalState,
