@@ -8,6 +8,7 @@ import {
   needsVerdict,
   type Verdict,
 } from '../../../../src/core/agent/index.js';
+import { processOnlyObservation } from '../../../../src/core/agent/model.js';
 import type { Topology } from '../../../../src/core/model.js';
 import { aTopology, EPOCH, NOW_MONO, NOW_WALL } from '../../../builders/index.js';
 
@@ -15,16 +16,9 @@ const LEASE = 5000;
 const DOWN_AFTER = 3000;
 
 const primaryUp: LocalObservation = {
-  running: true,
+  ...processOnlyObservation({ running: true, standbySignal: false }),
   reachable: true,
   role: 'primary',
-  fenced: false,
-  standbySignal: false,
-  upstream: null,
-  slot: null,
-  walReceiver: null,
-  replayedLsn: null,
-  senderEndLsn: null,
 };
 const standbyOf = (host: string, port: number, slot = 'pg1'): LocalObservation => ({
   ...primaryUp,

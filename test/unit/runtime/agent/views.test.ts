@@ -1,20 +1,13 @@
 import { describe, expect, it } from 'vitest';
 
-import type { LocalObservation } from '../../../../src/core/agent/model.js';
+import { type LocalObservation, processOnlyObservation } from '../../../../src/core/agent/model.js';
 import { primaryCheck, replicaCheck } from '../../../../src/runtime/agent/views.js';
 import { aTopology } from '../../../builders/index.js';
 
 const primary: LocalObservation = {
-  running: true,
+  ...processOnlyObservation({ running: true, standbySignal: false }),
   reachable: true,
   role: 'primary',
-  fenced: false,
-  standbySignal: false,
-  upstream: null,
-  slot: null,
-  walReceiver: null,
-  replayedLsn: null,
-  senderEndLsn: null,
 };
 const standby: LocalObservation = {
   ...primary,
