@@ -29,6 +29,10 @@ const missing = [];
 if (!hasPostgres()) missing.push('postgresql');
 if (!onPath('redis-server')) missing.push('redis-server');
 if (!onPath('pgbackrest')) missing.push('pgbackrest');
+// TLS certificates (local up --tls), Prometheus rules and scraping, HAProxy routing tests
+if (!onPath('openssl')) missing.push('openssl');
+if (!onPath('promtool')) missing.push('prometheus');
+if (!onPath('haproxy')) missing.push('haproxy');
 
 if (missing.length > 0) {
   const cmd = `apt-get update && apt-get install -y ${missing.join(' ')}`;
