@@ -39,6 +39,7 @@ import type { ClusterLoopDeps } from './deps.js';
 import { FailoverExecutor } from './failover-executor.js';
 import { IntentRunner } from './intents.js';
 import { isInterrupted, settleInterruptedFailover } from './recovery.js';
+import { EpochStamps } from './stamps.js';
 import { StrayPrimaryFencer } from './stray-primaries.js';
 import { SyncStandbyManager } from './sync-standby.js';
 import { Throttle } from './throttle.js';
@@ -107,7 +108,8 @@ export class ClusterLoop {
   #lastTickMono: number | null = null;
   #lastTickWall: number | null = null;
 
-  constructor(deps: ClusterLoopDeps) {
+  constructor(loopDeps: ClusterLoopDeps) {
+    const deps = { ...loopDeps, stamps: loopDeps.stamps ?? new EpochStamps(loopDeps) };
     this.#d = deps;
     for (const n of deps.cluster.nodes) this.#health.set(n.name, newNodeHealth(n.name));
     this.#executor = new FailoverExecutor(deps);
@@ -330,6 +332,7 @@ export class ClusterLoop {
     if (this.#observeOnly || !this.#topology) return did;
     const fenced = await this.#strays.fence(this.#topology, this.#observations);
     if (fenced.length > 0) did.push({ step: 'fenced-stray', nodes: fenced });
+    if (coordinated) await this.#d.stamps?.retry(this.#topology);
     if (coordinated && decision.kind !== 'failover') {
       const synced = await this.#sync.reconcile({
         topology: this.#topology,

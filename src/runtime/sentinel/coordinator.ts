@@ -75,6 +75,11 @@ export class Coordinator {
         store.readPause(this.#name),
       ]);
       if (votes) this.votes = votes.value;
+      if (topology.unreverted)
+        this.#d.log.warn(
+          { cluster: this.#name, epoch: o.epoch, unreverted: topology.unreverted },
+          'a lost epoch CAS is still not reverted on every server: retrying before each read',
+        );
       if (paused.value.paused !== this.paused.paused) {
         this.#d.log.info(
           { cluster: this.#name, epoch: topology.value?.epoch ?? o.epoch, paused: paused.value },

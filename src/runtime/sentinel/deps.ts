@@ -11,6 +11,7 @@ import type { Logger } from '../../ports/logger.js';
 import type { SentinelMetricsPort } from '../../ports/metrics.js';
 import type { NodeControl, PostgresPort } from '../../ports/postgres.js';
 import type { EventSink, EventSource } from '../events.js';
+import type { EpochStamps } from './stamps.js';
 
 /** The committed topology: majority read, epoch CAS, same-epoch rewrite by its writer. */
 export type TopologyStore = Pick<
@@ -34,6 +35,8 @@ export interface ClusterContext {
   sentinelId: string;
   clock: Clock;
   log: Logger;
+  /** failed epoch stamps, retried by the loop (stamps.ts); absent: logged only */
+  stamps?: EpochStamps;
 }
 
 /** Epoch 1 on a new cluster (bootstrap.ts). */
