@@ -32,10 +32,15 @@ export async function runStatus(opts: {
           store.readPause(c.name),
         ]);
         out.push(
-          summarize(c.name, c.quorum, topology.value, presence.value, pause.value, {
-            answered: topology.answered,
-            total: topology.total,
-          }),
+          summarize(
+            c.name,
+            c.quorum,
+            topology.value,
+            presence.value,
+            pause.value,
+            { answered: topology.answered, total: topology.total },
+            config.sentinel.peers,
+          ),
         );
       } catch (err) {
         if (!(err instanceof CoordinationUnavailable)) throw err;
@@ -76,13 +81,20 @@ export function summarize(
   presence: SentinelPresence[],
   pause: ClusterStatus['paused'],
   coordination: ClusterStatus['coordination'],
+  peers: readonly string[] = [],
 ): ClusterStatus {
   const now = Date.now();
+  const strangers = presence.filter((p) => peers.length > 0 && !peers.includes(p.id));
+  presence = presence.filter((p) => !strangers.includes(p));
   const sentinels = presence
     .map((p) => ({ id: p.id, leader: p.leader, tilt: p.tilt, api: p.api, ageMs: now - p.atWall }))
     .sort((a, b) => a.id.localeCompare(b.id));
   const leaderPresence = presence.find((p) => p.leader) ?? presence[0];
   const warnings: string[] = [];
+  if (strangers.length > 0)
+    warnings.push(
+      `ignored presence of sentinel id(s) outside sentinel.peers: ${strangers.map((p) => p.id).join(', ')}`,
+    );
   if (!topology) warnings.push('no topology committed yet: is a sentinel running?');
   if (sentinels.length < quorum)
     warnings.push(

@@ -196,7 +196,11 @@ function resolveConfig(
     baseDir: ctx.baseDir,
     sentinels: p.sentinels,
     sentinel: {
-      id: p.sentinel.id,
+      ...(p.sentinel.id === undefined ? {} : { id: p.sentinel.id }),
+      ...(p.sentinel.idFile === undefined
+        ? {}
+        : { idFile: path.resolve(ctx.baseDir, p.sentinel.idFile) }),
+      peers: [...p.sentinel.peers],
       api: {
         host: p.sentinel.api.host,
         port: p.sentinel.api.port,

@@ -148,7 +148,12 @@ export const RawConfigSchema = z.strictObject({
   sentinels: int(1).default(DEFAULTS.sentinels),
   sentinel: z
     .strictObject({
-      id: nonEmpty.default(DEFAULTS.sentinelId),
+      /** stable id (absent: read from idFile, created once with a generated id) */
+      id: nonEmpty.optional(),
+      /** where a generated id is kept (default `sentinel.id` beside the config file) */
+      idFile: nonEmpty.optional(),
+      /** the configured sentinel set: votes and presence of other ids are ignored (empty: any) */
+      peers: z.array(nonEmpty).default([]),
       api: z
         .strictObject({
           host: nonEmpty.default(DEFAULTS.apiHost),

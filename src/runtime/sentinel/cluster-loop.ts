@@ -248,6 +248,7 @@ export class ClusterLoop {
       leader: this.#leader,
       health: this.#observations,
       votes: this.#coord.votes,
+      peers: this.#d.peers ?? [],
     });
     this.#logDecisionChange(decision);
     this.#decision = decision;

@@ -87,6 +87,8 @@ export interface ClusterLoopDeps extends ClusterContext {
   apiUrl: string | null;
   /** the pgvigil version, advertised in its presence record */
   version: string;
+  /** the configured sentinel set: votes of other ids are ignored (empty or absent: any id) */
+  peers?: readonly string[];
 }
 
 /** The spec of the node `name` of this cluster (a config error when it is not one). */

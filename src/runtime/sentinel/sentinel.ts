@@ -18,6 +18,8 @@ import { type IntentOp, type IntentReply, submitIntent } from './intent-client.j
 
 export interface SentinelDeps {
   sentinelId: string;
+  /** the configured sentinel set (empty: any id counts) */
+  peers?: readonly string[];
   timing: Timing;
   clusters: readonly ClusterSpec[];
   store: CoordinationStore;
@@ -52,6 +54,7 @@ export class Sentinel {
           cluster,
           timing: deps.timing,
           sentinelId: deps.sentinelId,
+          peers: deps.peers ?? [],
           clock: deps.clock,
           log: deps.log,
           store: deps.store,
