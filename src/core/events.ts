@@ -29,6 +29,14 @@ export type PgvigilEvent =
       lostBytesUpperBound: number;
     })
   | (Base & { type: 'failover-aborted'; reason: string; from?: string; to?: string })
+  /** the primary is objectively down but a safety rule holds the failover back (held.ts) */
+  | (Base & {
+      type: 'failover-held';
+      primary: string;
+      reason: string;
+      evidence: string;
+      sentinel: string;
+    })
   | (Base & { type: 'switchover-started'; from: string; to: string })
   | (Base & { type: 'switchover-completed'; from: string; to: string; durationMs: number })
   | (Base & { type: 'switchover-aborted'; reason: string; from?: string; to?: string })

@@ -15,6 +15,7 @@
  * vote in lockstep.
  */
 import { decide, type Decision } from '../../core/decide.js';
+import { heldEvent } from '../../core/held.js';
 import {
   judge,
   newNodeHealth,
@@ -251,6 +252,8 @@ export class ClusterLoop {
       peers: this.#d.peers ?? [],
     });
     this.#logDecisionChange(decision);
+    const held = this.#leader ? heldEvent(this.name, sentinelId, decision, this.#decision) : null;
+    if (held) void this.#d.bus.emit(held);
     this.#decision = decision;
     this.#views = nodeViews(cluster.nodes, this.#topology, this.#observations);
     return decision;
