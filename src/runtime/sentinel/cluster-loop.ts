@@ -15,7 +15,6 @@
  * vote in lockstep.
  */
 import { decide, type Decision } from '../../core/decide.js';
-import { heldEvent } from '../../core/held.js';
 import {
   judge,
   newNodeHealth,
@@ -24,6 +23,7 @@ import {
   recordProbe,
   transitionEvent,
 } from '../../core/health.js';
+import { heldEvent } from '../../core/held.js';
 import type {
   PauseState,
   ProbeResult,
