@@ -74,6 +74,7 @@ async function startSentinel(
   const sentinel = new Sentinel({
     sentinelId,
     peers: config.sentinel.peers,
+    ...testHooks(log),
     timing: config.timing,
     clusters: config.clusters.map(clusterSpec),
     store,
@@ -121,4 +122,22 @@ async function startSentinel(
   log.info({ api: `http://${host}:${port}` }, 'admin API listening');
   sentinel.start();
   return { stop };
+}
+
+/**
+ * Test hook for fault scenarios: PGVIGIL_TEST_SIGSTOP_AFTER=<failover action> (e.g. `cas`) makes
+ * this process SIGSTOP itself right after that action answered, so a test can resume it later
+ * with SIGCONT, in the middle of a failover. Logged loudly; never set it in production.
+ */
+function testHooks(log: Logger): { afterAction?: (type: string) => void } {
+  const after = process.env.PGVIGIL_TEST_SIGSTOP_AFTER;
+  if (!after) return {};
+  log.warn({ after }, 'test hook PGVIGIL_TEST_SIGSTOP_AFTER set: will SIGSTOP itself mid-failover');
+  return {
+    afterAction: (type) => {
+      if (type !== after) return;
+      log.warn({ after }, 'test hook: SIGSTOP now');
+      process.kill(process.pid, 'SIGSTOP');
+    },
+  };
 }

@@ -52,6 +52,8 @@ export interface FailoverDeps extends ClusterContext {
   pg: NodeControl;
   bus: EventSink;
   metrics: Pick<SentinelMetricsPort, 'failover'>;
+  /** test hook (PGVIGIL_TEST_SIGSTOP_AFTER): called after each failover action has answered */
+  afterAction?: (type: string) => void;
 }
 
 /** The synchronous standby keeper (sync-standby.ts). */
@@ -89,6 +91,8 @@ export interface ClusterLoopDeps extends ClusterContext {
   version: string;
   /** the configured sentinel set: votes of other ids are ignored (empty or absent: any id) */
   peers?: readonly string[];
+  /** test hook, see FailoverDeps */
+  afterAction?: (type: string) => void;
 }
 
 /** The spec of the node `name` of this cluster (a config error when it is not one). */

@@ -113,6 +113,7 @@ export class FailoverExecutor {
       for (const e of events) await this.#d.bus.emit(e);
       if (state.kind === 'done' || state.kind === 'aborted') return state;
       const inputs = await this.#inputs(state, actions);
+      for (const a of actions) this.#d.afterAction?.(a.type);
       if (opts.crashAfter && actions.some((a) => a.type === opts.crashAfter)) {
         this.#d.log.error(
           { cluster: topology.cluster, epoch: 'epoch' in state ? state.epoch : topology.epoch },

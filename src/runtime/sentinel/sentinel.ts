@@ -20,6 +20,8 @@ export interface SentinelDeps {
   sentinelId: string;
   /** the configured sentinel set (empty: any id counts) */
   peers?: readonly string[];
+  /** test hook: see FailoverDeps.afterAction */
+  afterAction?: (type: string) => void;
   timing: Timing;
   clusters: readonly ClusterSpec[];
   store: CoordinationStore;
@@ -55,6 +57,7 @@ export class Sentinel {
           timing: deps.timing,
           sentinelId: deps.sentinelId,
           peers: deps.peers ?? [],
+          ...(deps.afterAction ? { afterAction: deps.afterAction } : {}),
           clock: deps.clock,
           log: deps.log,
           store: deps.store,
