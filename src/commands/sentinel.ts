@@ -79,6 +79,7 @@ async function startSentinel(
     clusters: config.clusters.map(clusterSpec),
     store,
     pg: (name) => pgs.get(name)!,
+    slots: (name) => pgs.get(name)!,
     metrics,
     agents: new AgentClient({ token }),
     log,

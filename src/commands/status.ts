@@ -1,6 +1,6 @@
 import { CoordinationUnavailable } from '../core/errors.js';
 import { formatBytes } from '../core/format.js';
-import type { NodeView, SentinelPresence, Topology } from '../core/model.js';
+import type { NodeView, SentinelPresence, SlotView, Topology } from '../core/model.js';
 import { openStore, selectClusters } from './common.js';
 
 export interface ClusterStatus {
@@ -11,6 +11,8 @@ export interface ClusterStatus {
   leader: string | null;
   quorum: number;
   nodes: Record<string, NodeView>;
+  /** the primary's replication slots and the WAL each retains (the leader's view) */
+  slots: SlotView[];
   coordination: { answered: number; total: number };
   warnings: string[];
 }
@@ -118,6 +120,7 @@ export function summarize(
     leader: presence.find((p) => p.leader)?.id ?? null,
     quorum,
     nodes: leaderPresence?.view ?? {},
+    slots: presence.find((p) => p.leader)?.slots ?? [],
     coordination,
     warnings,
   };
@@ -148,6 +151,10 @@ export function render(s: ClusterStatus): string {
   lines.push(
     `  sentinels: ${names.join(', ') || 'none'} - ${s.sentinels.length} live, quorum ${s.quorum}`,
   );
+  for (const slot of s.slots)
+    lines.push(
+      `  slot ${slot.name}: ${slot.active ? 'active' : 'inactive'}, retains ${slot.retainedBytes === null ? '-' : formatBytes(slot.retainedBytes)}${slot.walStatus ? ` (${slot.walStatus})` : ''}`,
+    );
   for (const w of s.warnings) lines.push(`  warning: ${w}`);
   return `${lines.join('\n')}\n`;
 }

@@ -73,6 +73,8 @@ export const DEFAULTS = {
   user: 'postgres',
   replicationMode: 'async',
   replicationUser: 'replicator',
+  maxSlotWalKeepSize: '1GB',
+  dropSlotAfterMs: 600_000,
   priority: 100,
   noFailover: false,
 } as const;

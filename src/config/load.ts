@@ -268,7 +268,12 @@ function clusterSettings(c: ParsedCluster, baseDir: string): ClusterSettings {
     initialPrimary: c.initialPrimary ?? first,
     database: c.database,
     user: c.user,
-    replication: { mode: c.replication.mode, user: c.replication.user },
+    replication: {
+      mode: c.replication.mode,
+      user: c.replication.user,
+      maxSlotWalKeepSize: c.replication.maxSlotWalKeepSize,
+      dropSlotAfterMs: c.replication.dropSlotAfterMs,
+    },
     nodes: c.nodes.map((n) => ({
       name: n.name,
       host: n.host,

@@ -135,6 +135,13 @@ const ClusterSchema = z.strictObject({
     .strictObject({
       mode: z.enum(['async', 'sync']).default(DEFAULTS.replicationMode),
       user: nonEmpty.default(DEFAULTS.replicationUser),
+      /** max_slot_wal_keep_size on the primary: a dead standby's slot never fills the disk */
+      maxSlotWalKeepSize: z
+        .string()
+        .regex(/^(-1|\d+(kB|MB|GB|TB))$/, 'must be -1 or a size such as 512MB or 1GB')
+        .default(DEFAULTS.maxSlotWalKeepSize),
+      /** drop the slot of a node unreachable for this long (ms) */
+      dropSlotAfterMs: int(1000).default(DEFAULTS.dropSlotAfterMs),
       password: z.string().optional(),
       passwordFile: nonEmpty.optional(),
     })

@@ -19,6 +19,9 @@ export interface ClusterSettings extends ClusterSpec {
   replication: {
     mode: 'async' | 'sync';
     user: string;
+    /** always set by load.ts (schema defaults) */
+    maxSlotWalKeepSize?: string;
+    dropSlotAfterMs?: number;
   };
 }
 

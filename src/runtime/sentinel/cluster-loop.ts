@@ -40,6 +40,7 @@ import type { ClusterLoopDeps } from './deps.js';
 import { FailoverExecutor } from './failover-executor.js';
 import { IntentRunner } from './intents.js';
 import { isInterrupted, settleInterruptedFailover } from './recovery.js';
+import { SlotKeeper } from './slots.js';
 import { EpochStamps } from './stamps.js';
 import { StrayPrimaryFencer } from './stray-primaries.js';
 import { SyncStandbyManager } from './sync-standby.js';
@@ -92,6 +93,7 @@ export class ClusterLoop {
   /** sync mode: keeps the synchronous standby (a no-op in async mode or when not `ok`) */
   readonly #sync: SyncStandbyManager;
   readonly #strays: StrayPrimaryFencer;
+  readonly #slots: SlotKeeper | null;
   readonly #throttle: Throttle;
   readonly #verdict: VerdictPublisher;
   readonly #timer: LoopTimer;
@@ -117,6 +119,7 @@ export class ClusterLoop {
     this.#intents = new IntentRunner(deps);
     this.#sync = new SyncStandbyManager(deps);
     this.#strays = new StrayPrimaryFencer(deps);
+    this.#slots = deps.slots ? new SlotKeeper({ ...deps, slots: deps.slots }) : null;
     this.#throttle = new Throttle(deps.clock);
     this.#coord = new Coordinator(deps, this.#throttle);
     this.#verdict = new VerdictPublisher(deps, this.#throttle);
@@ -313,6 +316,7 @@ export class ClusterLoop {
       tilt: this.#observeOnly,
       version: this.#d.version,
       view: presenceView(this.#views),
+      ...(this.#leader && this.#slots ? { slots: this.#slots.slots } : {}),
     };
   }
 
@@ -337,6 +341,7 @@ export class ClusterLoop {
     const fenced = await this.#strays.fence(this.#topology, this.#observations);
     if (fenced.length > 0) did.push({ step: 'fenced-stray', nodes: fenced });
     if (coordinated) await this.#d.stamps?.retry(this.#topology);
+    await this.#slots?.tick(this.#topology, this.#observations);
     if (coordinated && decision.kind !== 'failover') {
       const synced = await this.#sync.reconcile({
         topology: this.#topology,

@@ -10,6 +10,7 @@ import type { CoordinationStore } from '../../ports/coordination.js';
 import type { Logger } from '../../ports/logger.js';
 import type { SentinelMetricsPort } from '../../ports/metrics.js';
 import type { NodeControl, PostgresPort } from '../../ports/postgres.js';
+import type { SlotControl } from '../../ports/slots.js';
 import type { EventSink, EventSource } from '../events.js';
 import type { EpochStamps } from './stamps.js';
 
@@ -93,6 +94,8 @@ export interface ClusterLoopDeps extends ClusterContext {
   peers?: readonly string[];
   /** test hook, see FailoverDeps */
   afterAction?: (type: string) => void;
+  /** replication slots on the primary (slots.ts); absent: slots are not looked after */
+  slots?: SlotControl;
 }
 
 /** The spec of the node `name` of this cluster (a config error when it is not one). */

@@ -34,6 +34,8 @@ export interface FailoverRunOptions {
 
 export class FailoverExecutor {
   readonly #d: FailoverDeps;
+  /** the observations the failover was decided on (who is reachable) */
+  #seen: Readonly<Record<string, NodeObservation>> = {};
   /** when the last CAS was sent (monotonic): a pause during or after it counts as a wait */
   #casMono = 0;
 
@@ -52,6 +54,7 @@ export class FailoverExecutor {
     observations: Readonly<Record<string, NodeObservation>>,
     opts: FailoverRunOptions = {},
   ): Promise<Topology | null> {
+    this.#seen = observations;
     const first = this.#start(topology, decision, observations, opts);
     const state = await this.#drive(first, topology, opts);
     return state === null ? null : this.#end(state, topology.cluster, opts);
@@ -249,6 +252,10 @@ export class FailoverExecutor {
                 node: name,
                 error: `epoch ${action.epoch} superseded: not repointing`,
               };
+            // An unreachable standby gets no slot: nothing would consume it, and it would hold
+            // WAL on the new primary until dropped. Its agent rejoins it (and makes the slot).
+            if (this.#seen[name]?.last?.ok !== true)
+              return { type: 'repointed', node: name, error: 'unreachable: no slot created' };
             try {
               await pg.ensureSlot(primary, name);
               await pg.repoint(this.#node(name), primary, name);

@@ -234,4 +234,18 @@ describe('FailoverExecutor.run', () => {
     expect(stamps.pending).toEqual([]);
     expect(s.pg.calls).toEqual([]);
   });
+
+  it('no slot and no repoint for a standby unreachable at the failover', async () => {
+    const s = await setup();
+    const obs = Object.fromEntries(
+      Object.entries(input.health).filter((e): e is [string, NodeObservation] => !!e[1]),
+    );
+    const pg3 = obs.pg3!;
+    obs.pg3 = { ...pg3, last: { ...pg3.last!, ok: false } as never };
+    s.pg.down('pg3');
+    const after = await new FailoverExecutor(s.deps).run(topology, decide(input), obs);
+    expect(after).toMatchObject({ epoch: 8, primary: 'pg2' });
+    expect(s.pg.calls).not.toContain('slot pg2 pg3');
+    expect(after?.reason ?? '').not.toMatch(/^$/);
+  });
 });
