@@ -374,7 +374,9 @@ function localState(
     sentinels: s.sentinels,
     agents: s.agents,
     ...(s.tokenFile ? { tokenFile: s.tokenFile } : {}),
-    ...(s.tls ? { tls: { dir: s.tls.dir, superuser: clientTls(s.tls, SUPERUSER) } } : {}),
+    ...(s.tls
+      ? { tls: { dir: s.tls.dir, ca: s.tls.ca, superuser: clientTls(s.tls, SUPERUSER) } }
+      : {}),
     secretsFile: join(plan.dir, SECRETS_FILE),
     pgpassFile: s.pgpassFile,
     client: { user: SUPERUSER, database: SUPERUSER_DATABASE },

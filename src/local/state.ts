@@ -65,7 +65,7 @@ export interface LocalState {
   /** the API bearer token file (sentinels and agents), when a token is set */
   tokenFile?: string;
   /** `local up --tls`: the certificates' directory and how the superuser connects (verify-full) */
-  tls?: { dir: string; superuser: PgTls };
+  tls?: { dir: string; ca: string; superuser: PgTls };
   /** the generated passwords (0600, the config's secretsFile): read it with localSecrets() */
   secretsFile: string;
   /** libpq password file of the superuser for every node (0600): PGPASSFILE */
