@@ -3,7 +3,7 @@
  * - `pgSslOptions()`: node-postgres `ssl` (probes, control sessions, the agent's observer, the
  *   client). verify-full checks the certificate against the host we dial (an IP address
  *   against the certificate's IP SANs, a name against its DNS SANs), verify-ca only the chain,
- *   require encrypts without checking, as libpq does.
+ *   require encrypts without checking (with a ca: the chain, as libpq does).
  * - `libpqTlsParams()`: sslmode/sslrootcert/sslcert/sslkey for a conninfo (primary_conninfo,
  *   pg_rewind --source-server) and `libpqTlsEnv()` the same as PGSSL* variables
  *   (pg_basebackup, psql).
@@ -30,7 +30,8 @@ export function pgSslOptions(tls: PgTls | undefined, host: string): false | Conn
   const o: ConnectionOptions = {};
   if (tls.cert) o.cert = readPem(tls.cert, 'client certificate');
   if (tls.key) o.key = readPem(tls.key, 'client key');
-  if (tls.sslmode === 'require') return { ...o, rejectUnauthorized: false };
+  // libpq: require with a root certificate verifies the chain, as verify-ca does
+  if (tls.sslmode === 'require' && !tls.ca) return { ...o, rejectUnauthorized: false };
   if (tls.ca) o.ca = readPem(tls.ca, 'CA');
   o.rejectUnauthorized = true;
   o.checkServerIdentity =
@@ -61,9 +62,7 @@ const ENV_OF: Record<string, string> = {
 
 /** The same parameters as libpq environment variables. */
 export function libpqTlsEnv(tls: PgTls | undefined): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(libpqTlsParams(tls)).map(([k, v]) => [ENV_OF[k]!, v]),
-  );
+  return Object.fromEntries(Object.entries(libpqTlsParams(tls)).map(([k, v]) => [ENV_OF[k]!, v]));
 }
 
 /** `?sslmode=...&sslrootcert=...` for a postgres:// URL (psql, printed URLs); '' without TLS. */

@@ -70,6 +70,13 @@ describe('node-postgres ssl options', () => {
     expect(byName.checkServerIdentity('x', peer('DNS:db.example'))).toBeInstanceOf(Error);
   });
 
+  it('require with a ca checks the chain, as libpq does', () => {
+    const o = pgSslOptions({ sslmode: 'require', ca }, 'h');
+    if (!o) throw new Error('no options');
+    expect(o).toMatchObject({ ca: 'CA-PEM', rejectUnauthorized: true });
+    expect(o.checkServerIdentity!('x', peer('DNS:elsewhere'))).toBeUndefined();
+  });
+
   it('verify-ca: the chain only, any host name', () => {
     const o = pgSslOptions({ ...full, sslmode: 'verify-ca' }, '10.0.0.9');
     if (!o) throw new Error('no options');
