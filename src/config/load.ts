@@ -286,7 +286,10 @@ function clusterSettings(c: ParsedCluster, baseDir: string): ClusterSettings {
 }
 
 /** A tls section with its file paths made absolute (against the config file's directory). */
-function tlsPaths<T extends { ca?: string; cert?: string; key?: string }>(t: T, baseDir: string): T {
+function tlsPaths<T extends { ca?: string; cert?: string; key?: string }>(
+  t: T,
+  baseDir: string,
+): T {
   const abs = (f: string | undefined) => (f === undefined ? undefined : path.resolve(baseDir, f));
   const out = { ...t };
   for (const k of ['ca', 'cert', 'key'] as const) {

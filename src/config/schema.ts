@@ -110,7 +110,10 @@ const TimingSchema = z
   });
 
 /** Client certificate and key come together. */
-function certWithKey(t: { cert?: string | undefined; key?: string | undefined }, ctx: z.RefinementCtx) {
+function certWithKey(
+  t: { cert?: string | undefined; key?: string | undefined },
+  ctx: z.RefinementCtx,
+) {
   if ((t.cert === undefined) !== (t.key === undefined))
     ctx.addIssue({
       code: 'custom',
