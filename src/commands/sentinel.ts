@@ -116,6 +116,8 @@ async function startSentinel(config: Config, log: Logger): Promise<{ stop(): Pro
     throw err;
   }
   log.info({ api: `http://${host}:${port}` }, 'admin API listening');
+  // the first tick would find a TLS handshake still under way and report a lost majority
+  await store.ready(Math.max(2000, config.timing.redisTimeoutMs));
   sentinel.start();
   return { stop };
 }
