@@ -187,6 +187,8 @@ export class PgvigilPool extends EventEmitter {
       host: target.host,
       port: target.port,
     });
+    // a connection that breaks while checked out but idle would otherwise throw in the process
+    pool.on('connect', (client) => client.on('error', () => undefined));
     pool.on('error', (err) => {
       // an idle connection whose server died: expected during a failover
       if (this.listenerCount('error') > 0) this.emit('error', err);

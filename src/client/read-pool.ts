@@ -118,6 +118,7 @@ export class ReadPool {
         port: Number(port),
       });
       pool.on('error', () => undefined);
+      pool.on('connect', (client) => client.on('error', () => undefined));
       this.#pools.set(key, pool);
     }
     return pool;
