@@ -16,6 +16,7 @@ import { join, resolve } from 'node:path';
 import { findPgBinaries, stopNode } from '../adapters/process/index.js';
 import { UserError } from '../core/errors.js';
 import { startAgents } from './agents.js';
+import { type AppRole, createAppRole } from './app-role.js';
 import { cliEntry } from './cli-entry.js';
 import {
   type LocalSecrets,
@@ -112,6 +113,14 @@ export async function localUp(opts: LocalUpOptions = {}): Promise<LocalState> {
     const secrets = writeSecretsFile(plan.dir, plan.cluster);
     const nodes = await startNodes(plan, dataRoot, secrets, started);
     const pgpassFile = writePgpassFile(plan.dir, nodes, SUPERUSER, secrets.superPassword);
+    const app = await createAppRole({
+      dir: plan.dir,
+      primary: nodes[0]!,
+      nodes,
+      superuser: SUPERUSER,
+      superPassword: secrets.superPassword,
+      pgpassFile,
+    });
     const redisServers = await startRedisServers(plan, secrets.redisPassword, started);
     const written = await writeConfig(plan, nodes, redisServers);
     await opts.beforeSentinels?.(nodes);
@@ -142,6 +151,7 @@ export async function localUp(opts: LocalUpOptions = {}): Promise<LocalState> {
     const state = localState(plan, {
       ...written,
       pgpassFile,
+      app,
       dataRoot,
       nodes,
       redisServers,
@@ -328,6 +338,7 @@ function localState(
   plan: UpPlan,
   s: WrittenConfig & {
     pgpassFile: string;
+    app: AppRole;
     dataRoot: string;
     nodes: LocalNode[];
     redisServers: LocalState['redisServers'];
@@ -355,7 +366,7 @@ function localState(
     ...(s.tokenFile ? { tokenFile: s.tokenFile } : {}),
     secretsFile: join(plan.dir, SECRETS_FILE),
     pgpassFile: s.pgpassFile,
-    client: { user: SUPERUSER, database: SUPERUSER_DATABASE },
+    client: { user: SUPERUSER, database: SUPERUSER_DATABASE, app: s.app },
     dataRoot: s.dataRoot,
     startedAt: new Date().toISOString(),
   };

@@ -10,6 +10,7 @@
  * - `pgvigil connstring` used by psql reaches the new primary.
  */
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 
@@ -18,8 +19,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool, type PgvigilPool } from '../../src/client/index.js';
 import type { StampedEvent } from '../../src/events/index.js';
 import { subscribe } from '../../src/events/index.js';
+import { readAppPassword } from '../../src/local/app-role.js';
 import { localKill } from '../../src/local/cluster.js';
-import { killQuietly } from '../../src/local/state.js';
+import { killQuietly, statePath } from '../../src/local/state.js';
 import { eventually, type LocalHandle, sleep, sql, startLocal } from '../helpers/local.js';
 
 const run = promisify(execFile);
@@ -84,17 +86,19 @@ async function settledPrimary(not: string): Promise<string> {
 
 beforeAll(async () => {
   h = await startLocal({ nodes: 3, sentinels: 3, redis: 3 });
-  await sql(h.node('pg1'), 'CREATE TABLE w (id bigint PRIMARY KEY, at timestamptz DEFAULT now())');
+  const app = h.state.client.app!; // the application role of local up (not a superuser)
   pool = await createPool({
     cluster: h.state.cluster,
     redis: h.state.redis,
     redisAuth: { password: h.secrets.redisPassword },
-    ...h.state.client,
-    password: h.secrets.superPassword,
+    user: app.user,
+    database: app.database,
+    password: readAppPassword(app),
     max: 4,
     failoverTimeoutMs: 20_000,
     read: { maxLagBytes: 64 * 1024 },
   });
+  await pool.query('CREATE TABLE w (id bigint PRIMARY KEY, at timestamptz DEFAULT now())');
 }, 120_000);
 
 afterAll(async () => {
@@ -196,10 +200,22 @@ describe('createPool and subscribe on a real cluster', () => {
 
   it('psql with `pgvigil connstring` reaches the new primary', async () => {
     const t = (await h.topology())!;
-    const cli = ['dist/cli.js', 'connstring', '--config', h.state.config];
+    const cli = [
+      'dist/cli.js',
+      'connstring',
+      '--config',
+      h.state.config,
+      '--user',
+      'app',
+      '--database',
+      'app',
+    ];
     const { stdout: url } = await run('node', cli);
     expect(url).toMatch(/^postgresql:\/\/[^:@]+@[^/]+,[^/]+\/\w+\?target_session_attrs=read-write/);
-    expect(url).not.toContain(h.secrets.superPassword);
+    expect(url).not.toContain(readAppPassword(h.state.client.app!));
+    expect(readFileSync(statePath(h.state.dir), 'utf8')).not.toContain(
+      readAppPassword(h.state.client.app!),
+    );
     const { stdout } = await run(
       'psql',
       [url.trim(), '-Atc', 'SELECT inet_server_port(), pg_is_in_recovery()'],
