@@ -26,7 +26,7 @@ import { multiHostUrl } from '../src/core/connstring.js';
 import { readAppPassword } from '../src/local/app-role.js';
 import { localDown, localKill, localUp } from '../src/local/cluster.js';
 import { localSecrets } from '../src/local/state.js';
-import { nearestRank } from './lib.js';
+import { nearestRank, onNode } from './lib.js';
 
 const run = promisify(execFile);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -134,6 +134,18 @@ export async function clientFailovers(count: number): Promise<void> {
       await Promise.all([viaPool.stop(), viaLibpq.stop()]);
       poolMs.push(viaPool.first(old.port, t0)! - t0);
       libpqMs.push(viaLibpq.first(old.port, t0)! - t0);
+      // the killed primary rejoins as a standby (its agent) before the next round
+      const killed = state.nodes.find((n) => n.name === t.primary)!;
+      await until(
+        async () => {
+          const r = await onNode(state, killed, (c) =>
+            c.query<{ s: string | null }>('SELECT (SELECT status FROM pg_stat_wal_receiver) AS s'),
+          );
+          return r.rows[0]?.s === 'streaming' ? true : undefined;
+        },
+        120_000,
+        `${t.primary} streaming again`,
+      );
       console.log(
         `  failover ${i}/${count} (${t.primary} killed): pool ${poolMs.at(-1)!.toFixed(0)} ms, libpq multi-host URL ${libpqMs.at(-1)!.toFixed(0)} ms`,
       );

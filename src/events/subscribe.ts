@@ -101,9 +101,8 @@ class EventSubscription implements Subscription {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#retry) clearTimeout(this.#retry);
-    await Promise.all(
-      this.#servers.flatMap((s) => [s.sub, s.cmd]).map((c) => c.quit().catch(() => c.disconnect())),
-    );
+    // disconnect, not QUIT: a QUIT queued on a server that is down would wait for it
+    for (const s of this.#servers) for (const c of [s.sub, s.cmd]) c.disconnect();
   }
 
   #connect(url: string): Server {
