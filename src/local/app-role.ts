@@ -32,6 +32,8 @@ export async function createAppRole(o: {
   superuser: string;
   superPassword: string;
   pgpassFile: string;
+  /** the superuser's TLS (local up --tls) */
+  ssl?: pg.ClientConfig['ssl'];
 }): Promise<AppRole> {
   const password = randomBytes(18).toString('base64url');
   const passwordFile = join(o.dir, APP_PASSWORD_FILE);
@@ -42,6 +44,7 @@ export async function createAppRole(o: {
     password: o.superPassword,
     database: 'postgres',
     connectionTimeoutMillis: 5000,
+    ...(o.ssl ? { ssl: o.ssl } : {}),
   });
   c.on('error', () => undefined);
   await c.connect();
