@@ -22,7 +22,7 @@ import { EventEmitter } from 'node:events';
 import type { RedisOptions } from 'ioredis';
 import pg from 'pg';
 
-import { RedisCoordinationStore } from '../adapters/redis/store.js';
+import { type RedisAuth, RedisCoordinationStore } from '../adapters/redis/store.js';
 import type { Topology } from '../core/model.js';
 import { subscribe, type Subscription } from '../events/subscribe.js';
 import { isConnectionError } from './client.js';
@@ -34,9 +34,9 @@ export interface PoolOptions extends pg.PoolConfig {
   /** the sentinels' Redis servers (`coordination.redis`) */
   redis: string[];
   prefix?: string;
-  /** Redis AUTH (the sentinels' coordination.username / password) */
-  redisAuth?: { username?: string; password?: string };
-  /** ioredis `tls` options for every Redis connection, passed through */
+  /** Redis AUTH and TLS files (the sentinels' coordination.username / password / tls) */
+  redisAuth?: RedisAuth;
+  /** ioredis `tls` options for the subscription's connections (else redisAuth.tls files) */
   redisTls?: RedisOptions['tls'];
   /** how long an operation that could not be sent is retried (default 15000 ms) */
   failoverTimeoutMs?: number;
@@ -128,7 +128,9 @@ export class PgvigilPool extends EventEmitter {
       cluster: this.options.cluster,
       redis: this.options.redis,
       ...(this.options.prefix ? { prefix: this.options.prefix } : {}),
-      ...(this.options.redisAuth ?? {}),
+      ...(this.options.redisAuth?.username ? { username: this.options.redisAuth.username } : {}),
+      ...(this.options.redisAuth?.password ? { password: this.options.redisAuth.password } : {}),
+      ...(this.options.redisAuth?.tls ? { tlsFiles: this.options.redisAuth.tls } : {}),
       ...(this.options.redisTls ? { tls: this.options.redisTls } : {}),
       onEvent: (e) => {
         if (e.type === 'topology-changed') this.#apply(e.topology);

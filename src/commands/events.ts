@@ -14,6 +14,12 @@ export function formatEvent(e: StampedEvent): string {
   return `${at} ${cluster} epoch=${epoch} ${type} ${detail}`;
 }
 
+/** AUTH and TLS files of the config, as subscribe() takes them. */
+function redisOptionsOf(config: Parameters<typeof redisAuthOf>[0]) {
+  const { username, password, tls } = redisAuthOf(config);
+  return { username, password, ...(tls ? { tlsFiles: tls } : {}) };
+}
+
 /** `pgvigil events [--follow] [--since ID] [--json]` */
 export async function runEvents(opts: {
   config?: string;
@@ -43,7 +49,7 @@ export async function runEvents(opts: {
       redis: config.coordination.redis,
       prefix: config.coordination.prefix,
       since: last ?? (opts.since === '' ? '0' : opts.since),
-      ...redisAuthOf(config),
+      ...redisOptionsOf(config),
       onEvent: (e) => print(e.id, e),
     });
     await new Promise<void>((resolve) => {

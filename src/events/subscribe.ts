@@ -17,8 +17,10 @@ import { Redis, type RedisOptions } from 'ioredis';
 
 import { DEFAULT_PREFIX, keys } from '../adapters/redis/keys.js';
 import { parseEvent } from '../adapters/redis/majority.js';
+import { redisTlsOptions } from '../adapters/redis/tls.js';
 import { compareEventIds } from '../core/event-id.js';
 import type { StampedEvent } from '../core/events.js';
+import type { RedisTls } from '../core/tls.js';
 
 export type { EventType, PgvigilEvent, StampedEvent } from '../core/events.js';
 
@@ -36,6 +38,8 @@ export interface SubscribeOptions {
   password?: string;
   /** ioredis `tls` options, given to every connection as they are */
   tls?: RedisOptions['tls'];
+  /** or the files of coordination.tls (CA, client cert and key), read for rediss:// servers */
+  tlsFiles?: RedisTls;
   /** connect and command timeout per server (default 1000 ms) */
   timeoutMs?: number;
   /** at most this many events per catch-up read (default 10000) */
@@ -107,10 +111,11 @@ class EventSubscription implements Subscription {
 
   #connect(url: string): Server {
     const timeout = this.#opts.timeoutMs ?? 1000;
+    const tls = this.#opts.tls ?? redisTlsOptions(url, this.#opts.tlsFiles);
     const base: RedisOptions = {
       ...(this.#opts.username === undefined ? {} : { username: this.#opts.username }),
       ...(this.#opts.password === undefined ? {} : { password: this.#opts.password }),
-      ...(this.#opts.tls === undefined ? {} : { tls: this.#opts.tls }),
+      ...(tls === undefined ? {} : { tls }),
       connectTimeout: timeout,
       retryStrategy: backoffMs,
     };
