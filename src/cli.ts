@@ -24,6 +24,7 @@ import {
 } from './commands/cli-options.js';
 import { runDemo } from './commands/demo.js';
 import { runEvents } from './commands/events.js';
+import { addLocalNetCommands } from './commands/local-net.js';
 import { runPause } from './commands/pause.js';
 import { runSentinel } from './commands/sentinel.js';
 import { runStatus } from './commands/status.js';
@@ -99,6 +100,7 @@ local
   .option('--sync', 'synchronous replication (replication.mode: sync)')
   .option('--token', 'protect mutating API calls with a generated bearer token (<dir>/api-token)')
   .option('--no-agents', 'do not start a node agent beside each postgres')
+  .option('--netns', 'each node, sentinel and Redis server in a network namespace (root)')
   .addOption(
     intOption(
       '--api-port <port>',
@@ -121,6 +123,7 @@ local
       sync?: boolean;
       token?: boolean;
       agents: boolean;
+      netns?: boolean;
       apiPort: number;
       detach?: boolean;
     }) => {
@@ -158,6 +161,7 @@ local
   .action(async (name: string, opts: { dir: string; signal: 'KILL' | 'STOP' | 'CONT' }) => {
     process.stdout.write(`${await localKill({ dir: opts.dir, name, signal: opts.signal })}\n`);
   });
+addLocalNetCommands(local);
 
 program
   .command('status')

@@ -61,6 +61,8 @@ export interface LocalState {
   agents?: LocalAgentState[];
   /** the API bearer token file (sentinels and agents), when a token is set */
   tokenFile?: string;
+  /** `--netns`: the namespaces, veths, bridge and addresses (netns.ts), written before creation */
+  netnsFile?: string;
   /** the generated passwords (0600, the config's secretsFile): read it with localSecrets() */
   secretsFile: string;
   /** libpq password file of the superuser for every node (0600): PGPASSFILE */
