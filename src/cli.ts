@@ -24,6 +24,7 @@ import {
 } from './commands/cli-options.js';
 import { runDemo } from './commands/demo.js';
 import { runEvents } from './commands/events.js';
+import { runFence } from './commands/fence.js';
 import { addLocalNetCommands } from './commands/local-net.js';
 import { runPause } from './commands/pause.js';
 import { runSentinel } from './commands/sentinel.js';
@@ -162,6 +163,23 @@ local
     process.stdout.write(`${await localKill({ dir: opts.dir, name, signal: opts.signal })}\n`);
   });
 addLocalNetCommands(local);
+
+for (const [cmd, fenced] of [
+  ['fence', true],
+  ['unfence', false],
+] as const)
+  program
+    .command(`${cmd} <node>`)
+    .description(
+      fenced
+        ? 'fence a node over SQL: connections to every database but template1 refused, every session ended (a primary: automatic failover paused)'
+        : 'lift `pgvigil fence` (and the pause it set)',
+    )
+    .addOption(configOption())
+    .option('--cluster <name>', 'the cluster of the node (default: the one that has it)')
+    .action(async (node: string, opts: { config?: string; cluster?: string }) =>
+      runFence({ ...opts, node, fenced }),
+    );
 
 program
   .command('status')
