@@ -9,6 +9,7 @@ import { AgentClient } from '../adapters/http/agent-client.js';
 import { assertSafeBind, buildSentinelApi, listenOn } from '../adapters/http/api.js';
 import { createLogger } from '../adapters/logging/logger.js';
 import { SentinelMetrics } from '../adapters/metrics/metrics.js';
+import { checkPersistence } from '../adapters/redis/persistence.js';
 import { loadConfigWithWarnings, resolveConfigPath } from '../config/load.js';
 import { clusterSpec } from '../config/slices.js';
 import type { Config } from '../config/types.js';
@@ -16,7 +17,7 @@ import type { Logger } from '../ports/logger.js';
 import { systemClock } from '../runtime/clock.js';
 import { Sentinel } from '../runtime/sentinel/sentinel.js';
 import { packageVersion } from '../version.js';
-import { pgAdapterFor, redisStoreFor } from './adapters.js';
+import { pgAdapterFor, redisAuthOf, redisStoreFor } from './adapters.js';
 
 export async function runSentinel(opts: {
   config?: string;
@@ -38,6 +39,7 @@ export async function runSentinel(opts: {
     role: 'sentinel',
   });
   for (const w of warnings) log.warn({ config: file }, w);
+  void warnUnpersisted(config, log);
   const process_ = await startSentinel(config, log);
   log.info({ config: file, clusters: config.clusters.map((c) => c.name) }, 'sentinel started');
   await new Promise<void>((resolve) => {
@@ -106,4 +108,19 @@ async function startSentinel(config: Config, log: Logger): Promise<{ stop(): Pro
   log.info({ api: `http://${host}:${port}` }, 'admin API listening');
   sentinel.start();
   return { stop };
+}
+
+/** Start-up warning for each coordination server without an append-only file (issue 7). */
+async function warnUnpersisted(config: Config, log: Logger): Promise<void> {
+  const list = await checkPersistence(
+    config.coordination.redis,
+    redisAuthOf(config),
+    Math.max(config.timing.redisTimeoutMs, 1000),
+  );
+  for (const p of list)
+    if (p.persists === false)
+      log.warn(
+        { server: p.server },
+        `coordination server ${p.server} does not persist (${p.detail}): set appendonly yes`,
+      );
 }
