@@ -100,6 +100,10 @@ local
   .option('--fast', 'use the fast timing profile')
   .option('--sync', 'synchronous replication (replication.mode: sync)')
   .option('--token', 'protect mutating API calls with a generated bearer token (<dir>/api-token)')
+  .option(
+    '--tls',
+    'TLS everywhere: a local CA, PostgreSQL verify-full with client certs, rediss://',
+  )
   .option('--no-agents', 'do not start a node agent beside each postgres')
   .option('--netns', 'each node, sentinel and Redis server in a network namespace (root)')
   .addOption(
@@ -123,6 +127,7 @@ local
       fast?: boolean;
       sync?: boolean;
       token?: boolean;
+      tls?: boolean;
       agents: boolean;
       netns?: boolean;
       apiPort: number;

@@ -13,7 +13,8 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
-import { findPgBinaries, stopNode } from '../adapters/process/index.js';
+import { libpqTlsQuery } from '../adapters/postgres/tls.js';
+import { defaultRunAs, findPgBinaries, stopNode } from '../adapters/process/index.js';
 import { UserError } from '../core/errors.js';
 import { startAgents } from './agents.js';
 import { cliEntry } from './cli-entry.js';
@@ -55,6 +56,7 @@ import {
   statePath,
   writeState,
 } from './state.js';
+import { clientTls, configTls, type LocalTls, makeLocalTls, USERS } from './tls-certs.js';
 
 export { cliEntry } from './cli-entry.js';
 export { type KillSignal, localDown, localKill } from './down.js';
@@ -86,6 +88,8 @@ export interface LocalUpOptions {
    * (needs root; netns.ts); the API token is then always on
    */
   netns?: boolean;
+  /** TLS everywhere (tls-certs.ts): PostgreSQL verify-full with client certificates, rediss:// */
+  tls?: boolean;
 }
 
 export const LOCAL_CLUSTER = 'local';
@@ -140,10 +144,14 @@ export async function localUp(opts: LocalUpOptions = {}): Promise<LocalState> {
       plan.progress(`network namespaces on 169.254.${net.subnet}.0/24, host ${net.hostAddr}`);
     }
     const secrets = writeSecretsFile(plan.dir, plan.cluster);
-    const nodes = await startNodes(plan, dataRoot, secrets, started);
+    const tls = opts.tls
+      ? await makeLocalTls(join(dataRoot, 'tls'), USERS, defaultRunAs())
+      : undefined;
+    if (tls) plan.progress(`TLS: CA and certificates in ${tls.dir}`);
+    const nodes = await startNodes(plan, dataRoot, secrets, started, tls);
     const pgpassFile = writePgpassFile(plan.dir, nodes, SUPERUSER, secrets.superPassword);
-    const redisServers = await startRedisServers(plan, secrets.redisPassword, started);
-    const written = await writeConfig(plan, nodes, redisServers);
+    const redisServers = await startRedisServers(plan, secrets.redisPassword, started, tls);
+    const written = await writeConfig(plan, nodes, redisServers, tls);
     await opts.beforeSentinels?.(nodes);
     const logDir = join(plan.dir, 'logs');
     mkdirSync(logDir, { recursive: true, mode: 0o700 });
@@ -179,6 +187,7 @@ export async function localUp(opts: LocalUpOptions = {}): Promise<LocalState> {
       redisServers,
       sentinels,
       agents,
+      tls,
     });
     writeState(state);
     plan.progress(`ready: primary ${plan.names[0]}, state in ${statePath(plan.dir)}`);
@@ -256,6 +265,7 @@ async function startNodes(
   dataRoot: string,
   { superPassword, replPassword }: LocalSecrets,
   started: Started[],
+  tls: LocalTls | undefined,
 ): Promise<LocalNode[]> {
   const { names, progress } = plan;
   const ports: number[] = [];
@@ -273,6 +283,7 @@ async function startNodes(
     superPassword,
     replPassword,
     standbys: names.slice(1),
+    tls,
   });
   started.push({ stop: () => stopNode(primary) });
   const nodes = [primary];
@@ -287,6 +298,7 @@ async function startNodes(
       replUser: 'replicator',
       replPassword,
       slot: names[i]!,
+      tls,
     });
     started.push({ stop: () => stopNode(standby) });
     nodes.push(standby);
@@ -299,6 +311,7 @@ async function startRedisServers(
   plan: UpPlan,
   password: string,
   started: Started[],
+  tls: LocalTls | undefined,
 ): Promise<LocalState['redisServers']> {
   const redisServers: LocalState['redisServers'] = [];
   for (let i = 1; i <= plan.redisCount; i++) {
@@ -311,6 +324,7 @@ async function startRedisServers(
       password,
       persist: true,
       ...(m ? { host: m.addr, netns: m.ns } : {}),
+      tls: tls && { cert: tls.serverCert, key: tls.serverKey, ca: tls.ca },
     });
     started.push(r);
     redisServers.push({ name: `redis-${i}`, url: r.url, port: r.port, pid: r.pid });
@@ -334,6 +348,7 @@ async function writeConfig(
   plan: UpPlan,
   nodes: LocalNode[],
   redisServers: LocalState['redisServers'],
+  tls: LocalTls | undefined,
 ): Promise<WrittenConfig> {
   const { opts } = plan;
   const apiPorts: number[] = [];
@@ -355,6 +370,7 @@ async function writeConfig(
     cluster: plan.cluster,
     initialPrimary: plan.names[0]!,
     replicationMode: opts.replicationMode,
+    ...(tls ? { tls: configTls(tls) } : {}),
     nodes: nodes.map((n, i) => ({
       name: n.name,
       host: n.host,
@@ -381,6 +397,7 @@ function localState(
     redisServers: LocalState['redisServers'];
     sentinels: LocalState['sentinels'];
     agents: NonNullable<LocalState['agents']>;
+    tls: LocalTls | undefined;
   },
 ): LocalState {
   return {
@@ -394,7 +411,7 @@ function localState(
       name: n.name,
       host: n.host,
       port: n.port,
-      url: nodeUrl(n.port, undefined, n.host),
+      url: nodeUrl(n.port, undefined, n.host) + libpqTlsQuery(s.tls && clientTls(s.tls, SUPERUSER)),
       dataDir: n.dataDir,
       pid: n.pid,
     })),
@@ -402,6 +419,9 @@ function localState(
     agents: s.agents,
     ...(s.tokenFile ? { tokenFile: s.tokenFile } : {}),
     ...(plan.net ? { netnsFile: netnsPath(plan.dir) } : {}),
+    ...(s.tls
+      ? { tls: { dir: s.tls.dir, ca: s.tls.ca, superuser: clientTls(s.tls, SUPERUSER) } }
+      : {}),
     secretsFile: join(plan.dir, SECRETS_FILE),
     pgpassFile: s.pgpassFile,
     client: { user: SUPERUSER, database: SUPERUSER_DATABASE },

@@ -25,7 +25,7 @@ export async function checkPersistence(
     urls.map(async (url) => {
       const server = redactSecrets(url);
       const c = new Redis(url, {
-        ...clientOptions(timeoutMs, auth),
+        ...clientOptions(url, timeoutMs, auth),
         enableOfflineQueue: true,
         retryStrategy: () => null,
       });
