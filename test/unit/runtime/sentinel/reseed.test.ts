@@ -9,8 +9,8 @@ import type { ProbeResult } from '../../../../src/core/model.js';
 import { EventBus } from '../../../../src/runtime/events.js';
 import {
   highestStamp,
-  reseedTopology,
   type ReseedDeps,
+  reseedTopology,
 } from '../../../../src/runtime/sentinel/reseed.js';
 import {
   aClusterConfig,
