@@ -25,6 +25,8 @@ import {
 import { runConnstring } from './commands/connstring.js';
 import { runDemo } from './commands/demo.js';
 import { runEvents } from './commands/events.js';
+import { runFence } from './commands/fence.js';
+import { addLocalNetCommands } from './commands/local-net.js';
 import { runPause } from './commands/pause.js';
 import { runSentinel } from './commands/sentinel.js';
 import { runStatus } from './commands/status.js';
@@ -104,6 +106,7 @@ local
     'TLS everywhere: a local CA, PostgreSQL verify-full with client certs, rediss://',
   )
   .option('--no-agents', 'do not start a node agent beside each postgres')
+  .option('--netns', 'each node, sentinel and Redis server in a network namespace (root)')
   .addOption(
     intOption(
       '--api-port <port>',
@@ -127,6 +130,7 @@ local
       token?: boolean;
       tls?: boolean;
       agents: boolean;
+      netns?: boolean;
       apiPort: number;
       detach?: boolean;
     }) => {
@@ -164,6 +168,24 @@ local
   .action(async (name: string, opts: { dir: string; signal: 'KILL' | 'STOP' | 'CONT' }) => {
     process.stdout.write(`${await localKill({ dir: opts.dir, name, signal: opts.signal })}\n`);
   });
+addLocalNetCommands(local);
+
+for (const [cmd, fenced] of [
+  ['fence', true],
+  ['unfence', false],
+] as const)
+  program
+    .command(`${cmd} <node>`)
+    .description(
+      fenced
+        ? 'fence a node over SQL: connections to every database but template1 refused, every session ended (a primary: automatic failover paused)'
+        : 'lift `pgvigil fence` (and the pause it set)',
+    )
+    .addOption(configOption())
+    .option('--cluster <name>', 'the cluster of the node (default: the one that has it)')
+    .action(async (node: string, opts: { config?: string; cluster?: string }) =>
+      runFence({ ...opts, node, fenced }),
+    );
 
 program
   .command('status')

@@ -9,6 +9,7 @@ import { AgentClient } from '../adapters/http/agent-client.js';
 import { assertSafeBind, buildSentinelApi, listenOn } from '../adapters/http/api.js';
 import { createLogger } from '../adapters/logging/logger.js';
 import { SentinelMetrics } from '../adapters/metrics/metrics.js';
+import { checkPersistence } from '../adapters/redis/persistence.js';
 import { loadConfigWithWarnings, resolveConfigPath } from '../config/load.js';
 import { resolveSentinelId } from '../config/sentinel-id.js';
 import { clusterSpec } from '../config/slices.js';
@@ -60,6 +61,7 @@ export async function runSentinel(opts: {
       { sentinel: resolved.id },
       'sentinel.peers not set: votes from any sentinel id count toward the quorum',
     );
+  void warnUnpersisted(config, log);
   const process_ = await startSentinel(config, resolved.id, log);
   log.info({ config: file, clusters: config.clusters.map((c) => c.name) }, 'sentinel started');
   await new Promise<void>((resolve) => {
@@ -155,4 +157,19 @@ function testHooks(log: Logger): { afterAction?: (type: string) => void } {
       process.kill(process.pid, 'SIGSTOP');
     },
   };
+}
+
+/** Start-up warning for each coordination server without an append-only file (issue 7). */
+async function warnUnpersisted(config: Config, log: Logger): Promise<void> {
+  const list = await checkPersistence(
+    config.coordination.redis,
+    redisAuthOf(config),
+    Math.max(config.timing.redisTimeoutMs, 1000),
+  );
+  for (const p of list)
+    if (p.persists === false)
+      log.warn(
+        { server: p.server },
+        `coordination server ${p.server} does not persist (${p.detail}): set appendonly yes`,
+      );
 }

@@ -1,6 +1,8 @@
+import { checkPersistence } from '../adapters/redis/persistence.js';
 import { CoordinationUnavailable } from '../core/errors.js';
 import { formatBytes } from '../core/format.js';
 import type { NodeView, SentinelPresence, SlotView, Topology } from '../core/model.js';
+import { redisAuthOf } from './adapters.js';
 import { openStore, selectClusters } from './common.js';
 
 export interface ClusterStatus {
@@ -55,8 +57,14 @@ export async function runStatus(opts: {
         return 2;
       }
     }
+    const persistence = await checkPersistence(
+      config.coordination.redis,
+      redisAuthOf(config),
+      1000,
+    );
     if (opts.json) {
       const json = out.map((s) => ({
+        coordination: persistence,
         ...(s.topology ?? { cluster: s.cluster, primary: null, epoch: 0 }),
         paused: s.paused.paused,
         leader: s.leader,
@@ -69,6 +77,9 @@ export async function runStatus(opts: {
       );
     } else {
       for (const s of out) process.stdout.write(render(s));
+      for (const p of persistence)
+        if (p.persists === false)
+          process.stdout.write(`  coordination ${p.server} does not persist (${p.detail})\n`);
     }
     return out.some((s) => s.warnings.length > 0) ? 1 : 0;
   } finally {

@@ -12,7 +12,13 @@
  */
 import { z } from 'zod';
 
-import { DEFAULTS, LEASE_FACTOR, TIMING_DEFAULTS, VOTE_TTL_FACTOR } from './defaults.js';
+import {
+  DEFAULTS,
+  FENCE_FACTOR,
+  LEASE_FACTOR,
+  TIMING_DEFAULTS,
+  VOTE_TTL_FACTOR,
+} from './defaults.js';
 import type { Timing } from './types.js';
 
 export const NAME_PATTERN = /^[a-z0-9][a-z0-9_-]*$/;
@@ -77,6 +83,7 @@ const timingKeys = {
   promoteTimeoutMs: int(1).optional(),
   redisTimeoutMs: int(1).optional(),
   leaseMs: int(1).optional(),
+  fenceMs: int(1).optional(),
   agentIntervalMs: int(1).optional(),
   switchoverTimeoutMs: int(1).optional(),
   intentTimeoutMs: int(1).optional(),
@@ -103,6 +110,7 @@ const TimingSchema = z
       promoteTimeoutMs: t.promoteTimeoutMs ?? d.promoteTimeoutMs,
       redisTimeoutMs: t.redisTimeoutMs ?? d.redisTimeoutMs,
       leaseMs: t.leaseMs ?? Math.round(LEASE_FACTOR * downAfterMs),
+      fenceMs: t.fenceMs ?? Math.round(FENCE_FACTOR * downAfterMs),
       agentIntervalMs: t.agentIntervalMs ?? d.agentIntervalMs,
       switchoverTimeoutMs: t.switchoverTimeoutMs ?? d.switchoverTimeoutMs,
       intentTimeoutMs: t.intentTimeoutMs ?? d.intentTimeoutMs,

@@ -116,6 +116,8 @@ export interface LocalConfig {
   redis: string[];
   /** the API port of the first sentinel (the others get theirs with --api-port) */
   apiPort: number;
+  /** where the sentinels' API binds (default 127.0.0.1; `--netns`: 0.0.0.0 of each namespace) */
+  apiHost?: string;
   /** whether writeTokenFile() wrote the token */
   withToken: boolean;
   profile: 'default' | 'fast';
@@ -141,7 +143,7 @@ export function writeConfigFile(dir: string, c: LocalConfig): string {
       // fixed ids s1..sN (each started with --id): a vote from any other id does not count
       peers: Array.from({ length: c.sentinels }, (_, i) => `s${i + 1}`),
       api: {
-        host: '127.0.0.1',
+        host: c.apiHost ?? '127.0.0.1',
         port: c.apiPort,
         ...(c.withToken ? { tokenFile: TOKEN_FILE } : {}),
       },
