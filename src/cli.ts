@@ -11,6 +11,7 @@
 import { Command, Option } from 'commander';
 
 import { runAgent } from './commands/agent.js';
+import { addBackupCommands } from './commands/backup-cli.js';
 import {
   dirOption,
   intChoiceOption,
@@ -233,6 +234,8 @@ program
   .action(async (opts: { config?: string; cluster?: string }) =>
     runIntent({ ...opts, op: 'failback' }),
   );
+
+addBackupCommands(program, configOption);
 
 program
   .command('demo')
