@@ -100,6 +100,7 @@ local
   .option('--sync', 'synchronous replication (replication.mode: sync)')
   .option('--token', 'protect mutating API calls with a generated bearer token (<dir>/api-token)')
   .option('--no-agents', 'do not start a node agent beside each postgres')
+  .option('--no-backups', 'no WAL archiving and no pgBackRest repository')
   .addOption(
     intOption(
       '--api-port <port>',
@@ -122,6 +123,7 @@ local
       sync?: boolean;
       token?: boolean;
       agents: boolean;
+      backups: boolean;
       apiPort: number;
       detach?: boolean;
     }) => {

@@ -16,6 +16,7 @@ import { join, resolve } from 'node:path';
 import { findPgBinaries, stopNode } from '../adapters/process/index.js';
 import { UserError } from '../core/errors.js';
 import { startAgents } from './agents.js';
+import { localBackupPaths, setUpLocalBackups } from './backup.js';
 import { cliEntry } from './cli-entry.js';
 import {
   type LocalSecrets,
@@ -71,6 +72,8 @@ export interface LocalUpOptions {
   agents?: boolean;
   /** protect the mutating API routes (sentinels and agents) with a generated bearer token */
   token?: boolean;
+  /** WAL archiving + a pgBackRest repository (src/local/backup.ts); `local up` default true */
+  backups?: boolean;
 }
 
 export const LOCAL_CLUSTER = 'local';
@@ -113,7 +116,9 @@ export async function localUp(opts: LocalUpOptions = {}): Promise<LocalState> {
     const nodes = await startNodes(plan, dataRoot, secrets, started);
     const pgpassFile = writePgpassFile(plan.dir, nodes, SUPERUSER, secrets.superPassword);
     const redisServers = await startRedisServers(plan, secrets.redisPassword, started);
-    const written = await writeConfig(plan, nodes, redisServers);
+    const written = await writeConfig(plan, nodes, redisServers, dataRoot);
+    if (opts.backups)
+      await setUpLocalBackups({ ...plan, dataRoot, nodes, superPassword: secrets.superPassword });
     await opts.beforeSentinels?.(nodes);
     const logDir = join(plan.dir, 'logs');
     mkdirSync(logDir, { recursive: true, mode: 0o700 });
@@ -235,6 +240,7 @@ async function startNodes(
     superPassword,
     replPassword,
     standbys: names.slice(1),
+    ...(plan.opts.backups ? { settings: { archive_mode: 'on' } } : {}),
   });
   started.push({ stop: () => stopNode(primary) });
   const nodes = [primary];
@@ -288,6 +294,7 @@ async function writeConfig(
   plan: UpPlan,
   nodes: LocalNode[],
   redisServers: LocalState['redisServers'],
+  dataRoot: string,
 ): Promise<WrittenConfig> {
   const { opts } = plan;
   const apiPorts: number[] = [];
@@ -307,6 +314,7 @@ async function writeConfig(
     cluster: plan.cluster,
     initialPrimary: plan.names[0]!,
     replicationMode: opts.replicationMode,
+    ...(opts.backups ? { backup: localBackupPaths(dataRoot) } : {}),
     nodes: nodes.map((n, i) => ({
       name: n.name,
       host: n.host,

@@ -123,6 +123,8 @@ export interface LocalConfig {
   cluster: string;
   initialPrimary: string;
   replicationMode?: 'async' | 'sync' | undefined;
+  /** pgBackRest repository and working directory (local/backup.ts) */
+  backup?: { repository: string; workDir: string };
   nodes: { name: string; host: string; port: number; dataDir: string; agentUrl?: string }[];
 }
 
@@ -134,6 +136,7 @@ export function writeConfigFile(dir: string, c: LocalConfig): string {
     secretsFile: SECRETS_FILE,
     coordination: { redis: c.redis },
     timing: { profile: c.profile, ...c.timing },
+    ...(c.backup ? { backup: c.backup } : {}),
     sentinel: {
       api: {
         host: '127.0.0.1',

@@ -76,16 +76,21 @@ export function writeConfig(l: PgBackRestLayout, runAs: RunAs | undefined): stri
     if (!existsSync(d)) mkdirSync(d, { recursive: true, mode: 0o750 });
     own(d, runAs);
   }
-  const posix = (l.options['repo1-type'] ?? 'posix') === 'posix';
-  if (posix && !existsSync(l.repository)) {
-    mkdirSync(dirname(l.repository), { recursive: true });
-  }
   const file = configPath(l);
   const tmp = `${file}.${process.pid}.tmp`;
   writeFileSync(tmp, renderConfig(l), { mode: 0o600 });
   own(tmp, runAs);
   renameSync(tmp, file);
   return file;
+}
+
+/** A local (posix) repository directory for a new stanza, owned by `runAs`. */
+export function makeRepository(l: PgBackRestLayout, runAs: RunAs | undefined): void {
+  const posix = (l.options['repo1-type'] ?? 'posix') === 'posix';
+  if (posix && !existsSync(l.repository)) {
+    mkdirSync(l.repository, { recursive: true, mode: 0o750 });
+    own(l.repository, runAs);
+  }
 }
 
 /** Where a node's unix socket is: the local cluster's `sockets` beside the data dir, else Debian's. */

@@ -12,7 +12,7 @@ import type { BackupType, EngineInfo } from '../../core/backup/types.js';
 import { UserError } from '../../core/errors.js';
 import type { BackupEngine, BackupRunOptions, RestoreOptions } from '../../ports/backup.js';
 import { own, type RunAs } from '../process/run-as.js';
-import { configPath, type PgBackRestLayout, writeConfig } from './config.js';
+import { configPath, makeRepository, type PgBackRestLayout, writeConfig } from './config.js';
 
 export interface PgBackRestOptions extends PgBackRestLayout {
   password: string;
@@ -57,6 +57,7 @@ export class PgBackRest implements BackupEngine {
   }
 
   async createStanza(): Promise<void> {
+    makeRepository(this.#o, this.#o.runAs);
     await this.#must('stanza-create', [], 'creating the stanza');
   }
 

@@ -30,14 +30,38 @@ const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call
 export class RedisBackupCatalog implements BackupCatalog {
   readonly #clients: Redis[];
   readonly #prefix: string;
+  readonly #timeoutMs: number;
+  #ready: Promise<unknown> | undefined;
 
   constructor(o: { urls: string[]; prefix: string; auth?: RedisAuth; timeoutMs?: number }) {
     this.#prefix = o.prefix;
+    this.#timeoutMs = o.timeoutMs ?? 1000;
     this.#clients = o.urls.map((u) => new Redis(u, clientOptions(o.timeoutMs ?? 1000, o.auth)));
     for (const c of this.#clients) c.on('error', () => undefined);
   }
 
+  /** The first connection of each client (commands fail fast without an offline queue). */
+  #connected(): Promise<unknown> {
+    this.#ready ??= Promise.all(
+      this.#clients.map(
+        (c) =>
+          new Promise<void>((resolve) => {
+            if (c.status === 'ready') return resolve();
+            const t = setTimeout(resolve, this.#timeoutMs + 500);
+            const done = (): void => {
+              clearTimeout(t);
+              resolve();
+            };
+            c.once('ready', done);
+            c.once('end', done);
+          }),
+      ),
+    );
+    return this.#ready;
+  }
+
   async #first<T>(fn: (c: Redis) => Promise<T>): Promise<T> {
+    await this.#connected();
     const errors: string[] = [];
     for (const c of this.#clients) {
       try {
@@ -51,6 +75,7 @@ export class RedisBackupCatalog implements BackupCatalog {
 
   /** Run on every server; resolves with how many took it, rejects when none did. */
   async #all(fn: (c: Redis) => Promise<unknown>): Promise<boolean[]> {
+    await this.#connected();
     const r = await Promise.allSettled(this.#clients.map(fn));
     if (r.every((x) => x.status === 'rejected'))
       throw new UserError(
@@ -99,6 +124,7 @@ export class RedisBackupCatalog implements BackupCatalog {
   }
 
   async claim(cluster: string, slot: SlotId, owner: string, ttlMs: number): Promise<boolean> {
+    await this.#connected();
     const key = this.#claimKey(cluster, slot);
     const got = await Promise.allSettled(
       this.#clients.map((c) => c.set(key, owner, 'PX', Math.max(1, ttlMs), 'NX')),

@@ -88,11 +88,16 @@ export class BackupRunner {
           `a ${type} backup of ${d.cluster} for ${slot.day} is already running elsewhere: wait for it`,
         );
       }
+      let ok = false;
       try {
-        return { kind: 'done', key: slot, record: await this.#take(type, slot, o.onProgress) };
-      } catch (err) {
-        await d.catalog.release(d.cluster, slot, d.owner).catch(() => undefined);
-        throw err;
+        const record = await this.#take(type, slot, o.onProgress);
+        ok = true;
+        return { kind: 'done', key: slot, record };
+      } finally {
+        // a scheduled slot stays claimed once done (its record says so too); a manual run or a
+        // failure frees it for the next attempt
+        if (!ok || !o.scheduled)
+          await d.catalog.release(d.cluster, slot, d.owner).catch(() => undefined);
       }
     } finally {
       this.#running = null;
