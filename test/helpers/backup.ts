@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 
 import { buildBackup } from '../../src/commands/backup-deps.js';
-import { loadConfig } from '../../src/config/load.js';
+import { type DeepPartialRaw, loadConfig } from '../../src/config/load.js';
 import type { PgvigilEvent } from '../../src/core/events.js';
 import { cliEntry } from '../../src/local/cli-entry.js';
 import type { LocalHandle, TestNode } from './local.js';
@@ -45,8 +45,8 @@ export async function archiveNow(node: TestNode): Promise<void> {
   throw new Error(`WAL ${r!.w} not archived within 30s`);
 }
 
-export function backupOf(h: LocalHandle, owner?: string) {
-  const config = loadConfig({ file: h.state.config });
+export function backupOf(h: LocalHandle, owner?: string, overrides?: DeepPartialRaw) {
+  const config = loadConfig({ file: h.state.config, ...(overrides ? { overrides } : {}) });
   const events: PgvigilEvent[] = [];
   const parts = buildBackup(config, config.clusters[0]!, {
     events: { emit: async (e) => (events.push(e), { ...e, at: '', id: '' }) },
