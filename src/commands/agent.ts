@@ -17,6 +17,7 @@ import { Agent } from '../runtime/agent/agent.js';
 import { systemClock } from '../runtime/clock.js';
 import { EventBus } from '../runtime/events.js';
 import { pgAdapterFor, redisStoreFor } from './adapters.js';
+import { startBackupSchedule } from './backup-service.js';
 
 /** The cluster and node this agent serves, with what an agent needs from the config. */
 export function agentTarget(
@@ -123,6 +124,7 @@ export async function runAgent(opts: {
     hint: `free it or change clusters[${cluster.name}].nodes[${node.name}].agent.url`,
   });
   agent.start();
+  const backups = startBackupSchedule(config, cluster.name, node.name, store, log);
   log.info(
     { cluster: cluster.name, node: node.name, api: node.agent.url, dataDir: node.dataDir },
     'agent started',
@@ -132,6 +134,7 @@ export async function runAgent(opts: {
     process.once('SIGTERM', resolve);
   });
   log.info({ cluster: cluster.name, node: node.name }, 'agent stopping (postgres keeps running)');
+  await backups?.stop();
   await agent.stop();
   await api.close();
   await pg.close();

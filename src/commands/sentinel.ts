@@ -17,6 +17,7 @@ import { systemClock } from '../runtime/clock.js';
 import { Sentinel } from '../runtime/sentinel/sentinel.js';
 import { packageVersion } from '../version.js';
 import { pgAdapterFor, redisStoreFor } from './adapters.js';
+import { sentinelBackups } from './backup-service.js';
 
 export async function runSentinel(opts: {
   config?: string;
@@ -70,6 +71,7 @@ async function startSentinel(config: Config, log: Logger): Promise<{ stop(): Pro
     apiUrl: `http://${host}:${port}`,
     version: packageVersion(),
   });
+  const backups = sentinelBackups(config, store, log, metrics.registry);
   const api = buildSentinelApi({
     host,
     port,
@@ -85,10 +87,12 @@ async function startSentinel(config: Config, log: Logger): Promise<{ stop(): Pro
       failback: (c, body, meta) => sentinel.submit('failback', c, body, meta.requestedBy),
       switchover: (c, body, meta) => sentinel.submit('switchover', c, body, meta.requestedBy),
     },
+    ...(backups ? { backups: backups.api } : {}),
   });
   const stop = async (): Promise<void> => {
     await sentinel.stop();
     await api.close();
+    await backups?.close();
     await Promise.all([...pgs.values()].map((p) => p.close()));
     await store.close();
   };

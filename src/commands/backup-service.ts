@@ -1,0 +1,115 @@
+/**
+ * Backups inside the long-running processes: the sentinel's `/backups` routes and the agent's
+ * schedule (node-cron ticks once a minute; the runner's claim makes it one run per slot across
+ * every agent and sentinel). The agent also keeps its node's own archive_command set (a
+ * pg_rewind or base backup copies the other node's, notes G4/G6).
+ */
+import cron from 'node-cron';
+import type { Registry } from 'prom-client';
+
+import type { BackupApi } from '../adapters/http/backup-routes.js';
+import type { Config } from '../config/types.js';
+import { parseSchedule } from '../core/backup/schedule.js';
+import { ConfigError } from '../core/errors.js';
+import type { CoordinationStore } from '../ports/coordination.js';
+import type { Logger } from '../ports/logger.js';
+import { BackupScheduler } from '../runtime/backup/scheduler.js';
+import { EventBus } from '../runtime/events.js';
+import { type BackupParts, buildBackup, utcOffsetMin } from './backup-deps.js';
+
+/** `/backups` over every cluster whose nodes all have a dataDir; undefined when none has. */
+export function sentinelBackups(
+  config: Config,
+  store: Pick<CoordinationStore, 'publishEvent'>,
+  log: Logger,
+  registry: Registry,
+): { api: BackupApi; close(): Promise<void> } | undefined {
+  const eligible = config.clusters.filter((c) => c.nodes.every((n) => n.dataDir));
+  if (eligible.length === 0) return undefined;
+  const events = new EventBus(store, log);
+  const parts = new Map<string, BackupParts>(
+    eligible.map((c) => [
+      c.name,
+      buildBackup(config, c, { events, registry, owner: `sentinel-${config.sentinel.id}` }),
+    ]),
+  );
+  const of = (c: string): BackupParts => {
+    const p = parts.get(c);
+    if (!p) throw new ConfigError(`cluster ${c} has nodes without dataDir: no backups for it`);
+    return p;
+  };
+  return {
+    api: {
+      list: async (c) => {
+        const p = of(c);
+        return {
+          cluster: c,
+          running: p.runner.running,
+          records: await p.catalog.list(),
+          window: await p.catalog.getWindow(c),
+        };
+      },
+      start: (c, type) => {
+        const p = of(c);
+        if (p.runner.running)
+          return { busy: `a ${p.runner.running} backup of ${c} is running: wait for it to finish` };
+        void p.runner
+          .run(type)
+          .catch((err: Error) =>
+            log.error({ cluster: c, type, err: err.message }, 'backup failed'),
+          );
+        return { started: true };
+      },
+    },
+    close: async () => {
+      await Promise.all([...parts.values()].map((p) => p.close()));
+    },
+  };
+}
+
+/** The schedule in an agent (backup.enabled): node-cron every minute, catch-up at start. */
+export function startBackupSchedule(
+  config: Config,
+  clusterName: string,
+  nodeName: string,
+  store: Pick<CoordinationStore, 'publishEvent'>,
+  log: Logger,
+  registry?: Registry,
+): { stop(): Promise<void> } | undefined {
+  if (!config.backup.enabled) return undefined;
+  const cluster = config.clusters.find((c) => c.name === clusterName)!;
+  const matchers = parseSchedule(config.backup.schedule);
+  if (typeof matchers === 'string') throw new ConfigError(`backup.schedule.${matchers}`);
+  const parts = buildBackup(config, cluster, {
+    events: new EventBus(store, log),
+    owner: `agent-${nodeName}-${process.pid}`,
+    ...(registry ? { registry } : {}),
+  });
+  const node = cluster.nodes.find((n) => n.name === nodeName)!;
+  const keepArchiveCommand = async (): Promise<void> => {
+    await parts.nodes
+      .setArchiveCommand(node.name, parts.engine.archiveCommand(node.dataDir!))
+      .catch((err: Error) =>
+        log.warn({ node: node.name, err: err.message }, 'archive_command not set (node down?)'),
+      );
+  };
+  const scheduler = new BackupScheduler({
+    runner: parts.runner,
+    matchers,
+    utcOffsetMin,
+    logger: log,
+    onTick: keepArchiveCommand,
+  });
+  void keepArchiveCommand().then(() => scheduler.catchUp(Date.now()));
+  const task = cron.schedule('* * * * *', () => scheduler.tick(Date.now()), {
+    name: `pgvigil-backup-${nodeName}`,
+    noOverlap: true,
+  });
+  return {
+    stop: async () => {
+      await task.stop();
+      await task.destroy();
+      await parts.close();
+    },
+  };
+}
