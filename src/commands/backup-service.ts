@@ -8,8 +8,10 @@ import cron from 'node-cron';
 import type { Registry } from 'prom-client';
 
 import type { BackupApi } from '../adapters/http/backup-routes.js';
+import { BackupMetrics } from '../adapters/metrics/backup-metrics.js';
 import type { Config } from '../config/types.js';
 import { parseSchedule } from '../core/backup/schedule.js';
+import { archivingHealth, recoveryWindow } from '../core/backup/window.js';
 import { ConfigError } from '../core/errors.js';
 import type { CoordinationStore } from '../ports/coordination.js';
 import type { Logger } from '../ports/logger.js';
@@ -17,13 +19,14 @@ import { BackupScheduler } from '../runtime/backup/scheduler.js';
 import { EventBus } from '../runtime/events.js';
 import { type BackupParts, buildBackup, utcOffsetMin } from './backup-deps.js';
 
-/** `/backups` over every cluster whose nodes all have a dataDir; undefined when none has. */
+/** `/backups` (backup.enabled) over every cluster whose nodes all have a dataDir; else undefined. */
 export function sentinelBackups(
   config: Config,
   store: Pick<CoordinationStore, 'publishEvent'>,
   log: Logger,
   registry: Registry,
 ): { api: BackupApi; close(): Promise<void> } | undefined {
+  if (!config.backup.enabled) return undefined;
   const eligible = config.clusters.filter((c) => c.nodes.every((n) => n.dataDir));
   if (eligible.length === 0) return undefined;
   const events = new EventBus(store, log);
@@ -38,6 +41,34 @@ export function sentinelBackups(
     if (!p) throw new ConfigError(`cluster ${c} has nodes without dataDir: no backups for it`);
     return p;
   };
+  // live archiving health for /metrics, `status` and the window, between backup runs
+  const metrics = new BackupMetrics(registry);
+  const refresh = async (): Promise<void> => {
+    for (const [c, p] of parts) {
+      const roles = await p.nodes.roles().catch(() => ({ primary: null }));
+      const a = roles.primary ? await p.nodes.archiver(roles.primary) : undefined;
+      if (!a) continue;
+      metrics.archiver(c, a);
+      const health = archivingHealth(a);
+      const w = recoveryWindow(
+        {
+          backups: [],
+          archiveMin: null,
+          archiveMax: null,
+          statusCode: 0,
+          statusMessage: '',
+          backupLockHeld: false,
+        },
+        a,
+      );
+      await p.catalog
+        .putWindow(c, { archiving: health, archivingDetail: w.archivingDetail })
+        .catch(() => undefined);
+    }
+  };
+  const timer = setInterval(() => void refresh().catch(() => undefined), 30_000);
+  timer.unref();
+  void refresh().catch(() => undefined);
   return {
     api: {
       list: async (c) => {
@@ -62,6 +93,7 @@ export function sentinelBackups(
       },
     },
     close: async () => {
+      clearInterval(timer);
       await Promise.all([...parts.values()].map((p) => p.close()));
     },
   };

@@ -1,6 +1,7 @@
 import { CoordinationUnavailable } from '../core/errors.js';
 import { formatBytes } from '../core/format.js';
 import type { NodeView, SentinelPresence, Topology } from '../core/model.js';
+import { backupStatus } from './backup-status.js';
 import { openStore, selectClusters } from './common.js';
 
 export interface ClusterStatus {
@@ -13,6 +14,8 @@ export interface ClusterStatus {
   nodes: Record<string, NodeView>;
   coordination: { answered: number; total: number };
   warnings: string[];
+  /** the backup line (backup-status.ts), when backups ran */
+  backup?: string;
 }
 
 /** `pgvigil status`: exit 0 when healthy, 2 without a coordination majority, 1 on warnings. */
@@ -47,6 +50,15 @@ export async function runStatus(opts: {
         else process.stderr.write(`${message}\n`);
         return 2;
       }
+    }
+    const backups = await backupStatus(
+      config,
+      out.map((s) => s.cluster),
+    );
+    for (const s of out) {
+      const b = backups.get(s.cluster);
+      if (b) s.backup = b.line;
+      if (b?.warning) s.warnings.push(b.warning);
     }
     if (opts.json) {
       const json = out.map((s) => ({
@@ -136,6 +148,7 @@ export function render(s: ClusterStatus): string {
   lines.push(
     `  sentinels: ${names.join(', ') || 'none'} - ${s.sentinels.length} live, quorum ${s.quorum}`,
   );
+  if (s.backup) lines.push(s.backup);
   for (const w of s.warnings) lines.push(`  warning: ${w}`);
   return `${lines.join('\n')}\n`;
 }

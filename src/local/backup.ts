@@ -15,12 +15,18 @@ import type { LocalNode } from './postgres.js';
 import { SUPERUSER, SUPERUSER_DATABASE } from './postgres.js';
 
 export interface LocalBackupPaths {
+  enabled: true;
   repository: string;
   workDir: string;
 }
 
+/** The `backup:` section of the local config: on, with the paths above. */
 export function localBackupPaths(dataRoot: string): LocalBackupPaths {
-  return { repository: join(dataRoot, 'backups'), workDir: join(dataRoot, 'pgbackrest') };
+  return {
+    enabled: true,
+    repository: join(dataRoot, 'backups'),
+    workDir: join(dataRoot, 'pgbackrest'),
+  };
 }
 
 /** Stanza + archive_command on every node. */
@@ -31,7 +37,8 @@ export async function setUpLocalBackups(o: {
   superPassword: string;
   progress: (m: string) => void;
 }): Promise<void> {
-  const paths = localBackupPaths(o.dataRoot);
+  const { repository, workDir } = localBackupPaths(o.dataRoot);
+  const paths = { repository, workDir };
   const engine = new PgBackRest({
     stanza: o.cluster,
     ...paths,

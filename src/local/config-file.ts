@@ -124,7 +124,7 @@ export interface LocalConfig {
   initialPrimary: string;
   replicationMode?: 'async' | 'sync' | undefined;
   /** pgBackRest repository and working directory (local/backup.ts) */
-  backup?: { repository: string; workDir: string };
+  backup?: { enabled: boolean; repository: string; workDir: string };
   nodes: { name: string; host: string; port: number; dataDir: string; agentUrl?: string }[];
 }
 

@@ -1,6 +1,6 @@
 /**
  * `GET /backups` (the records and the recovery window) and `POST /backups {"type":
- * "full|incr|diff"}` (token-guarded like every POST; 202 once started, 409 while a backup of
+ * "full|incr|diff"}` (token-guarded like every POST; 200 once started, 409 while a backup of
  * the cluster runs) on the sentinel's admin API.
  */
 import type { FastifyInstance } from 'fastify';
@@ -39,7 +39,7 @@ export function backupRoutes(
     const c = cluster.named(q.cluster);
     const r = need().start(c, body.type);
     if ('busy' in r) throw new ApiError(409, r.busy);
-    return reply.code(202).send({
+    return reply.code(200).send({
       status: 'success',
       message: `${body.type} backup of ${c} started: GET /backups shows it when done`,
     });
