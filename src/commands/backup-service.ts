@@ -131,6 +131,7 @@ export function startBackupSchedule(
     utcOffsetMin,
     logger: log,
     onTick: keepArchiveCommand,
+    hasRecords: async () => Object.keys(await parts.catalog.list()).length > 0,
   });
   void keepArchiveCommand().then(() => scheduler.catchUp(Date.now()));
   const task = cron.schedule('* * * * *', () => scheduler.tick(Date.now()), {

@@ -136,7 +136,8 @@ export class BackupRunner {
       if (type === 'full') await d.engine.expire();
       const info = await d.engine.info();
       const known = new Set(before.backups.map((b) => b.label));
-      const made = [...info.backups].reverse().find((b) => !known.has(b.label) && b.type === type);
+      // pgBackRest turns an incr/diff without a prior full into a full: take what it made
+      const made = [...info.backups].reverse().find((b) => !known.has(b.label));
       const finishedMs = d.clock.wall();
       const durationMs = d.clock.mono() - t0;
       const record = backupHash(made, {

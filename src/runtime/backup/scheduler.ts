@@ -15,6 +15,8 @@ export interface SchedulerDeps {
   matchers: Record<BackupType, CronMatcher>;
   utcOffsetMin: () => number;
   logger?: Logger;
+  /** whether any backup was ever recorded: a fresh repository has no missed slot */
+  hasRecords?: () => Promise<boolean>;
   /** every minute's housekeeping (archive_command kept on the local node) */
   onTick?: () => Promise<void>;
 }
@@ -32,6 +34,7 @@ export class BackupScheduler {
     const s = latestSlot(this.#d.matchers, nowMs, this.#d.utcOffsetMin());
     if (!s) return null;
     this.#lastSlotMs = s.atMs;
+    if (this.#d.hasRecords && !(await this.#d.hasRecords().catch(() => false))) return null;
     return this.#run(s.type, { type: s.type, day: s.day });
   }
 
