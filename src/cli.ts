@@ -99,6 +99,10 @@ local
   .option('--fast', 'use the fast timing profile')
   .option('--sync', 'synchronous replication (replication.mode: sync)')
   .option('--token', 'protect mutating API calls with a generated bearer token (<dir>/api-token)')
+  .option(
+    '--tls',
+    'TLS everywhere: a local CA, PostgreSQL verify-full with client certs, rediss://',
+  )
   .option('--no-agents', 'do not start a node agent beside each postgres')
   .option('--no-backups', 'no WAL archiving and no pgBackRest repository')
   .addOption(
@@ -122,6 +126,7 @@ local
       fast?: boolean;
       sync?: boolean;
       token?: boolean;
+      tls?: boolean;
       agents: boolean;
       backups: boolean;
       apiPort: number;

@@ -13,11 +13,13 @@ import { loadConfigWithWarnings, resolveConfigPath } from '../config/load.js';
 import { clusterSpec } from '../config/slices.js';
 import type { ClusterConfig, Config, NodeConfig } from '../config/types.js';
 import { ConfigError } from '../core/errors.js';
+import { redactSecrets } from '../core/redact.js';
 import { Agent } from '../runtime/agent/agent.js';
 import { systemClock } from '../runtime/clock.js';
 import { EventBus } from '../runtime/events.js';
-import { pgAdapterFor, redisStoreFor } from './adapters.js';
+import { pgAdapterFor, redisAuthOf, redisStoreFor } from './adapters.js';
 import { startBackupSchedule } from './backup-service.js';
+import { preflightPostgres, preflightRedis } from './preflight.js';
 
 /** The cluster and node this agent serves, with what an agent needs from the config. */
 export function agentTarget(
@@ -48,6 +50,13 @@ export function agentTarget(
   return { cluster, node: { ...node, dataDir: node.dataDir, agent: node.agent } };
 }
 
+/** Wrong TLS files, CA, client certificate or password: one line, before anything starts. */
+async function preflight(config: Config, cluster: ClusterConfig, node: NodeConfig): Promise<void> {
+  await preflightRedis(config, redisAuthOf(config), redactSecrets);
+  const index = config.clusters.indexOf(cluster);
+  await preflightPostgres([{ cluster, index, nodes: [node] }], config.timing.connectTimeoutMs);
+}
+
 /** `pgvigil agent --node N`: runs until SIGTERM/SIGINT; postgres keeps running after it. */
 export async function runAgent(opts: {
   config?: string;
@@ -70,6 +79,7 @@ export async function runAgent(opts: {
     runAsUser: config.agent.runAsUser,
   });
   local.check();
+  await preflight(config, cluster, node);
   const log = createLogger({
     level: config.log.level,
     process: `agent-${node.name}`,
@@ -88,11 +98,21 @@ export async function runAgent(opts: {
     applicationName: appName,
     connectTimeoutMs: config.timing.connectTimeoutMs,
     queryTimeoutMs: Math.max(config.timing.queryTimeoutMs, 1000),
+    tls: cluster.tls,
   };
   const pg = pgAdapterFor(cluster, config.timing, appName);
   const process_ = new AgentNodeProcess(local, {
-    superuser: { user: cluster.user, password: cluster.password, database: cluster.database },
-    replication: { user: cluster.replication.user, password: cluster.replication.password },
+    superuser: {
+      user: cluster.user,
+      password: cluster.password,
+      database: cluster.database,
+      tls: cluster.tls,
+    },
+    replication: {
+      user: cluster.replication.user,
+      password: cluster.replication.password,
+      tls: cluster.replication.tls,
+    },
   });
   const agent = new Agent({
     cluster: clusterSpec(cluster),

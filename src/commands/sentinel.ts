@@ -12,12 +12,23 @@ import { SentinelMetrics } from '../adapters/metrics/metrics.js';
 import { loadConfigWithWarnings, resolveConfigPath } from '../config/load.js';
 import { clusterSpec } from '../config/slices.js';
 import type { Config } from '../config/types.js';
+import { redactSecrets } from '../core/redact.js';
 import type { Logger } from '../ports/logger.js';
 import { systemClock } from '../runtime/clock.js';
 import { Sentinel } from '../runtime/sentinel/sentinel.js';
 import { packageVersion } from '../version.js';
-import { pgAdapterFor, redisStoreFor } from './adapters.js';
+import { pgAdapterFor, redisAuthOf, redisStoreFor } from './adapters.js';
 import { sentinelBackups } from './backup-service.js';
+import { preflightPostgres, preflightRedis } from './preflight.js';
+
+/** Wrong TLS files, CA, client certificate or password: one line, before anything starts. */
+async function preflight(config: Config): Promise<void> {
+  await preflightRedis(config, redisAuthOf(config), redactSecrets);
+  await preflightPostgres(
+    config.clusters.map((cluster, index) => ({ cluster, index })),
+    config.timing.connectTimeoutMs,
+  );
+}
 
 export async function runSentinel(opts: {
   config?: string;
@@ -33,6 +44,7 @@ export async function runSentinel(opts: {
   };
   const { config, warnings } = loadConfigWithWarnings({ file, overrides });
   assertSafeBind(config.sentinel.api.host, config.sentinel.api.token);
+  await preflight(config);
   const log = createLogger({
     level: config.log.level,
     process: config.sentinel.id,
@@ -108,6 +120,8 @@ async function startSentinel(config: Config, log: Logger): Promise<{ stop(): Pro
     throw err;
   }
   log.info({ api: `http://${host}:${port}` }, 'admin API listening');
+  // the first tick would find a TLS handshake still under way and report a lost majority
+  await store.ready(Math.max(2000, config.timing.redisTimeoutMs));
   sentinel.start();
   return { stop };
 }

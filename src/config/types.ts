@@ -4,6 +4,7 @@
  * (core/spec.ts): core never sees a secret.
  */
 import type { ClusterSpec, NodeSpec, Timing } from '../core/spec.js';
+import type { PgTls, RedisTls } from '../core/tls.js';
 
 export type { ClusterSpec, NodeSpec, Timing };
 export type NodeConfig = NodeSpec;
@@ -16,9 +17,13 @@ export interface ClusterSettings extends ClusterSpec {
   database: string;
   /** superuser-level account the sentinels probe and control with */
   user: string;
+  /** clusters[].tls, paths absolute (absent: no TLS) */
+  tls?: PgTls;
   replication: {
     mode: 'async' | 'sync';
     user: string;
+    /** replication.tls, else the cluster's tls */
+    tls?: PgTls;
   };
 }
 
@@ -49,6 +54,8 @@ export interface CoordinationConfig {
     username?: string;
     /** Redis AUTH password (passwordFile / PGVIGIL_COORDINATION__PASSWORD / secretsFile) */
     password?: string;
+    /** coordination.tls, paths absolute: used by rediss:// servers */
+    tls?: RedisTls;
   };
   timing: Timing;
   log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' };

@@ -13,7 +13,8 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
-import { findPgBinaries, stopNode } from '../adapters/process/index.js';
+import { libpqTlsQuery } from '../adapters/postgres/tls.js';
+import { defaultRunAs, findPgBinaries, stopNode } from '../adapters/process/index.js';
 import { UserError } from '../core/errors.js';
 import { startAgents } from './agents.js';
 import { localBackupPaths, setUpLocalBackups } from './backup.js';
@@ -46,6 +47,7 @@ import {
   statePath,
   writeState,
 } from './state.js';
+import { clientTls, configTls, type LocalTls, makeLocalTls, USERS } from './tls-certs.js';
 
 export { cliEntry } from './cli-entry.js';
 export { type KillSignal, localDown, localKill } from './down.js';
@@ -74,6 +76,8 @@ export interface LocalUpOptions {
   token?: boolean;
   /** WAL archiving + a pgBackRest repository (src/local/backup.ts); `local up` default true */
   backups?: boolean;
+  /** TLS everywhere (tls-certs.ts): PostgreSQL verify-full with client certificates, rediss:// */
+  tls?: boolean;
 }
 
 export const LOCAL_CLUSTER = 'local';
@@ -113,10 +117,14 @@ export async function localUp(opts: LocalUpOptions = {}): Promise<LocalState> {
   const started: Started[] = [];
   try {
     const secrets = writeSecretsFile(plan.dir, plan.cluster);
-    const nodes = await startNodes(plan, dataRoot, secrets, started);
+    const tls = opts.tls
+      ? await makeLocalTls(join(dataRoot, 'tls'), USERS, defaultRunAs())
+      : undefined;
+    if (tls) plan.progress(`TLS: CA and certificates in ${tls.dir}`);
+    const nodes = await startNodes(plan, dataRoot, secrets, started, tls);
     const pgpassFile = writePgpassFile(plan.dir, nodes, SUPERUSER, secrets.superPassword);
-    const redisServers = await startRedisServers(plan, secrets.redisPassword, started);
-    const written = await writeConfig(plan, nodes, redisServers, dataRoot);
+    const redisServers = await startRedisServers(plan, secrets.redisPassword, started, tls);
+    const written = await writeConfig(plan, nodes, redisServers, tls, dataRoot);
     if (opts.backups)
       await setUpLocalBackups({ ...plan, dataRoot, nodes, superPassword: secrets.superPassword });
     await opts.beforeSentinels?.(nodes);
@@ -152,6 +160,7 @@ export async function localUp(opts: LocalUpOptions = {}): Promise<LocalState> {
       redisServers,
       sentinels,
       agents,
+      tls,
     });
     writeState(state);
     plan.progress(`ready: primary ${plan.names[0]}, state in ${statePath(plan.dir)}`);
@@ -228,6 +237,7 @@ async function startNodes(
   dataRoot: string,
   { superPassword, replPassword }: LocalSecrets,
   started: Started[],
+  tls: LocalTls | undefined,
 ): Promise<LocalNode[]> {
   const { names, progress } = plan;
   const ports: number[] = [];
@@ -241,6 +251,7 @@ async function startNodes(
     replPassword,
     standbys: names.slice(1),
     ...(plan.opts.backups ? { settings: { archive_mode: 'on' } } : {}),
+    tls,
   });
   started.push({ stop: () => stopNode(primary) });
   const nodes = [primary];
@@ -254,6 +265,7 @@ async function startNodes(
       replUser: 'replicator',
       replPassword,
       slot: names[i]!,
+      tls,
     });
     started.push({ stop: () => stopNode(standby) });
     nodes.push(standby);
@@ -266,12 +278,18 @@ async function startRedisServers(
   plan: UpPlan,
   password: string,
   started: Started[],
+  tls: LocalTls | undefined,
 ): Promise<LocalState['redisServers']> {
   const redisServers: LocalState['redisServers'] = [];
   for (let i = 1; i <= plan.redisCount; i++) {
     const redisDir = join(plan.dir, `redis-${i}`);
     mkdirSync(redisDir, { recursive: true, mode: 0o700 });
-    const r = await startRedisServer({ dir: redisDir, name: `redis-${i}`, password });
+    const r = await startRedisServer({
+      dir: redisDir,
+      name: `redis-${i}`,
+      password,
+      tls: tls && { cert: tls.serverCert, key: tls.serverKey, ca: tls.ca },
+    });
     started.push(r);
     redisServers.push({ name: `redis-${i}`, url: r.url, port: r.port, pid: r.pid });
     plan.progress(`redis-${i} on ${r.url}`);
@@ -294,6 +312,7 @@ async function writeConfig(
   plan: UpPlan,
   nodes: LocalNode[],
   redisServers: LocalState['redisServers'],
+  tls: LocalTls | undefined,
   dataRoot: string,
 ): Promise<WrittenConfig> {
   const { opts } = plan;
@@ -315,6 +334,7 @@ async function writeConfig(
     initialPrimary: plan.names[0]!,
     replicationMode: opts.replicationMode,
     ...(opts.backups ? { backup: localBackupPaths(dataRoot) } : {}),
+    ...(tls ? { tls: configTls(tls) } : {}),
     nodes: nodes.map((n, i) => ({
       name: n.name,
       host: n.host,
@@ -341,6 +361,7 @@ function localState(
     redisServers: LocalState['redisServers'];
     sentinels: LocalState['sentinels'];
     agents: NonNullable<LocalState['agents']>;
+    tls: LocalTls | undefined;
   },
 ): LocalState {
   return {
@@ -354,13 +375,16 @@ function localState(
       name: n.name,
       host: n.host,
       port: n.port,
-      url: nodeUrl(n.port),
+      url: nodeUrl(n.port) + libpqTlsQuery(s.tls && clientTls(s.tls, SUPERUSER)),
       dataDir: n.dataDir,
       pid: n.pid,
     })),
     sentinels: s.sentinels,
     agents: s.agents,
     ...(s.tokenFile ? { tokenFile: s.tokenFile } : {}),
+    ...(s.tls
+      ? { tls: { dir: s.tls.dir, ca: s.tls.ca, superuser: clientTls(s.tls, SUPERUSER) } }
+      : {}),
     secretsFile: join(plan.dir, SECRETS_FILE),
     pgpassFile: s.pgpassFile,
     client: { user: SUPERUSER, database: SUPERUSER_DATABASE },

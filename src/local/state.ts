@@ -6,8 +6,11 @@
  */
 import { existsSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ConnectionOptions } from 'node:tls';
 
+import { pgSslOptions } from '../adapters/postgres/tls.js';
 import { UserError } from '../core/errors.js';
+import type { PgTls } from '../core/tls.js';
 import { type LocalSecrets, readSecretsFile, SECRETS_FILE, writePrivate } from './config-file.js';
 
 export type { LocalSecrets } from './config-file.js';
@@ -61,6 +64,8 @@ export interface LocalState {
   agents?: LocalAgentState[];
   /** the API bearer token file (sentinels and agents), when a token is set */
   tokenFile?: string;
+  /** `local up --tls`: the certificates' directory and how the superuser connects (verify-full) */
+  tls?: { dir: string; ca: string; superuser: PgTls };
   /** the generated passwords (0600, the config's secretsFile): read it with localSecrets() */
   secretsFile: string;
   /** libpq password file of the superuser for every node (0600): PGPASSFILE */
@@ -107,16 +112,24 @@ export function localSecrets(
 
 /** How code connects to `node` as the superuser (pg.Client options, password included). */
 export function superuserConnection(
-  state: Pick<LocalState, 'client'>,
+  state: Pick<LocalState, 'client' | 'tls'>,
   node: Pick<LocalNodeState, 'host' | 'port'>,
   secrets: Pick<LocalSecrets, 'superPassword'>,
-): { host: string; port: number; user: string; database: string; password: string } {
+): {
+  host: string;
+  port: number;
+  user: string;
+  database: string;
+  password: string;
+  ssl: false | ConnectionOptions;
+} {
   return {
     host: node.host,
     port: node.port,
     user: state.client.user,
     database: state.client.database,
     password: secrets.superPassword,
+    ssl: pgSslOptions(state.tls?.superuser, node.host),
   };
 }
 

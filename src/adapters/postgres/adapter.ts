@@ -4,6 +4,7 @@
  */
 import type { NodeSpec, ProbeResult } from '../../core/model.js';
 import { redactSecrets } from '../../core/redact.js';
+import type { PgTls } from '../../core/tls.js';
 import type { PostgresPort, ProbeOptions } from '../../ports/postgres.js';
 import * as control from './control.js';
 import { controlError, errMessage, probeFailure } from './errors.js';
@@ -18,7 +19,9 @@ export interface PgAdapterOptions {
   /** client-side probe query timeout: keep it well under downAfterMs */
   queryTimeoutMs: number;
   /** written into primary_conninfo by `repoint` */
-  replication: { user: string; password: string };
+  replication: { user: string; password: string; tls?: PgTls | undefined };
+  /** clusters[].tls of every session (absent: no TLS) */
+  tls?: PgTls | undefined;
   applicationName: string;
   /** query timeout of control statements other than promote (default 15 s) */
   controlTimeoutMs?: number;
@@ -51,6 +54,7 @@ export class PgAdapter implements PostgresPort {
       applicationName: o.applicationName,
       connectTimeoutMs: o.connectTimeoutMs,
       queryTimeoutMs,
+      tls: o.tls,
     };
   }
 

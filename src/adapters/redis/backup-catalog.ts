@@ -36,7 +36,7 @@ export class RedisBackupCatalog implements BackupCatalog {
   constructor(o: { urls: string[]; prefix: string; auth?: RedisAuth; timeoutMs?: number }) {
     this.#prefix = o.prefix;
     this.#timeoutMs = o.timeoutMs ?? 1000;
-    this.#clients = o.urls.map((u) => new Redis(u, clientOptions(o.timeoutMs ?? 1000, o.auth)));
+    this.#clients = o.urls.map((u) => new Redis(u, clientOptions(u, o.timeoutMs ?? 1000, o.auth)));
     for (const c of this.#clients) c.on('error', () => undefined);
   }
 

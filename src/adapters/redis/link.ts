@@ -17,8 +17,10 @@
 import { Redis, type RedisOptions } from 'ioredis';
 
 import { redactSecrets } from '../../core/redact.js';
+import type { RedisTls } from '../../core/tls.js';
 import { DELETE_IF_ID_SCRIPT, type TopologyWrite } from './majority.js';
 import type { CoordinationServer, SetOptions, StreamEntry, TopologyWriteAnswer } from './server.js';
+import { redisTlsOptions } from './tls.js';
 import { REVERT_SCRIPT, runTopologyScript } from './topology-script.js';
 
 export interface CoordinationLogger {
@@ -28,15 +30,21 @@ export interface CoordinationLogger {
 
 const SCAN_COUNT = 1000;
 
-/** Redis AUTH (ACL user and password; `requirepass` is the `default` user's password). */
+/**
+ * Redis AUTH (ACL user and password; `requirepass` is the `default` user's password) and the
+ * TLS files of rediss:// servers (coordination.tls).
+ */
 export interface RedisAuth {
   username?: string | undefined;
   password?: string | undefined;
+  tls?: RedisTls | undefined;
 }
 
 /** Options of every client, command and subscriber alike (the subscriber overrides some). */
-export function clientOptions(timeoutMs: number, auth: RedisAuth = {}): RedisOptions {
+export function clientOptions(url: string, timeoutMs: number, auth: RedisAuth = {}): RedisOptions {
+  const tls = redisTlsOptions(url, auth.tls);
   return {
+    ...(tls ? { tls } : {}),
     // ioredis takes a URL's own credentials first (its options fill only what the URL lacks)
     ...(auth.username === undefined ? {} : { username: auth.username }),
     ...(auth.password === undefined ? {} : { password: auth.password }),
@@ -69,7 +77,7 @@ export class RedisLink implements CoordinationServer {
     this.url = url;
     this.label = redactSecrets(url);
     this.#logger = logger;
-    this.client = new Redis(url, clientOptions(timeoutMs, auth));
+    this.client = new Redis(url, clientOptions(url, timeoutMs, auth));
     this.firstConnect = settled(this.client, timeoutMs + 100);
     this.client.on('error', (err: Error) => {
       this.#lastError = redactSecrets(err.message);
