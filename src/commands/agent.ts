@@ -154,9 +154,7 @@ export async function runAgent(opts: {
     process.once('SIGTERM', resolve);
   });
   log.info({ cluster: cluster.name, node: node.name }, 'agent stopping (postgres keeps running)');
-  await backups?.stop();
-  await agent.stop();
-  await api.close();
+  for (const close of [() => backups?.stop(), () => agent.stop(), () => api.close()]) await close();
   await pg.close();
   await store.close();
 }
