@@ -11,6 +11,7 @@ import type { BackupApi } from '../adapters/http/backup-routes.js';
 import { BackupMetrics } from '../adapters/metrics/backup-metrics.js';
 import type { Config } from '../config/types.js';
 import { parseSchedule } from '../core/backup/schedule.js';
+import type { BackupType } from '../core/backup/types.js';
 import { archivingHealth, recoveryWindow } from '../core/backup/window.js';
 import { ConfigError } from '../core/errors.js';
 import type { CoordinationStore } from '../ports/coordination.js';
@@ -45,6 +46,7 @@ export function sentinelBackups(
   const metrics = new BackupMetrics(registry);
   const refresh = async (): Promise<void> => {
     for (const [c, p] of parts) {
+      recordMetrics(metrics, c, await p.catalog.list().catch(() => ({})));
       const roles = await p.nodes.roles().catch(() => ({ primary: null }));
       const a = roles.primary ? await p.nodes.archiver(roles.primary) : undefined;
       if (!a) continue;
@@ -97,6 +99,37 @@ export function sentinelBackups(
       await Promise.all([...parts.values()].map((p) => p.close()));
     },
   };
+}
+
+/**
+ * The backup series from the Redis records, whoever ran the backup (a CLI, an agent, another
+ * sentinel): the newest good record per type, and the newest failure per type.
+ */
+function recordMetrics(
+  metrics: BackupMetrics,
+  cluster: string,
+  records: Record<string, Record<string, string>>,
+): void {
+  const newest = new Map<string, Record<string, string>>();
+  const failed = new Map<string, number>();
+  for (const r of Object.values(records)) {
+    if ((r.cluster ?? cluster) !== cluster || !r.type) continue;
+    const failedAt = Date.parse(
+      r.last_failure_at ?? (r.status === 'failed' ? (r.finished ?? '') : ''),
+    );
+    if (!Number.isNaN(failedAt)) failed.set(r.type, Math.max(failed.get(r.type) ?? 0, failedAt));
+    if (r.status !== 'ok') continue;
+    const cur = newest.get(r.type);
+    if (!cur || (cur.finished ?? '') < (r.finished ?? '')) newest.set(r.type, r);
+  }
+  for (const [type, r] of newest)
+    metrics.success(
+      type as BackupType,
+      Date.parse(r.finished ?? '') / 1000,
+      Number(r.duration),
+      Number(r.size),
+    );
+  for (const [type, at] of failed) metrics.failure(type as BackupType, at / 1000);
 }
 
 /** The schedule in an agent (backup.enabled): node-cron every minute, catch-up at start. */
