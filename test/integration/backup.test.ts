@@ -144,34 +144,37 @@ describe('backups on pgBackRest with records in Redis', () => {
 
   it('bad input: one line, nothing changed', async () => {
     const before = await b.catalog.list();
-    const badType = await cli(h, 'backup', 'run', '--type', 'weekly');
-    expect(badType.code).toBe(1);
-    expect(badType.stderr.trim().split('\n')).toHaveLength(1);
-    const noLabel = await cli(
-      h,
-      'backup',
-      'restore',
-      '--label',
-      '20990101-000000F',
-      '--to',
-      join(h.state.dataRoot, 'x1'),
-    );
-    expect(noLabel.stderr).toMatch(/^pgvigil: --label 20990101-000000F: no such backup/);
-    expect(existsSync(join(h.state.dataRoot, 'x1'))).toBe(false);
-    const early = await cli(
-      h,
-      'backup',
-      'restore',
-      '--time',
-      '2001-01-01T00:00:00Z',
-      '--to',
-      join(h.state.dataRoot, 'x2'),
-    );
-    expect(early.stderr).toMatch(/^pgvigil: --time .* is before the first recoverable moment/);
     const full = join(h.state.dataRoot, 'x3');
     mkdirSync(full);
     writeFileSync(join(full, 'keep'), 'x');
-    const notEmpty = await cli(h, 'backup', 'restore', '--to', full);
+    // independent and read-only: in parallel
+    const [badType, noLabel, early, notEmpty] = await Promise.all([
+      cli(h, 'backup', 'run', '--type', 'weekly'),
+      cli(
+        h,
+        'backup',
+        'restore',
+        '--label',
+        '20990101-000000F',
+        '--to',
+        join(h.state.dataRoot, 'x1'),
+      ),
+      cli(
+        h,
+        'backup',
+        'restore',
+        '--time',
+        '2001-01-01T00:00:00Z',
+        '--to',
+        join(h.state.dataRoot, 'x2'),
+      ),
+      cli(h, 'backup', 'restore', '--to', full),
+    ]);
+    expect(badType.code).toBe(1);
+    expect(badType.stderr.trim().split('\n')).toHaveLength(1);
+    expect(noLabel.stderr).toMatch(/^pgvigil: --label 20990101-000000F: no such backup/);
+    expect(existsSync(join(h.state.dataRoot, 'x1'))).toBe(false);
+    expect(early.stderr).toMatch(/^pgvigil: --time .* is before the first recoverable moment/);
     expect(notEmpty.stderr).toMatch(/^pgvigil: --to .* is not empty/);
     for (const r of [noLabel, early, notEmpty]) {
       expect(r.code).toBe(1);
