@@ -23,6 +23,7 @@ import {
   PORT_MAX,
   streamId,
 } from './commands/cli-options.js';
+import { runConnstring } from './commands/connstring.js';
 import { runDemo } from './commands/demo.js';
 import { runEvents } from './commands/events.js';
 import { runPause } from './commands/pause.js';
@@ -198,6 +199,18 @@ program
       json?: boolean;
     }) => runEvents(opts),
   );
+
+program
+  .command('connstring')
+  .description(
+    'a libpq multi-host URL of the cluster (psql, psycopg, JDBC, pgx follow the primary)',
+  )
+  .addOption(configOption())
+  .addOption(nameOption('--cluster <name>', 'cluster (default: the first)'))
+  .option('--read-only', 'target_session_attrs=prefer-standby (standbys first)')
+  .option('--user <name>', "user in the URL (default: the cluster's user)")
+  .option('--database <name>', "database in the URL (default: the cluster's database)")
+  .action(async (opts: Parameters<typeof runConnstring>[0]) => runConnstring(opts));
 
 for (const paused of [true, false]) {
   program

@@ -13,10 +13,11 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
-import { libpqTlsQuery } from '../adapters/postgres/tls.js';
+import { libpqTlsQuery, pgSslOptions } from '../adapters/postgres/tls.js';
 import { defaultRunAs, findPgBinaries, stopNode } from '../adapters/process/index.js';
 import { UserError } from '../core/errors.js';
 import { startAgents } from './agents.js';
+import { type AppRole, createAppRole } from './app-role.js';
 import { localBackupPaths, setUpLocalBackups } from './backup.js';
 import { cliEntry } from './cli-entry.js';
 import {
@@ -123,6 +124,15 @@ export async function localUp(opts: LocalUpOptions = {}): Promise<LocalState> {
     if (tls) plan.progress(`TLS: CA and certificates in ${tls.dir}`);
     const nodes = await startNodes(plan, dataRoot, secrets, started, tls);
     const pgpassFile = writePgpassFile(plan.dir, nodes, SUPERUSER, secrets.superPassword);
+    const app = await createAppRole({
+      dir: plan.dir,
+      primary: nodes[0]!,
+      nodes,
+      superuser: SUPERUSER,
+      superPassword: secrets.superPassword,
+      pgpassFile,
+      ssl: pgSslOptions(tls && clientTls(tls, SUPERUSER), nodes[0]!.host),
+    });
     const redisServers = await startRedisServers(plan, secrets.redisPassword, started, tls);
     const written = await writeConfig(plan, nodes, redisServers, tls, dataRoot);
     if (opts.backups)
@@ -155,6 +165,7 @@ export async function localUp(opts: LocalUpOptions = {}): Promise<LocalState> {
     const state = localState(plan, {
       ...written,
       pgpassFile,
+      app,
       dataRoot,
       nodes,
       redisServers,
@@ -356,6 +367,7 @@ function localState(
   plan: UpPlan,
   s: WrittenConfig & {
     pgpassFile: string;
+    app: AppRole;
     dataRoot: string;
     nodes: LocalNode[];
     redisServers: LocalState['redisServers'];
@@ -387,7 +399,7 @@ function localState(
       : {}),
     secretsFile: join(plan.dir, SECRETS_FILE),
     pgpassFile: s.pgpassFile,
-    client: { user: SUPERUSER, database: SUPERUSER_DATABASE },
+    client: { user: SUPERUSER, database: SUPERUSER_DATABASE, app: s.app },
     dataRoot: s.dataRoot,
     startedAt: new Date().toISOString(),
   };

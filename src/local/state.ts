@@ -11,6 +11,7 @@ import type { ConnectionOptions } from 'node:tls';
 import { pgSslOptions } from '../adapters/postgres/tls.js';
 import { UserError } from '../core/errors.js';
 import type { PgTls } from '../core/tls.js';
+import type { AppRole } from './app-role.js';
 import { type LocalSecrets, readSecretsFile, SECRETS_FILE, writePrivate } from './config-file.js';
 
 export type { LocalSecrets } from './config-file.js';
@@ -70,8 +71,11 @@ export interface LocalState {
   secretsFile: string;
   /** libpq password file of the superuser for every node (0600): PGPASSFILE */
   pgpassFile: string;
-  /** who `nodes[].url` connects as */
-  client: { user: string; database: string };
+  /**
+   * who `nodes[].url` connects as (the superuser); `app`: the application role (not a
+   * superuser; its password in the 0600 `passwordFile` and in pgpassFile; src/local/app-role.ts)
+   */
+  client: { user: string; database: string; app?: AppRole };
   /** where PostgreSQL data lives (inside dir, or a temp dir when dir is not reachable by the postgres user) */
   dataRoot: string;
   startedAt: string;

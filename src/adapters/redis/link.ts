@@ -31,6 +31,23 @@ export interface CoordinationLogger {
 const SCAN_COUNT = 1000;
 
 /**
+ * PUBLISH the event, and XADD it with the publisher's id unless the stream already holds that
+ * id or a later one (then the entry is skipped on this server and the script returns the
+ * stream's last id, so that the publisher makes its next ids after it; src/core/event-id.ts).
+ * KEYS[1] stream; ARGV channel, json, maxlen, id. Returns '' when stored.
+ */
+const APPEND_EVENT_SCRIPT = `
+redis.call('PUBLISH', ARGV[1], ARGV[2])
+local r = redis.pcall('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], ARGV[4], 'event', ARGV[2])
+if type(r) == 'table' and r.err then
+  local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+  if top[1] then return top[1][1] end
+  return redis.error_reply(r.err)
+end
+return ''
+`;
+
+/**
  * Redis AUTH (ACL user and password; `requirepass` is the `default` user's password) and the
  * TLS files of rediss:// servers (coordination.tls).
  */
@@ -148,16 +165,29 @@ export class RedisLink implements CoordinationServer {
     });
   }
 
-  async appendEvent(channel: string, stream: string, json: string, maxLen: number): Promise<void> {
-    await this.#run(async (c) => {
-      const replies = await c
-        .multi()
-        .publish(channel, json)
-        .xadd(stream, 'MAXLEN', '~', String(maxLen), '*', 'event', json)
-        .exec();
-      const failed = replies?.find(([err]) => err !== null)?.[0];
-      if (replies === null || failed) throw failed ?? new Error('transaction aborted');
-    });
+  async appendEvent(
+    channel: string,
+    stream: string,
+    json: string,
+    maxLen: number,
+    id?: string,
+  ): Promise<string | null> {
+    if (id === undefined) {
+      await this.#run(async (c) => {
+        const replies = await c
+          .multi()
+          .publish(channel, json)
+          .xadd(stream, 'MAXLEN', '~', String(maxLen), '*', 'event', json)
+          .exec();
+        const failed = replies?.find(([err]) => err !== null)?.[0];
+        if (replies === null || failed) throw failed ?? new Error('transaction aborted');
+      });
+      return null;
+    }
+    const top = await this.#run((c) =>
+      c.eval(APPEND_EVENT_SCRIPT, 1, stream, channel, json, String(maxLen), id),
+    );
+    return typeof top === 'string' && top !== '' ? top : null;
   }
 
   async readStream(stream: string, afterId: string | null, count: number): Promise<StreamEntry[]> {

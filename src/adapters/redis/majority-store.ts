@@ -19,6 +19,7 @@
 import type { z } from 'zod';
 
 import { CoordinationUnavailable, UserError } from '../../core/errors.js';
+import { compareEventIds, isEventId } from '../../core/event-id.js';
 import type { StampedEvent } from '../../core/events.js';
 import type { PauseState, SentinelPresence, Topology, Vote } from '../../core/model.js';
 import type {
@@ -264,19 +265,25 @@ export class MajorityStore<
   // ---- events ---------------------------------------------------------------------------
 
   /** Throws CoordinationUnavailable only when no server at all took the event. */
-  async publishEvent(cluster: string, event: StampedEvent): Promise<void> {
+  async publishEvent(cluster: string, event: StampedEvent): Promise<{ laterId?: string }> {
     const json = encode(StampedEventSchema, event, `the event ${event.type}`);
     const channel = this.#keys.events(cluster);
     const history = this.#keys.history(cluster);
-    const answers = await this.onAll((s) => s.appendEvent(channel, history, json, HISTORY_MAXLEN));
+    const id = isEventId(event.id) ? event.id : undefined;
+    const answers = await this.onAll((s) =>
+      s.appendEvent(channel, history, json, HISTORY_MAXLEN, id),
+    );
     if (!answers.some((a) => a.ok)) {
       throw new CoordinationUnavailable(
         `event ${event.type} not published: ${this.#describe(answers)}`,
       );
     }
+    const later = answers.flatMap((a) => (a.ok && a.value !== null ? [a.value] : []));
+    const laterId = later.sort(compareEventIds).at(-1);
+    return laterId === undefined ? {} : { laterId };
   }
 
-  /** From the first server (in configuration order) that answers. */
+  /** The union of the servers that answer (merged by stream id, in id order). */
   async readHistory(
     cluster: string,
     sinceId: string,
@@ -290,21 +297,24 @@ export class MajorityStore<
     }
     const key = this.#keys.history(cluster);
     const limit = Math.max(1, Math.floor(count));
-    const failures: string[] = [];
-    for (const server of this.servers) {
-      const answer = await this.#on(server, (s) => s.readStream(key, after, limit));
-      if (!answer.ok) {
-        failures.push(`${server.label}: ${answer.error}`);
-        continue;
-      }
-      return answer.value.flatMap(({ id, json }) => {
-        const event = parseEvent(json);
-        return event === null ? [] : [{ id, event }];
-      });
+    const answers = await this.onAll((s) => s.readStream(key, after, limit));
+    if (!answers.some((a) => a.ok)) {
+      const failures = answers.map((a, i) => `${this.servers[i]?.label}: ${a.ok ? '' : a.error}`);
+      throw new CoordinationUnavailable(
+        `no Redis server answered for the event history (${failures.join('; ')})`,
+      );
     }
-    throw new CoordinationUnavailable(
-      `no Redis server answered for the event history (${failures.join('; ')})`,
-    );
+    // one entry per event id (the stream id itself, or, for an event published without one, the
+    // first server's entry in configuration order)
+    const byId = new Map<string, { id: string; event: StampedEvent }>();
+    for (const answer of answers) {
+      if (!answer.ok) continue;
+      for (const { id, json } of answer.value) {
+        const event = parseEvent(json);
+        if (event !== null && !byId.has(event.id)) byId.set(event.id, { id, event });
+      }
+    }
+    return [...byId.values()].sort((a, b) => compareStreamIds(a.id, b.id)).slice(0, limit);
   }
 
   // ---- plumbing -------------------------------------------------------------------------
@@ -335,6 +345,12 @@ export class MajorityStore<
     );
     return noMajorityMessage(this.total, failed);
   }
+}
+
+/** Stream ids (`<ms>` or `<ms>-<seq>`) in stream order. */
+function compareStreamIds(a: string, b: string): number {
+  const full = (id: string): string => (id.includes('-') ? id : `${id}-0`);
+  return compareEventIds(full(a), full(b));
 }
 
 /** A TTL as Redis takes it: a whole number of ms, at least 1. */
