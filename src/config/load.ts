@@ -196,7 +196,11 @@ function resolveConfig(
     baseDir: ctx.baseDir,
     sentinels: p.sentinels,
     sentinel: {
-      id: p.sentinel.id,
+      ...(p.sentinel.id === undefined ? {} : { id: p.sentinel.id }),
+      ...(p.sentinel.idFile === undefined
+        ? {}
+        : { idFile: path.resolve(ctx.baseDir, p.sentinel.idFile) }),
+      peers: [...p.sentinel.peers],
       api: {
         host: p.sentinel.api.host,
         port: p.sentinel.api.port,
@@ -288,6 +292,8 @@ function clusterSettings(c: ParsedCluster, baseDir: string): ClusterSettings {
     replication: {
       mode: c.replication.mode,
       user: c.replication.user,
+      maxSlotWalKeepSize: c.replication.maxSlotWalKeepSize,
+      dropSlotAfterMs: c.replication.dropSlotAfterMs,
       ...(replTls ? { tls: replTls } : {}),
     },
     nodes: c.nodes.map((n) => ({

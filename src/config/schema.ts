@@ -178,6 +178,13 @@ const ClusterSchema = z.strictObject({
     .strictObject({
       mode: z.enum(['async', 'sync']).default(DEFAULTS.replicationMode),
       user: nonEmpty.default(DEFAULTS.replicationUser),
+      /** max_slot_wal_keep_size on the primary: a dead standby's slot never fills the disk */
+      maxSlotWalKeepSize: z
+        .string()
+        .regex(/^(-1|\d+(kB|MB|GB|TB))$/, 'must be -1 or a size such as 512MB or 1GB')
+        .default(DEFAULTS.maxSlotWalKeepSize),
+      /** drop the slot of a node unreachable for this long (ms) */
+      dropSlotAfterMs: int(1000).default(DEFAULTS.dropSlotAfterMs),
       password: z.string().optional(),
       passwordFile: nonEmpty.optional(),
       /** TLS of replication connections (absent: the cluster's tls) */
@@ -219,7 +226,12 @@ export const RawConfigSchema = z.strictObject({
   sentinels: int(1).default(DEFAULTS.sentinels),
   sentinel: z
     .strictObject({
-      id: nonEmpty.default(DEFAULTS.sentinelId),
+      /** stable id (absent: read from idFile, created once with a generated id) */
+      id: nonEmpty.optional(),
+      /** where a generated id is kept (default `sentinel.id` beside the config file) */
+      idFile: nonEmpty.optional(),
+      /** the configured sentinel set: votes and presence of other ids are ignored (empty: any) */
+      peers: z.array(nonEmpty).default([]),
       api: z
         .strictObject({
           host: nonEmpty.default(DEFAULTS.apiHost),

@@ -22,6 +22,9 @@ export interface ClusterSettings extends ClusterSpec {
   replication: {
     mode: 'async' | 'sync';
     user: string;
+    /** always set by load.ts (schema defaults) */
+    maxSlotWalKeepSize?: string;
+    dropSlotAfterMs?: number;
     /** replication.tls, else the cluster's tls */
     tls?: PgTls;
   };
@@ -43,8 +46,12 @@ export interface CoordinationConfig {
   /** number of sentinels configured in this sentinel set (quorum must be a majority of it) */
   sentinels: number;
   sentinel: {
-    /** defaults to `<hostname>-<pid>` */
-    id: string;
+    /** absent: the id kept in `idFile` (created once, see src/config/sentinel-id.ts) */
+    id?: string;
+    /** file holding the generated id (default `<baseDir>/sentinel.id`) */
+    idFile?: string;
+    /** the configured sentinel ids; votes and presence of any other id are ignored (empty: any) */
+    peers: string[];
     api: { host: string; port: number; token?: string };
   };
   coordination: {

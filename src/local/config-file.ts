@@ -141,6 +141,8 @@ export function writeConfigFile(dir: string, c: LocalConfig): string {
     timing: { profile: c.profile, ...c.timing },
     ...(c.backup ? { backup: c.backup } : {}),
     sentinel: {
+      // fixed ids s1..sN (each started with --id): a vote from any other id does not count
+      peers: Array.from({ length: c.sentinels }, (_, i) => `s${i + 1}`),
       api: {
         host: '127.0.0.1',
         port: c.apiPort,

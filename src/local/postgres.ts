@@ -101,6 +101,7 @@ const DEFAULT_SETTINGS: Record<string, string> = {
   hot_standby: 'on',
   hot_standby_feedback: 'on',
   wal_keep_size: '256MB',
+  max_slot_wal_keep_size: '1GB', // as the sentinel keeps it (replication.maxSlotWalKeepSize)
   wal_sender_timeout: '2s',
   wal_receiver_status_interval: '1s',
   wal_receiver_timeout: '5s',

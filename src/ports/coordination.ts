@@ -28,6 +28,8 @@ export interface MajorityRead<T> {
   /** servers that answered / configured */
   answered: number;
   total: number;
+  /** topology reads: reverts of lost CASes still pending after this read's retry (absent: 0) */
+  unreverted?: number;
 }
 
 /**
@@ -46,6 +48,11 @@ export interface CasResult {
   total: number;
   /** highest epoch seen on the servers that refused */
   seenEpoch: number;
+  /**
+   * A lost CAS whose revert failed on this many servers (absent when 0). The store keeps those
+   * reverts and retries them before every later topology read and write, until they succeed.
+   */
+  unreverted?: number;
 }
 
 export interface CoordinationStore {

@@ -60,6 +60,15 @@ const STREAM_ID = /^\d+(-\d+)?$/;
 const CLOSED = 'Connection is closed.';
 const BARE_RECORD: z.ZodType<StoredRecord> = StoredRecordSchema;
 
+/** A lost CAS left on one server, to revert there (REVERT_SCRIPT: only while still ours). */
+interface PendingRevert {
+  server: number;
+  key: string;
+  epoch: number;
+  writer: string;
+  previous: string | null;
+}
+
 export type Answer<T> = { ok: true; value: T } | { ok: false; error: string };
 
 /**
@@ -79,6 +88,8 @@ export class MajorityStore<
   readonly servers: readonly S[];
   readonly #keys: Keys;
   #closed = false;
+  /** reverts that failed (server unreachable): retried before every topology read and write */
+  #pendingReverts: PendingRevert[] = [];
 
   constructor(servers: readonly S[], keys: Keys) {
     this.servers = servers;
@@ -100,12 +111,44 @@ export class MajorityStore<
 
   async readTopology(cluster: string): Promise<MajorityRead<Topology | null>> {
     const key = this.#keys.topology(cluster);
+    const unreverted = await this.retryReverts();
     const raws = this.#requireMajority(await this.onAll((s) => s.get(key)));
     return {
       value: pickTopology(raws.map(parseTopology)),
       answered: raws.length,
       total: this.total,
+      ...(unreverted > 0 ? { unreverted } : {}),
     };
+  }
+
+  /** Reverts still owed (a lost CAS left on an unreachable server). */
+  get pendingReverts(): number {
+    return this.#pendingReverts.length;
+  }
+
+  /**
+   * Retry every pending revert once; returns how many are still pending. A revert that the
+   * server answers (reverted, or nothing of ours left to revert) is done.
+   */
+  async retryReverts(): Promise<number> {
+    if (this.#pendingReverts.length === 0) return 0;
+    const pending = this.#pendingReverts;
+    this.#pendingReverts = [];
+    const failed = await this.#revert(pending);
+    this.#pendingReverts.push(...failed);
+    return this.#pendingReverts.length;
+  }
+
+  /** Runs the reverts; returns those whose server did not answer. */
+  async #revert(reverts: readonly PendingRevert[]): Promise<PendingRevert[]> {
+    const answers = await Promise.all(
+      reverts.map((r) => {
+        const server = this.servers[r.server];
+        if (server === undefined) return { ok: true } as const;
+        return this.#on(server, (s) => s.revertTopology(r.key, r.epoch, r.writer, r.previous));
+      }),
+    );
+    return reverts.filter((_, i) => answers[i]?.ok !== true);
   }
 
   async casTopology(
@@ -129,6 +172,7 @@ export class MajorityStore<
 
   async #writeTopology(cluster: string, write: TopologyWrite, next: Topology): Promise<CasResult> {
     const key = this.#keys.topology(cluster);
+    await this.retryReverts();
     // a topology no reader can decode would hold its epoch on the servers unseen: no CAS could win
     const json = encode(TopologySchema, { ...next, committedBy: write.writer }, 'a topology');
     const answers = await this.onAll((s) => s.writeTopology(key, write, json));
@@ -141,17 +185,26 @@ export class MajorityStore<
     }
     const committed = accepted >= this.majority;
     if (!committed && write.kind === 'cas' && accepted > 0) {
-      // A lost CAS must leave no trace on the minority that took it (see REVERT_SCRIPT).
-      await Promise.all(
-        answers.map((answer, i) => {
-          const server = this.servers[i];
-          if (server === undefined || !answer.ok || !answer.value.accepted) return undefined;
-          const previous = answer.value.previous;
-          return this.#on(server, (s) =>
-            s.revertTopology(key, write.nextEpoch, write.writer, previous),
-          );
-        }),
+      // A lost CAS must leave no trace on the minority that took it (see REVERT_SCRIPT); a
+      // revert that fails is kept and retried (retryReverts), never forgotten.
+      const reverts = answers.flatMap((answer, server): PendingRevert[] =>
+        answer.ok && answer.value.accepted
+          ? [
+              {
+                server,
+                key,
+                epoch: write.nextEpoch,
+                writer: write.writer,
+                previous: answer.value.previous,
+              },
+            ]
+          : [],
       );
+      const failed = await this.#revert(reverts);
+      this.#pendingReverts.push(...failed);
+      if (failed.length > 0) {
+        return { committed, accepted, total: this.total, seenEpoch, unreverted: failed.length };
+      }
     }
     return { committed, accepted, total: this.total, seenEpoch };
   }
