@@ -11,6 +11,7 @@
 import { Command, Option } from 'commander';
 
 import { runAgent } from './commands/agent.js';
+import { addBackupCommands } from './commands/backup-cli.js';
 import {
   dirOption,
   intChoiceOption,
@@ -107,6 +108,7 @@ local
   )
   .option('--no-agents', 'do not start a node agent beside each postgres')
   .option('--netns', 'each node, sentinel and Redis server in a network namespace (root)')
+  .option('--no-backups', 'no WAL archiving and no pgBackRest repository')
   .addOption(
     intOption(
       '--api-port <port>',
@@ -131,6 +133,7 @@ local
       tls?: boolean;
       agents: boolean;
       netns?: boolean;
+      backups: boolean;
       apiPort: number;
       detach?: boolean;
     }) => {
@@ -273,6 +276,8 @@ program
   .action(async (opts: { config?: string; cluster?: string }) =>
     runIntent({ ...opts, op: 'failback' }),
   );
+
+addBackupCommands(program, configOption);
 
 program
   .command('demo')

@@ -18,6 +18,7 @@ import { Agent } from '../runtime/agent/agent.js';
 import { systemClock } from '../runtime/clock.js';
 import { EventBus } from '../runtime/events.js';
 import { pgAdapterFor, redisAuthOf, redisStoreFor } from './adapters.js';
+import { startBackupSchedule } from './backup-service.js';
 import { preflightPostgres, preflightRedis } from './preflight.js';
 
 /** The cluster and node this agent serves, with what an agent needs from the config. */
@@ -143,6 +144,7 @@ export async function runAgent(opts: {
     hint: `free it or change clusters[${cluster.name}].nodes[${node.name}].agent.url`,
   });
   agent.start();
+  const backups = startBackupSchedule(config, cluster.name, node.name, store, log);
   log.info(
     { cluster: cluster.name, node: node.name, api: node.agent.url, dataDir: node.dataDir },
     'agent started',
@@ -152,8 +154,7 @@ export async function runAgent(opts: {
     process.once('SIGTERM', resolve);
   });
   log.info({ cluster: cluster.name, node: node.name }, 'agent stopping (postgres keeps running)');
-  await agent.stop();
-  await api.close();
+  for (const close of [() => backups?.stop(), () => agent.stop(), () => api.close()]) await close();
   await pg.close();
   await store.close();
 }

@@ -21,6 +21,7 @@ import { systemClock } from '../runtime/clock.js';
 import { Sentinel } from '../runtime/sentinel/sentinel.js';
 import { packageVersion } from '../version.js';
 import { pgAdapterFor, redisAuthOf, redisStoreFor } from './adapters.js';
+import { sentinelBackups } from './backup-service.js';
 import { preflightPostgres, preflightRedis } from './preflight.js';
 
 /** Wrong TLS files, CA, client certificate or password: one line, before anything starts. */
@@ -101,6 +102,7 @@ async function startSentinel(
     apiUrl: `http://${host}:${port}`,
     version: packageVersion(),
   });
+  const backups = sentinelBackups(config, store, log, metrics.registry);
   const api = buildSentinelApi({
     host,
     port,
@@ -116,10 +118,12 @@ async function startSentinel(
       failback: (c, body, meta) => sentinel.submit('failback', c, body, meta.requestedBy),
       switchover: (c, body, meta) => sentinel.submit('switchover', c, body, meta.requestedBy),
     },
+    ...(backups ? { backups: backups.api } : {}),
   });
   const stop = async (): Promise<void> => {
     await sentinel.stop();
     await api.close();
+    await backups?.close();
     await Promise.all([...pgs.values()].map((p) => p.close()));
     await store.close();
   };

@@ -3,6 +3,7 @@ import { CoordinationUnavailable } from '../core/errors.js';
 import { formatBytes } from '../core/format.js';
 import type { NodeView, SentinelPresence, SlotView, Topology } from '../core/model.js';
 import { redisAuthOf } from './adapters.js';
+import { backupStatus } from './backup-status.js';
 import { openStore, selectClusters } from './common.js';
 
 export interface ClusterStatus {
@@ -17,6 +18,8 @@ export interface ClusterStatus {
   slots: SlotView[];
   coordination: { answered: number; total: number };
   warnings: string[];
+  /** the backup line (backup-status.ts), when backups ran */
+  backup?: string;
 }
 
 /** `pgvigil status`: exit 0 when healthy, 2 without a coordination majority, 1 on warnings. */
@@ -62,6 +65,15 @@ export async function runStatus(opts: {
       redisAuthOf(config),
       1000,
     );
+    const backups = await backupStatus(
+      config,
+      out.map((s) => s.cluster),
+    );
+    for (const s of out) {
+      const b = backups.get(s.cluster);
+      if (b) s.backup = b.line;
+      if (b?.warning) s.warnings.push(b.warning);
+    }
     if (opts.json) {
       const json = out.map((s) => ({
         coordination: persistence,
@@ -166,6 +178,7 @@ export function render(s: ClusterStatus): string {
     lines.push(
       `  slot ${slot.name}: ${slot.active ? 'active' : 'inactive'}, retains ${slot.retainedBytes === null ? '-' : formatBytes(slot.retainedBytes)}${slot.walStatus ? ` (${slot.walStatus})` : ''}`,
     );
+  if (s.backup) lines.push(s.backup);
   for (const w of s.warnings) lines.push(`  warning: ${w}`);
   return `${lines.join('\n')}\n`;
 }

@@ -12,6 +12,7 @@
  */
 import { z } from 'zod';
 
+import { DEFAULT_SCHEDULE, parseCron } from '../core/backup/schedule.js';
 import {
   DEFAULTS,
   FENCE_FACTOR,
@@ -201,6 +202,32 @@ const ClusterSchema = z.strictObject({
   nodes: z.array(NodeSchema).min(1, 'needs at least one node'),
 });
 
+const cron = (dflt: string) =>
+  nonEmpty.default(dflt).refine((v) => typeof parseCron(v) !== 'string', {
+    error: (i) => String(parseCron(String(i.input))),
+  });
+
+/** Backups on pgBackRest (DESIGN.md, Backups); paths relative to the config file. */
+const BackupSchema = z.strictObject({
+  /** agents (and sentinels) run the schedule and keep archive_command set */
+  enabled: bool.default(false),
+  repository: nonEmpty.default('./backups'),
+  /** config file, lock, log and spool of pgBackRest (default `<repository>/../.pgvigil-backup`) */
+  workDir: nonEmpty.optional(),
+  /** extra pgBackRest [global] options passed through, e.g. repo1-type: s3 */
+  options: z.record(z.string(), z.union([z.string(), z.number()]).transform(String)).default({}),
+  retentionFull: int(1).default(2),
+  fromStandby: bool.default(false),
+  archiveTimeoutS: int(1).default(60),
+  schedule: z
+    .strictObject({
+      full: cron(DEFAULT_SCHEDULE.full),
+      incr: cron(DEFAULT_SCHEDULE.incr),
+      diff: cron(DEFAULT_SCHEDULE.diff),
+    })
+    .prefault({}),
+});
+
 export const RawConfigSchema = z.strictObject({
   /** dotenv-style file of PGVIGIL_...=value lines (environment overrides, below the real env) */
   secretsFile: nonEmpty.optional(),
@@ -248,6 +275,7 @@ export const RawConfigSchema = z.strictObject({
       runAsUser: nonEmpty.default('postgres'),
     })
     .prefault({}),
+  backup: BackupSchema.prefault({}),
   clusters: z.array(ClusterSchema).min(1, 'needs at least one cluster'),
 });
 

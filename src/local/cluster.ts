@@ -18,6 +18,7 @@ import { defaultRunAs, findPgBinaries, stopNode } from '../adapters/process/inde
 import { UserError } from '../core/errors.js';
 import { startAgents } from './agents.js';
 import { type AppRole, createAppRole } from './app-role.js';
+import { localBackupPaths, setUpLocalBackups } from './backup.js';
 import { cliEntry } from './cli-entry.js';
 import {
   type LocalSecrets,
@@ -89,6 +90,8 @@ export interface LocalUpOptions {
    * (needs root; netns.ts); the API token is then always on
    */
   netns?: boolean;
+  /** WAL archiving + a pgBackRest repository (src/local/backup.ts); `local up` default true */
+  backups?: boolean;
   /** TLS everywhere (tls-certs.ts): PostgreSQL verify-full with client certificates, rediss:// */
   tls?: boolean;
 }
@@ -161,7 +164,9 @@ export async function localUp(opts: LocalUpOptions = {}): Promise<LocalState> {
       ssl: pgSslOptions(tls && clientTls(tls, SUPERUSER), nodes[0]!.host),
     });
     const redisServers = await startRedisServers(plan, secrets.redisPassword, started, tls);
-    const written = await writeConfig(plan, nodes, redisServers, tls);
+    const written = await writeConfig(plan, nodes, redisServers, tls, dataRoot);
+    if (opts.backups)
+      await setUpLocalBackups({ ...plan, dataRoot, nodes, superPassword: secrets.superPassword });
     await opts.beforeSentinels?.(nodes);
     const logDir = join(plan.dir, 'logs');
     mkdirSync(logDir, { recursive: true, mode: 0o700 });
@@ -294,6 +299,7 @@ async function startNodes(
     superPassword,
     replPassword,
     standbys: names.slice(1),
+    ...(plan.opts.backups ? { settings: { archive_mode: 'on' } } : {}),
     tls,
   });
   started.push({ stop: () => stopNode(primary) });
@@ -360,6 +366,7 @@ async function writeConfig(
   nodes: LocalNode[],
   redisServers: LocalState['redisServers'],
   tls: LocalTls | undefined,
+  dataRoot: string,
 ): Promise<WrittenConfig> {
   const { opts } = plan;
   const apiPorts: number[] = [];
@@ -381,6 +388,7 @@ async function writeConfig(
     cluster: plan.cluster,
     initialPrimary: plan.names[0]!,
     replicationMode: opts.replicationMode,
+    ...(opts.backups ? { backup: localBackupPaths(dataRoot) } : {}),
     ...(tls ? { tls: configTls(tls) } : {}),
     nodes: nodes.map((n, i) => ({
       name: n.name,
