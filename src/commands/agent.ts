@@ -7,7 +7,9 @@
 import { buildAgentApi } from '../adapters/http/agent-api.js';
 import { assertSafeBind, listenOn } from '../adapters/http/common.js';
 import { createLogger } from '../adapters/logging/logger.js';
+import { AgentMetrics } from '../adapters/metrics/agent-metrics.js';
 import { LocalObserver, type SessionParams } from '../adapters/postgres/index.js';
+import { readSlots } from '../adapters/postgres/slots.js';
 import { AgentNodeProcess, LocalPostgres, usePgBinDir } from '../adapters/process/index.js';
 import { loadConfigWithWarnings, resolveConfigPath } from '../config/load.js';
 import { clusterSpec } from '../config/slices.js';
@@ -93,6 +95,7 @@ export async function runAgent(opts: {
     superuser: { user: cluster.user, password: cluster.password, database: cluster.database },
     replication: { user: cluster.replication.user, password: cluster.replication.password },
   });
+  const bus = new EventBus(store, log);
   const agent = new Agent({
     cluster: clusterSpec(cluster),
     node: node.name,
@@ -100,15 +103,25 @@ export async function runAgent(opts: {
     keepOldDataDirs: config.agent.keepOldDataDirs,
     store,
     pg,
-    bus: new EventBus(store, log),
+    bus,
     log,
     clock: systemClock,
     process: process_,
     observer: new LocalObserver(process_, session),
     observeTimeoutMs: session.queryTimeoutMs,
   });
+  const metrics = new AgentMetrics({
+    cluster: cluster.name,
+    node: node.name,
+    view: () => agent.status(),
+    slots: () => readSlots({ ...session, applicationName: `${appName}-metrics` }),
+  });
+  bus.onEvent((e) => {
+    if (e.type === 'node-rejoined' && e.node === node.name) metrics.rejoined(e.method, Date.parse(e.at));
+  });
   const api = buildAgentApi({
     token,
+    metrics: metrics.registry,
     health: () => agent.health(),
     primary: () => agent.primary(),
     replica: (lag) => agent.replica(lag),
