@@ -15,10 +15,12 @@ import type { ClusterTickMetrics, FailoverKind, SentinelMetricsPort } from '../.
 import { DEFAULT_METRICS_PREFIX, METRICS } from './catalogue.js';
 import { counterOf, gaugeOf, histogramOf } from './series.js';
 
+const FAILOVER_KINDS: readonly FailoverKind[] = ['automatic', 'manual', 'switchover', 'failback'];
+
 export interface SentinelMetricsOptions {
   /** prom-client's Node.js process metrics (default on) */
   defaults?: boolean;
-  /** clusters[].quorum by cluster name, exported as pgvigil_cluster_quorum */
+  /** clusters[].quorum by cluster name, exported as pgvigil_cluster_quorum (and every per-cluster counter starts at 0) */
   quorum?: Readonly<Record<string, number>>;
   /** how many sentinels are live per cluster, read when Prometheus scrapes */
   liveSentinels?: { clusters: readonly string[]; count(cluster: string): Promise<number> };
@@ -73,7 +75,12 @@ export class SentinelMetrics implements SentinelMetricsPort {
     this.failoverDuration = histogramOf(METRICS.failoverDuration, r);
     this.tilt = gaugeOf(METRICS.tilt, r);
     this.coordinationMajorityGauge = gaugeOf(METRICS.coordinationMajority, r);
-    for (const [cluster, q] of Object.entries(opts.quorum ?? {})) this.quorum.set({ cluster }, q);
+    for (const [cluster, q] of Object.entries(opts.quorum ?? {})) {
+      this.quorum.set({ cluster }, q);
+      // counters start at 0, so increase() sees the first failover (a series born at 1 shows none)
+      for (const kind of FAILOVER_KINDS) this.failovers.inc({ cluster, kind }, 0);
+      this.failoverDuration.zero({ cluster });
+    }
     if (opts.defaults !== false)
       // 100 ms event-loop sampling instead of the default 10 ms: 100 wake-ups a second cost an idle
       // sentinel more CPU than all its probes.
