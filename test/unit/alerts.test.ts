@@ -8,24 +8,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
-import YAML from 'yaml';
 
 import { METRIC_LIST } from '../../src/adapters/metrics/catalogue.js';
+import { alertRules, PROMETHEUS_CONFIG_DIR } from '../helpers/alerts.js';
 
 const root = join(import.meta.dirname, '../..');
-const dir = join(root, 'config/prometheus');
-
-interface Rule {
-  alert: string;
-  expr: string;
-  annotations: { runbook_url: string };
-}
-export function alertRules(): Rule[] {
-  const doc = YAML.parse(readFileSync(join(dir, 'alerts.yml'), 'utf8')) as {
-    groups: { rules: Rule[] }[];
-  };
-  return doc.groups.flatMap((g) => g.rules);
-}
+const dir = PROMETHEUS_CONFIG_DIR;
 
 const promtool = (...args: string[]) =>
   execFileSync('promtool', args, { cwd: dir, encoding: 'utf8', stdio: 'pipe' });
