@@ -1,7 +1,7 @@
 #!/bin/sh
 # Entrypoint of the node image: on first start of the initial primary (INIT_PRIMARY=true,
 # empty $PGDATA) it runs initdb and creates the replication role; a standby starts with an
-# empty $PGDATA and its agent clones it (pg_basebackup) from the primary the topology names.
+# empty $PGDATA and is cloned from INIT_STANDBY_FROM (below).
 # Then it becomes the pgvigil agent, which starts and supervises postgres.
 set -eu
 : "${PGDATA:=/var/lib/postgresql/data}"
@@ -36,5 +36,17 @@ HBA
     PGPASSWORD="$PGVIGIL_CLUSTERS__MAIN__PASSWORD" psql -qX -U postgres -d postgres \
       -v ON_ERROR_STOP=1 -v pw="${PGVIGIL_CLUSTERS__MAIN__REPLICATION__PASSWORD:-$PGVIGIL_CLUSTERS__MAIN__PASSWORD}" >/dev/null
   pg_ctl -D "$PGDATA" -w stop -m fast >/dev/null
+  # the first start: no topology exists yet, and the sentinels publish one only once they see
+  # this node answer as a primary; later starts are the agent's, as the topology says
+  pg_ctl -D "$PGDATA" -w -l "$PGDATA/first-start.log" start >/dev/null
+fi
+# A standby's first start (INIT_STANDBY_FROM=<primary host>, empty $PGDATA): clone the primary
+# (pg_basebackup -R writes standby.signal and primary_conninfo); the agent takes it from there.
+if [ -n "${INIT_STANDBY_FROM:-}" ] && [ ! -s "$PGDATA/PG_VERSION" ]; then
+  export PGPASSWORD="${PGVIGIL_CLUSTERS__MAIN__REPLICATION__PASSWORD:-$PGVIGIL_CLUSTERS__MAIN__PASSWORD}"
+  until pg_isready -q -h "$INIT_STANDBY_FROM" -p 5432; do sleep 1; done
+  pg_basebackup -h "$INIT_STANDBY_FROM" -p 5432 -U replicator -D "$PGDATA" -X stream -R -c fast
+  chmod 700 "$PGDATA"
+  unset PGPASSWORD
 fi
 exec node /opt/pgvigil/bin/pgvigil.js "$@"

@@ -42,9 +42,16 @@ const STAND_INS: Record<string, { dockerfile: string; files?: Record<string, str
     dockerfile: `FROM ${BASE}
 COPY node /usr/local/bin/node
 COPY npm /usr/local/lib/node_modules/npm
+COPY ca.crt /etc/ssl/certs/ca-certificates.crt
+ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
 RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm
 `,
-    files: { node: process.execPath, npm: '/usr/lib/node_modules/npm' },
+    // the host's CA bundle: npm ci in the build goes through this machine's TLS proxy
+    files: {
+      node: process.execPath,
+      npm: '/usr/lib/node_modules/npm',
+      'ca.crt': '/etc/ssl/certs/ca-certificates.crt',
+    },
   },
   'redis:7-bookworm': { dockerfile: `FROM ${BASE}\n${apt('redis-server redis-tools')}\n` },
   'haproxy:2.6': {

@@ -59,7 +59,6 @@ export async function startEngine(): Promise<Engine> {
       'ip-masq': false,
     }),
   );
-  const log = join(dir, 'dockerd.log');
   const child: ChildProcess = spawn(
     'dockerd',
     [
@@ -100,13 +99,16 @@ export async function startEngine(): Promise<Engine> {
       });
     }
     spawnOk('ip', ['link', 'delete', BRIDGE]);
-    try {
-      execFileSync('sh', ['-c', `umount -R ${join(dir, 'data')} 2>/dev/null; true`]);
-    } catch {
-      /* nothing mounted */
-    }
+    // what dockerd leaves mounted under its roots (netns files, overlay layers), deepest first
+    const mounts = readFileSync('/proc/mounts', 'utf8')
+      .split('\n')
+      .map((l) => l.split(' ')[1] ?? '')
+      .filter((m) => m.startsWith(dir))
+      .sort()
+      .reverse();
+    for (const m of mounts) spawnOk('umount', [m]);
+    writeFileSync(`${dir}.dockerd.log`, stderr);
     rmSync(dir, { recursive: true, force: true });
-    writeFileSync(log, stderr);
   };
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
