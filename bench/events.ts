@@ -6,6 +6,7 @@
  * way a sentinel does (PUBLISH + XADD on every server); another store, subscribed to all three
  * servers with de-duplication (as a client), records receive time minus publish time for each
  * event id (both in this process: one clock). Also checks every event arrived exactly once.
+ * Then `--failovers` (default 10; 0 skips it) client failovers: bench/client-failover.ts.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +18,7 @@ import { RedisCoordinationStore } from '../src/adapters/redis/store.js';
 import type { StampedEvent } from '../src/core/events.js';
 import type { Topology } from '../src/core/model.js';
 import { startRedisServer } from '../src/local/redis-server.js';
+import { clientFailovers } from './client-failover.js';
 import { nearestRank } from './lib.js';
 
 async function main(): Promise<void> {
@@ -24,6 +26,7 @@ async function main(): Promise<void> {
     options: {
       count: { type: 'string', default: '1000' },
       'interval-ms': { type: 'string', default: '10' },
+      failovers: { type: 'string', default: '10' },
     },
   });
   const count = Number(values.count);
@@ -92,6 +95,8 @@ async function main(): Promise<void> {
     await Promise.all(servers.map((s) => s.stop()));
     rmSync(dir, { recursive: true, force: true });
   }
+  const failovers = Number(values.failovers);
+  if (failovers > 0) await clientFailovers(failovers);
 }
 
 main().catch((err: unknown) => {

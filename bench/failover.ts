@@ -2,7 +2,8 @@
  * `npm run bench:failover`: primary crash (SIGKILL of the postmaster) to first acknowledged
  * write on the new primary, measured with the public client on a fresh local cluster per trial.
  *
- * Method, per trial: `localUp` (N nodes, 3 sentinels, 1 Redis, the timing profile asked) in a
+ * Method, per trial: `localUp` (N nodes, 3 sentinels, 1 Redis, the timing profile asked; with
+ * `--tls` the cluster of `local up --tls` and a client over TLS) in a
  * temp dir; a PgvigilClient writer commits `INSERT INTO bench(id, at) VALUES ($1, now())` every
  * `--interval-ms` (ids increasing; a failed write is not acknowledged and the next attempt uses
  * the next id); 1 s of warm-up; t0 = performance.now() right before `localKill(primary, KILL)`;
@@ -84,6 +85,7 @@ function args(): {
   nodes: number;
   intervalMs: number;
   json: boolean;
+  tls: boolean;
 } {
   const { values } = parseArgs({
     options: {
@@ -92,6 +94,7 @@ function args(): {
       nodes: { type: 'string', default: '2' },
       'interval-ms': { type: 'string', default: '10' },
       json: { type: 'boolean', default: false },
+      tls: { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -110,6 +113,7 @@ function args(): {
     nodes: int('nodes', values.nodes, 2),
     intervalMs: int('interval-ms', values['interval-ms'], 1),
     json: values.json,
+    tls: values.tls,
   };
 }
 
@@ -134,6 +138,7 @@ async function runTrial(
   trial: number,
   nodes: number,
   intervalMs: number,
+  tls: boolean,
 ): Promise<Trial> {
   const dir = mkdtempSync(join(tmpdir(), 'pgvigil-bench-'));
   const result: Trial = {
@@ -165,6 +170,7 @@ async function runTrial(
       sentinels: 3,
       apiPort: 0,
       profile,
+      tls,
       progress: () => undefined,
     });
     const portToName = new Map(state.nodes.map((n) => [n.port, n.name]));
@@ -172,11 +178,15 @@ async function runTrial(
     let t0: number | null = null;
     const events: { event: StampedEvent; atMono: number }[] = [];
     const secrets = localSecrets(state);
+    const redisAuth = {
+      password: secrets.redisPassword,
+      ...(state.tls ? { tls: { ca: state.tls.ca } } : {}),
+    };
     store = new RedisCoordinationStore({
       urls: state.redis,
       prefix: PREFIX,
       commandTimeoutMs: 500,
-      auth: { password: secrets.redisPassword },
+      auth: redisAuth,
     });
     await store.ready(2000);
     unsubscribe = await store.subscribe(CLUSTER, (event) => {
@@ -186,10 +196,10 @@ async function runTrial(
 
     client = await PgvigilClient.connect({
       redis: state.redis,
-      redisAuth: { password: secrets.redisPassword },
+      redisAuth,
       prefix: PREFIX,
       cluster: CLUSTER,
-      pg: { ...state.client, password: secrets.superPassword },
+      pg: { ...state.client, password: secrets.superPassword, tls: state.tls?.superuser },
       poolSize: 4,
     });
     await client.query('CREATE TABLE bench (id bigint PRIMARY KEY, at timestamptz NOT NULL)');
@@ -415,7 +425,7 @@ async function main(): Promise<number> {
   const out = (line: string): void => void process.stdout.write(line + '\n');
   out(
     `pgvigil failover bench: ${a.trials} trial(s) per profile (${a.profiles.join(', ')}), ${a.nodes} nodes, 3 sentinels, 1 Redis, ` +
-      `write every ${a.intervalMs} ms, crash = SIGKILL of the primary's postmaster`,
+      `${a.tls ? 'TLS (local up --tls: verify-full, rediss://), ' : ''}write every ${a.intervalMs} ms, crash = SIGKILL of the primary's postmaster`,
   );
   out(
     `machine: ${cpus().length} x ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, Node ${process.version}`,
@@ -426,7 +436,7 @@ async function main(): Promise<number> {
     out(`\nprofile ${profile}:`);
     const trials: Trial[] = [];
     for (let i = 1; i <= a.trials; i++) {
-      const t = await runTrial(profile, i, a.nodes, a.intervalMs);
+      const t = await runTrial(profile, i, a.nodes, a.intervalMs, a.tls);
       trials.push(t);
       out(trialLine(t));
     }

@@ -22,6 +22,7 @@ import {
   PORT_MAX,
   streamId,
 } from './commands/cli-options.js';
+import { runConnstring } from './commands/connstring.js';
 import { runDemo } from './commands/demo.js';
 import { runEvents } from './commands/events.js';
 import { runPause } from './commands/pause.js';
@@ -98,6 +99,10 @@ local
   .option('--fast', 'use the fast timing profile')
   .option('--sync', 'synchronous replication (replication.mode: sync)')
   .option('--token', 'protect mutating API calls with a generated bearer token (<dir>/api-token)')
+  .option(
+    '--tls',
+    'TLS everywhere: a local CA, PostgreSQL verify-full with client certs, rediss://',
+  )
   .option('--no-agents', 'do not start a node agent beside each postgres')
   .addOption(
     intOption(
@@ -120,6 +125,7 @@ local
       fast?: boolean;
       sync?: boolean;
       token?: boolean;
+      tls?: boolean;
       agents: boolean;
       apiPort: number;
       detach?: boolean;
@@ -190,6 +196,18 @@ program
       json?: boolean;
     }) => runEvents(opts),
   );
+
+program
+  .command('connstring')
+  .description(
+    'a libpq multi-host URL of the cluster (psql, psycopg, JDBC, pgx follow the primary)',
+  )
+  .addOption(configOption())
+  .addOption(nameOption('--cluster <name>', 'cluster (default: the first)'))
+  .option('--read-only', 'target_session_attrs=prefer-standby (standbys first)')
+  .option('--user <name>', "user in the URL (default: the cluster's user)")
+  .option('--database <name>', "database in the URL (default: the cluster's database)")
+  .action(async (opts: Parameters<typeof runConnstring>[0]) => runConnstring(opts));
 
 for (const paused of [true, false]) {
   program

@@ -12,8 +12,10 @@ import { EventEmitter } from 'node:events';
 
 import pg from 'pg';
 
+import { pgSslOptions } from '../adapters/postgres/tls.js';
 import { type RedisAuth, RedisCoordinationStore } from '../adapters/redis/store.js';
 import type { Topology } from '../core/model.js';
+import type { PgTls } from '../core/tls.js';
 
 export interface PgvigilClientOptions {
   /** the same 1, 3 or 5 independent Redis servers as the sentinels' `coordination.redis` */
@@ -22,7 +24,8 @@ export interface PgvigilClientOptions {
   redisAuth?: RedisAuth;
   prefix?: string;
   cluster: string;
-  pg: { user: string; password: string; database: string };
+  /** `tls`: the cluster's `clusters[].tls` (absent: no TLS) */
+  pg: { user: string; password: string; database: string; tls?: PgTls | undefined };
   poolSize?: number;
   /** Redis command timeout (default 500 ms) */
   redisTimeoutMs?: number;
@@ -177,10 +180,12 @@ export class PgvigilClient extends EventEmitter {
       throw new Error(
         `topology epoch ${topology.epoch}: primary ${topology.primary} is not among its nodes`,
       );
+    const { tls, ...credentials } = this.#opts.pg;
     const pool = new pg.Pool({
       host: node.host,
       port: node.port,
-      ...this.#opts.pg,
+      ...credentials,
+      ssl: pgSslOptions(tls, node.host),
       max: this.#opts.poolSize ?? 10,
       connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
       query_timeout: QUERY_TIMEOUT_MS,

@@ -23,15 +23,20 @@ export function pgAdapterFor(
     database: cluster.database,
     connectTimeoutMs: timing.connectTimeoutMs,
     queryTimeoutMs: timing.queryTimeoutMs,
-    replication: { user: cluster.replication.user, password: cluster.replication.password },
+    replication: {
+      user: cluster.replication.user,
+      password: cluster.replication.password,
+      tls: cluster.replication.tls,
+    },
+    tls: cluster.tls,
     applicationName,
   });
 }
 
-/** Redis AUTH from `coordination.username` / `coordination.password`. */
+/** Redis AUTH from `coordination.username` / `coordination.password`, TLS from `coordination.tls`. */
 export function redisAuthOf(config: Pick<CoordinationConfig, 'coordination'>): RedisAuth {
-  const { username, password } = config.coordination;
-  return { username, password };
+  const { username, password, tls } = config.coordination;
+  return { username, password, tls };
 }
 
 /** The coordination store over `coordination.redis`, with its AUTH. */

@@ -8,17 +8,19 @@ import { buildAgentApi } from '../adapters/http/agent-api.js';
 import { assertSafeBind, listenOn } from '../adapters/http/common.js';
 import { createLogger } from '../adapters/logging/logger.js';
 import { AgentMetrics } from '../adapters/metrics/agent-metrics.js';
+import { readSlots } from '../adapters/postgres/agent-slots.js';
 import { LocalObserver, type SessionParams } from '../adapters/postgres/index.js';
-import { readSlots } from '../adapters/postgres/slots.js';
 import { AgentNodeProcess, LocalPostgres, usePgBinDir } from '../adapters/process/index.js';
 import { loadConfigWithWarnings, resolveConfigPath } from '../config/load.js';
 import { clusterSpec } from '../config/slices.js';
 import type { ClusterConfig, Config, NodeConfig } from '../config/types.js';
 import { ConfigError } from '../core/errors.js';
+import { redactSecrets } from '../core/redact.js';
 import { Agent } from '../runtime/agent/agent.js';
 import { systemClock } from '../runtime/clock.js';
 import { EventBus } from '../runtime/events.js';
-import { pgAdapterFor, redisStoreFor } from './adapters.js';
+import { pgAdapterFor, redisAuthOf, redisStoreFor } from './adapters.js';
+import { preflightPostgres, preflightRedis } from './preflight.js';
 
 /** The cluster and node this agent serves, with what an agent needs from the config. */
 export function agentTarget(
@@ -49,12 +51,21 @@ export function agentTarget(
   return { cluster, node: { ...node, dataDir: node.dataDir, agent: node.agent } };
 }
 
-/** `pgvigil agent --node N`: runs until SIGTERM/SIGINT; postgres keeps running after it. */
-export async function runAgent(opts: {
+/** Wrong TLS files, CA, client certificate or password: one line, before anything starts. */
+async function preflight(config: Config, cluster: ClusterConfig, node: NodeConfig): Promise<void> {
+  await preflightRedis(config, redisAuthOf(config), redactSecrets);
+  const index = config.clusters.indexOf(cluster);
+  await preflightPostgres([{ cluster, index, nodes: [node] }], config.timing.connectTimeoutMs);
+}
+
+export interface AgentOptions {
   config?: string;
   node: string;
   cluster?: string;
-}): Promise<void> {
+}
+
+/** `pgvigil agent --node N`: runs until SIGTERM/SIGINT; postgres keeps running after it. */
+export async function runAgent(opts: AgentOptions): Promise<void> {
   const file = resolveConfigPath(opts.config);
   const { config, warnings } = loadConfigWithWarnings({ file });
   const { cluster, node } = agentTarget(config, opts.node, opts.cluster);
@@ -71,6 +82,7 @@ export async function runAgent(opts: {
     runAsUser: config.agent.runAsUser,
   });
   local.check();
+  await preflight(config, cluster, node);
   const log = createLogger({
     level: config.log.level,
     process: `agent-${node.name}`,
@@ -89,11 +101,21 @@ export async function runAgent(opts: {
     applicationName: appName,
     connectTimeoutMs: config.timing.connectTimeoutMs,
     queryTimeoutMs: Math.max(config.timing.queryTimeoutMs, 1000),
+    tls: cluster.tls,
   };
   const pg = pgAdapterFor(cluster, config.timing, appName);
   const process_ = new AgentNodeProcess(local, {
-    superuser: { user: cluster.user, password: cluster.password, database: cluster.database },
-    replication: { user: cluster.replication.user, password: cluster.replication.password },
+    superuser: {
+      user: cluster.user,
+      password: cluster.password,
+      database: cluster.database,
+      tls: cluster.tls,
+    },
+    replication: {
+      user: cluster.replication.user,
+      password: cluster.replication.password,
+      tls: cluster.replication.tls,
+    },
   });
   const bus = new EventBus(store, log);
   const agent = new Agent({
@@ -110,18 +132,9 @@ export async function runAgent(opts: {
     observer: new LocalObserver(process_, session),
     observeTimeoutMs: session.queryTimeoutMs,
   });
-  const metrics = new AgentMetrics({
-    cluster: cluster.name,
-    node: node.name,
-    view: () => agent.status(),
-    slots: () => readSlots({ ...session, applicationName: `${appName}-metrics` }),
-  });
-  bus.onEvent((e) => {
-    if (e.type === 'node-rejoined' && e.node === node.name) metrics.rejoined(e.method, Date.parse(e.at));
-  });
   const api = buildAgentApi({
     token,
-    metrics: metrics.registry,
+    metrics: agentMetrics(agent, bus, cluster.name, node.name, session).registry,
     health: () => agent.health(),
     primary: () => agent.primary(),
     replica: (lag) => agent.replica(lag),
@@ -149,4 +162,24 @@ export async function runAgent(opts: {
   await api.close();
   await pg.close();
   await store.close();
+}
+
+/** The agent's /metrics: its node's series from the last loop, slots at scrape, rejoin events. */
+function agentMetrics(
+  agent: Agent,
+  bus: EventBus,
+  cluster: string,
+  node: string,
+  session: SessionParams,
+): AgentMetrics {
+  const metrics = new AgentMetrics({
+    cluster,
+    node,
+    view: () => agent.status(),
+    slots: () => readSlots({ ...session, applicationName: `${session.applicationName}-metrics` }),
+  });
+  bus.onEvent((e) => {
+    if (e.type === 'node-rejoined' && e.node === node) metrics.rejoined(e.method, Date.parse(e.at));
+  });
+  return metrics;
 }

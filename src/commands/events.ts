@@ -1,4 +1,6 @@
 import type { StampedEvent } from '../core/events.js';
+import { subscribe } from '../events/subscribe.js';
+import { redisAuthOf } from './adapters.js';
 import { openStore, selectClusters } from './common.js';
 
 export function formatEvent(e: StampedEvent): string {
@@ -10,6 +12,12 @@ export function formatEvent(e: StampedEvent): string {
           .map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
           .join(' ');
   return `${at} ${cluster} epoch=${epoch} ${type} ${detail}`;
+}
+
+/** AUTH and TLS files of the config, as subscribe() takes them. */
+function redisOptionsOf(config: Parameters<typeof redisAuthOf>[0]) {
+  const { username, password, tls } = redisAuthOf(config);
+  return { username, password, ...(tls ? { tlsFiles: tls } : {}) };
 }
 
 /** `pgvigil events [--follow] [--since ID] [--json]` */
@@ -28,26 +36,28 @@ export async function runEvents(opts: {
         ? `${JSON.stringify(id ? { ...e, streamId: id } : e)}\n`
         : `${id ? `${id} ` : ''}${formatEvent(e)}\n`,
     );
-  let unsubscribe: (() => Promise<void>) | null = null;
-  const seen = new Set<string>();
-  if (opts.follow) {
-    // subscribe first so nothing falls between the history read and the subscription
-    unsubscribe = await store.subscribe(cluster, (e) => {
-      if (!seen.has(e.id)) print(null, e);
-    });
-  }
+  let last: string | undefined;
   try {
     for (const { id, event } of await store.readHistory(cluster, opts.since, 10_000)) {
-      seen.add(event.id);
+      last = id;
       print(id, event);
     }
     if (!opts.follow) return;
+    // pgvigil/events: resumes from the last printed id against whichever server answers
+    const subscription = await subscribe({
+      cluster,
+      redis: config.coordination.redis,
+      prefix: config.coordination.prefix,
+      since: last ?? (opts.since === '' ? '0' : opts.since),
+      ...redisOptionsOf(config),
+      onEvent: (e) => print(e.id, e),
+    });
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
       process.once('SIGTERM', resolve);
     });
+    await subscription.close();
   } finally {
-    await unsubscribe?.();
     await store.close();
   }
 }

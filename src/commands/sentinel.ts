@@ -10,13 +10,26 @@ import { assertSafeBind, buildSentinelApi, listenOn } from '../adapters/http/api
 import { createLogger } from '../adapters/logging/logger.js';
 import { SentinelMetrics } from '../adapters/metrics/metrics.js';
 import { loadConfigWithWarnings, resolveConfigPath } from '../config/load.js';
+import { resolveSentinelId } from '../config/sentinel-id.js';
 import { clusterSpec } from '../config/slices.js';
 import type { Config } from '../config/types.js';
+import { UserError } from '../core/errors.js';
+import { redactSecrets } from '../core/redact.js';
 import type { Logger } from '../ports/logger.js';
 import { systemClock } from '../runtime/clock.js';
 import { Sentinel } from '../runtime/sentinel/sentinel.js';
 import { packageVersion } from '../version.js';
-import { pgAdapterFor, redisStoreFor } from './adapters.js';
+import { pgAdapterFor, redisAuthOf, redisStoreFor } from './adapters.js';
+import { preflightPostgres, preflightRedis } from './preflight.js';
+
+/** Wrong TLS files, CA, client certificate or password: one line, before anything starts. */
+async function preflight(config: Config): Promise<void> {
+  await preflightRedis(config, redisAuthOf(config), redactSecrets);
+  await preflightPostgres(
+    config.clusters.map((cluster, index) => ({ cluster, index })),
+    config.timing.connectTimeoutMs,
+  );
+}
 
 export async function runSentinel(opts: {
   config?: string;
@@ -32,13 +45,22 @@ export async function runSentinel(opts: {
   };
   const { config, warnings } = loadConfigWithWarnings({ file, overrides });
   assertSafeBind(config.sentinel.api.host, config.sentinel.api.token);
-  const log = createLogger({
-    level: config.log.level,
-    process: config.sentinel.id,
-    role: 'sentinel',
-  });
+  await preflight(config);
+  const resolved = resolveSentinelId({ ...config.sentinel, baseDir: config.baseDir });
+  const { peers } = config.sentinel;
+  if (peers.length > 0 && !peers.includes(resolved.id))
+    throw new UserError(
+      `sentinel id ${JSON.stringify(resolved.id)}${resolved.file ? ` (from ${resolved.file})` : ''} is not in sentinel.peers (${peers.join(', ')}): set sentinel.id or add it to sentinel.peers`,
+    );
+  const log = createLogger({ level: config.log.level, process: resolved.id, role: 'sentinel' });
   for (const w of warnings) log.warn({ config: file }, w);
-  const process_ = await startSentinel(config, log);
+  log.info({ sentinel: resolved.id, source: resolved.source, file: resolved.file }, 'sentinel id');
+  if (peers.length === 0)
+    log.warn(
+      { sentinel: resolved.id },
+      'sentinel.peers not set: votes from any sentinel id count toward the quorum',
+    );
+  const process_ = await startSentinel(config, resolved.id, log);
   log.info({ config: file, clusters: config.clusters.map((c) => c.name) }, 'sentinel started');
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
@@ -49,10 +71,14 @@ export async function runSentinel(opts: {
 }
 
 /** Build, bind, start. On a start-up error nothing is left running. */
-async function startSentinel(config: Config, log: Logger): Promise<{ stop(): Promise<void> }> {
+async function startSentinel(
+  config: Config,
+  sentinelId: string,
+  log: Logger,
+): Promise<{ stop(): Promise<void> }> {
   const { host, port, token } = config.sentinel.api;
   const store = redisStoreFor(config, { logger: log });
-  const appName = `pgvigil-sentinel-${config.sentinel.id}`;
+  const appName = `pgvigil-sentinel-${sentinelId}`;
   const pgs = new Map(
     config.clusters.map((c) => [c.name, pgAdapterFor(c, config.timing, appName)]),
   );
@@ -64,11 +90,14 @@ async function startSentinel(config: Config, log: Logger): Promise<{ stop(): Pro
     },
   });
   const sentinel = new Sentinel({
-    sentinelId: config.sentinel.id,
+    sentinelId,
+    peers: config.sentinel.peers,
+    ...testHooks(log),
     timing: config.timing,
     clusters: config.clusters.map(clusterSpec),
     store,
     pg: (name) => pgs.get(name)!,
+    slots: (name) => pgs.get(name)!,
     metrics,
     agents: new AgentClient({ token }),
     log,
@@ -110,6 +139,26 @@ async function startSentinel(config: Config, log: Logger): Promise<{ stop(): Pro
     throw err;
   }
   log.info({ api: `http://${host}:${port}` }, 'admin API listening');
+  // the first tick would find a TLS handshake still under way and report a lost majority
+  await store.ready(Math.max(2000, config.timing.redisTimeoutMs));
   sentinel.start();
   return { stop };
+}
+
+/**
+ * Test hook for fault scenarios: PGVIGIL_TEST_SIGSTOP_AFTER=<failover action> (e.g. `cas`) makes
+ * this process SIGSTOP itself right after that action answered, so a test can resume it later
+ * with SIGCONT, in the middle of a failover. Logged loudly; never set it in production.
+ */
+function testHooks(log: Logger): { afterAction?: (type: string) => void } {
+  const after = process.env.PGVIGIL_TEST_SIGSTOP_AFTER;
+  if (!after) return {};
+  log.warn({ after }, 'test hook PGVIGIL_TEST_SIGSTOP_AFTER set: will SIGSTOP itself mid-failover');
+  return {
+    afterAction: (type) => {
+      if (type !== after) return;
+      log.warn({ after }, 'test hook: SIGSTOP now');
+      process.kill(process.pid, 'SIGSTOP');
+    },
+  };
 }

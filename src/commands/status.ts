@@ -1,6 +1,6 @@
 import { CoordinationUnavailable } from '../core/errors.js';
 import { formatBytes } from '../core/format.js';
-import type { NodeView, SentinelPresence, Topology } from '../core/model.js';
+import type { NodeView, SentinelPresence, SlotView, Topology } from '../core/model.js';
 import { openStore, selectClusters } from './common.js';
 
 export interface ClusterStatus {
@@ -11,6 +11,8 @@ export interface ClusterStatus {
   leader: string | null;
   quorum: number;
   nodes: Record<string, NodeView>;
+  /** the primary's replication slots and the WAL each retains (the leader's view) */
+  slots: SlotView[];
   coordination: { answered: number; total: number };
   warnings: string[];
 }
@@ -32,10 +34,15 @@ export async function runStatus(opts: {
           store.readPause(c.name),
         ]);
         out.push(
-          summarize(c.name, c.quorum, topology.value, presence.value, pause.value, {
-            answered: topology.answered,
-            total: topology.total,
-          }),
+          summarize(
+            c.name,
+            c.quorum,
+            topology.value,
+            presence.value,
+            pause.value,
+            { answered: topology.answered, total: topology.total },
+            config.sentinel.peers,
+          ),
         );
       } catch (err) {
         if (!(err instanceof CoordinationUnavailable)) throw err;
@@ -76,13 +83,20 @@ export function summarize(
   presence: SentinelPresence[],
   pause: ClusterStatus['paused'],
   coordination: ClusterStatus['coordination'],
+  peers: readonly string[] = [],
 ): ClusterStatus {
   const now = Date.now();
+  const strangers = presence.filter((p) => peers.length > 0 && !peers.includes(p.id));
+  presence = presence.filter((p) => !strangers.includes(p));
   const sentinels = presence
     .map((p) => ({ id: p.id, leader: p.leader, tilt: p.tilt, api: p.api, ageMs: now - p.atWall }))
     .sort((a, b) => a.id.localeCompare(b.id));
   const leaderPresence = presence.find((p) => p.leader) ?? presence[0];
   const warnings: string[] = [];
+  if (strangers.length > 0)
+    warnings.push(
+      `ignored presence of sentinel id(s) outside sentinel.peers: ${strangers.map((p) => p.id).join(', ')}`,
+    );
   if (!topology) warnings.push('no topology committed yet: is a sentinel running?');
   if (sentinels.length < quorum)
     warnings.push(
@@ -106,6 +120,7 @@ export function summarize(
     leader: presence.find((p) => p.leader)?.id ?? null,
     quorum,
     nodes: leaderPresence?.view ?? {},
+    slots: presence.find((p) => p.leader)?.slots ?? [],
     coordination,
     warnings,
   };
@@ -136,6 +151,10 @@ export function render(s: ClusterStatus): string {
   lines.push(
     `  sentinels: ${names.join(', ') || 'none'} - ${s.sentinels.length} live, quorum ${s.quorum}`,
   );
+  for (const slot of s.slots)
+    lines.push(
+      `  slot ${slot.name}: ${slot.active ? 'active' : 'inactive'}, retains ${slot.retainedBytes === null ? '-' : formatBytes(slot.retainedBytes)}${slot.walStatus ? ` (${slot.walStatus})` : ''}`,
+    );
   for (const w of s.warnings) lines.push(`  warning: ${w}`);
   return `${lines.join('\n')}\n`;
 }

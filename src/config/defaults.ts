@@ -2,7 +2,6 @@
  * Every default of the config (schema.ts fills them in): the timing profiles and the plain
  * values. Explicit keys in the file or environment always win.
  */
-import os from 'node:os';
 
 import type { Timing } from './types.js';
 
@@ -63,7 +62,6 @@ export const LEASE_FACTOR = 0.5;
 
 export const DEFAULTS = {
   sentinels: 3,
-  sentinelId: (): string => `${os.hostname()}-${process.pid}`,
   apiHost: '127.0.0.1',
   apiPort: 8088,
   prefix: 'pgvigil',
@@ -75,6 +73,8 @@ export const DEFAULTS = {
   user: 'postgres',
   replicationMode: 'async',
   replicationUser: 'replicator',
+  maxSlotWalKeepSize: '1GB',
+  dropSlotAfterMs: 600_000,
   priority: 100,
   noFailover: false,
 } as const;

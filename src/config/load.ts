@@ -196,7 +196,11 @@ function resolveConfig(
     baseDir: ctx.baseDir,
     sentinels: p.sentinels,
     sentinel: {
-      id: p.sentinel.id,
+      ...(p.sentinel.id === undefined ? {} : { id: p.sentinel.id }),
+      ...(p.sentinel.idFile === undefined
+        ? {}
+        : { idFile: path.resolve(ctx.baseDir, p.sentinel.idFile) }),
+      peers: [...p.sentinel.peers],
       api: {
         host: p.sentinel.api.host,
         port: p.sentinel.api.port,
@@ -208,6 +212,7 @@ function resolveConfig(
       redis: [...p.coordination.redis],
       ...(username === undefined ? {} : { username }),
       ...(redisPassword === undefined ? {} : { password: redisPassword }),
+      ...(p.coordination.tls ? { tls: tlsPaths(p.coordination.tls, ctx.baseDir) } : {}),
     },
     timing: { ...p.timing },
     log: { level: p.log.level },
@@ -256,6 +261,8 @@ type ParsedCluster = ParsedConfig['clusters'][number];
 /** A cluster without its PostgreSQL passwords. */
 function clusterSettings(c: ParsedCluster, baseDir: string): ClusterSettings {
   const first = c.nodes[0]?.name ?? '';
+  const tls = c.tls && tlsPaths(c.tls, baseDir);
+  const replTls = c.replication.tls ? tlsPaths(c.replication.tls, baseDir) : tls;
   return {
     name: c.name,
     quorum: c.quorum,
@@ -264,7 +271,14 @@ function clusterSettings(c: ParsedCluster, baseDir: string): ClusterSettings {
     initialPrimary: c.initialPrimary ?? first,
     database: c.database,
     user: c.user,
-    replication: { mode: c.replication.mode, user: c.replication.user },
+    ...(tls ? { tls } : {}),
+    replication: {
+      mode: c.replication.mode,
+      user: c.replication.user,
+      maxSlotWalKeepSize: c.replication.maxSlotWalKeepSize,
+      dropSlotAfterMs: c.replication.dropSlotAfterMs,
+      ...(replTls ? { tls: replTls } : {}),
+    },
     nodes: c.nodes.map((n) => ({
       name: n.name,
       host: n.host,
@@ -275,6 +289,21 @@ function clusterSettings(c: ParsedCluster, baseDir: string): ClusterSettings {
       ...(n.dataDir === undefined ? {} : { dataDir: path.resolve(baseDir, n.dataDir) }),
     })),
   };
+}
+
+/** A tls section with its file paths made absolute (against the config file's directory). */
+function tlsPaths<T extends { ca?: string; cert?: string; key?: string }>(
+  t: T,
+  baseDir: string,
+): T {
+  const abs = (f: string | undefined) => (f === undefined ? undefined : path.resolve(baseDir, f));
+  const out = { ...t };
+  for (const k of ['ca', 'cert', 'key'] as const) {
+    const f = abs(t[k]);
+    if (f === undefined) delete out[k];
+    else out[k] = f;
+  }
+  return out;
 }
 
 /** `settings` with the cluster's passwords (the replication one defaults to the cluster's). */

@@ -45,6 +45,7 @@ export function crossFieldIssues(c: CoordinationConfig): ConfigIssue[] {
   timingIssues(c.timing, add);
   coordinationIssues(c.coordination.redis, add);
   apiIssues(c.sentinel.api, add);
+  peerIssues(c, add);
   const clusterNames = new Set<string>();
   c.clusters.forEach((cl, i) => {
     const p = `clusters[${i}]`;
@@ -243,4 +244,26 @@ function nodeAddressIssues(clusters: readonly ClusterSettings[], add: Add): void
       else agents.set(url, here);
     });
   });
+}
+
+/**
+ * The configured sentinel set (`sentinel.peers`): distinct ids, as many as `sentinels` (the
+ * quorum is checked against that number), and this sentinel's own id among them.
+ */
+function peerIssues(c: CoordinationConfig, add: Add): void {
+  const { peers, id } = c.sentinel;
+  if (peers.length === 0) return;
+  const dup = peers.find((p, i) => peers.indexOf(p) !== i);
+  if (dup !== undefined)
+    add('sentinel.peers', `lists ${JSON.stringify(dup)} twice: list each sentinel id once`);
+  else if (peers.length !== c.sentinels)
+    add(
+      'sentinel.peers',
+      `lists ${peers.length} sentinel id(s) but sentinels=${c.sentinels}: make them agree`,
+    );
+  else if (id !== undefined && !peers.includes(id))
+    add(
+      'sentinel.id',
+      `${JSON.stringify(id)} is not in sentinel.peers (${peers.join(', ')}): add it or fix the id`,
+    );
 }

@@ -109,6 +109,46 @@ const TimingSchema = z
     };
   });
 
+/** Client certificate and key come together. */
+function certWithKey(
+  t: { cert?: string | undefined; key?: string | undefined },
+  ctx: z.RefinementCtx,
+) {
+  if ((t.cert === undefined) !== (t.key === undefined))
+    ctx.addIssue({
+      code: 'custom',
+      path: [t.cert === undefined ? 'cert' : 'key'],
+      message: 'a client certificate needs its key: give both cert and key, or neither',
+    });
+}
+
+/** clusters[].tls: libpq's sslmode and files (paths relative to the config file). */
+const PgTlsSchema = z
+  .strictObject({
+    sslmode: z.enum(['disable', 'require', 'verify-ca', 'verify-full']).default('verify-full'),
+    ca: nonEmpty.optional(),
+    cert: nonEmpty.optional(),
+    key: nonEmpty.optional(),
+  })
+  .superRefine((t, ctx) => {
+    certWithKey(t, ctx);
+    if ((t.sslmode === 'verify-ca' || t.sslmode === 'verify-full') && t.ca === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ca'],
+        message: `sslmode ${t.sslmode} needs ca (the CA file the server certificate must chain to)`,
+      });
+  });
+
+/** coordination.tls: the CA of the rediss:// servers, and a client certificate if they ask one. */
+const RedisTlsSchema = z
+  .strictObject({
+    ca: nonEmpty.optional(),
+    cert: nonEmpty.optional(),
+    key: nonEmpty.optional(),
+  })
+  .superRefine(certWithKey);
+
 const NodeSchema = z.strictObject({
   name,
   host: nonEmpty,
@@ -131,12 +171,23 @@ const ClusterSchema = z.strictObject({
   user: nonEmpty.default(DEFAULTS.user),
   password: z.string().optional(),
   passwordFile: nonEmpty.optional(),
+  /** TLS of every connection to the nodes (absent: none) */
+  tls: PgTlsSchema.optional(),
   replication: z
     .strictObject({
       mode: z.enum(['async', 'sync']).default(DEFAULTS.replicationMode),
       user: nonEmpty.default(DEFAULTS.replicationUser),
+      /** max_slot_wal_keep_size on the primary: a dead standby's slot never fills the disk */
+      maxSlotWalKeepSize: z
+        .string()
+        .regex(/^(-1|\d+(kB|MB|GB|TB))$/, 'must be -1 or a size such as 512MB or 1GB')
+        .default(DEFAULTS.maxSlotWalKeepSize),
+      /** drop the slot of a node unreachable for this long (ms) */
+      dropSlotAfterMs: int(1000).default(DEFAULTS.dropSlotAfterMs),
       password: z.string().optional(),
       passwordFile: nonEmpty.optional(),
+      /** TLS of replication connections (absent: the cluster's tls) */
+      tls: PgTlsSchema.optional(),
     })
     .prefault({}),
   nodes: z.array(NodeSchema).min(1, 'needs at least one node'),
@@ -148,7 +199,12 @@ export const RawConfigSchema = z.strictObject({
   sentinels: int(1).default(DEFAULTS.sentinels),
   sentinel: z
     .strictObject({
-      id: nonEmpty.default(DEFAULTS.sentinelId),
+      /** stable id (absent: read from idFile, created once with a generated id) */
+      id: nonEmpty.optional(),
+      /** where a generated id is kept (default `sentinel.id` beside the config file) */
+      idFile: nonEmpty.optional(),
+      /** the configured sentinel set: votes and presence of other ids are ignored (empty: any) */
+      peers: z.array(nonEmpty).default([]),
       api: z
         .strictObject({
           host: nonEmpty.default(DEFAULTS.apiHost),
@@ -167,6 +223,8 @@ export const RawConfigSchema = z.strictObject({
       username: nonEmpty.optional(),
       password: z.string().optional(),
       passwordFile: nonEmpty.optional(),
+      /** used by rediss:// servers (CA verification always on) */
+      tls: RedisTlsSchema.optional(),
     })
     .prefault({}),
   timing: TimingSchema.prefault({}),

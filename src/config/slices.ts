@@ -13,7 +13,15 @@ export function clusterSpec(c: ClusterConfig): ClusterSpec {
     maxLagOnFailoverBytes: c.maxLagOnFailoverBytes,
     ...(c.preferredPrimary === undefined ? {} : { preferredPrimary: c.preferredPrimary }),
     initialPrimary: c.initialPrimary,
-    replication: { mode: c.replication.mode },
+    replication: {
+      mode: c.replication.mode,
+      ...(c.replication.maxSlotWalKeepSize === undefined
+        ? {}
+        : { maxSlotWalKeepSize: c.replication.maxSlotWalKeepSize }),
+      ...(c.replication.dropSlotAfterMs === undefined
+        ? {}
+        : { dropSlotAfterMs: c.replication.dropSlotAfterMs }),
+    },
     nodes: c.nodes.map((n) => ({ ...n })),
   };
 }

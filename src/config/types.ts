@@ -4,6 +4,7 @@
  * (core/spec.ts): core never sees a secret.
  */
 import type { ClusterSpec, NodeSpec, Timing } from '../core/spec.js';
+import type { PgTls, RedisTls } from '../core/tls.js';
 
 export type { ClusterSpec, NodeSpec, Timing };
 export type NodeConfig = NodeSpec;
@@ -16,9 +17,16 @@ export interface ClusterSettings extends ClusterSpec {
   database: string;
   /** superuser-level account the sentinels probe and control with */
   user: string;
+  /** clusters[].tls, paths absolute (absent: no TLS) */
+  tls?: PgTls;
   replication: {
     mode: 'async' | 'sync';
     user: string;
+    /** always set by load.ts (schema defaults) */
+    maxSlotWalKeepSize?: string;
+    dropSlotAfterMs?: number;
+    /** replication.tls, else the cluster's tls */
+    tls?: PgTls;
   };
 }
 
@@ -38,8 +46,12 @@ export interface CoordinationConfig {
   /** number of sentinels configured in this sentinel set (quorum must be a majority of it) */
   sentinels: number;
   sentinel: {
-    /** defaults to `<hostname>-<pid>` */
-    id: string;
+    /** absent: the id kept in `idFile` (created once, see src/config/sentinel-id.ts) */
+    id?: string;
+    /** file holding the generated id (default `<baseDir>/sentinel.id`) */
+    idFile?: string;
+    /** the configured sentinel ids; votes and presence of any other id are ignored (empty: any) */
+    peers: string[];
     api: { host: string; port: number; token?: string };
   };
   coordination: {
@@ -49,6 +61,8 @@ export interface CoordinationConfig {
     username?: string;
     /** Redis AUTH password (passwordFile / PGVIGIL_COORDINATION__PASSWORD / secretsFile) */
     password?: string;
+    /** coordination.tls, paths absolute: used by rediss:// servers */
+    tls?: RedisTls;
   };
   timing: Timing;
   log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' };

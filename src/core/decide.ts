@@ -35,6 +35,8 @@ export interface DecisionInput {
   health: Readonly<Record<string, NodeObservation | undefined>>;
   /** votes read from Redis (ours included or not: ours is replaced by the one computed now) */
   votes: readonly Vote[];
+  /** the configured sentinel set: votes of any other id do not count (empty or absent: any) */
+  peers?: readonly string[];
 }
 
 export type DecisionReason =
@@ -177,6 +179,7 @@ function clusterGuards(input: DecisionInput, topology: Topology, vote: Vote, hol
     quorum: cluster.quorum,
     nowWall: input.nowWall,
     voteTtlMs: timing.voteTtlMs,
+    peers: input.peers ?? [],
   });
   // One sentinel cut off from the primary alone must not fail it over.
   if (!verdict.odown) return hold('no-quorum', verdict.evidence, { odown: verdict });

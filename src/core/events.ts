@@ -29,12 +29,21 @@ export type PgvigilEvent =
       lostBytesUpperBound: number;
     })
   | (Base & { type: 'failover-aborted'; reason: string; from?: string; to?: string })
+  /** the primary is objectively down but a safety rule holds the failover back (held.ts) */
+  | (Base & {
+      type: 'failover-held';
+      primary: string;
+      reason: string;
+      evidence: string;
+      sentinel: string;
+    })
   | (Base & { type: 'switchover-started'; from: string; to: string })
   | (Base & { type: 'switchover-completed'; from: string; to: string; durationMs: number })
   | (Base & { type: 'switchover-aborted'; reason: string; from?: string; to?: string })
   | (Base & { type: 'paused'; by: string; reason?: string })
   | (Base & { type: 'resumed'; by: string })
   | (Base & { type: 'node-fenced'; node: string; by: string; reason: string })
+  | (Base & { type: 'slot-dropped'; node: string; slot: string; by: string; reason: string })
   | (Base & { type: 'node-rejoined'; node: string; method: 'restart' | 'rewind' | 'basebackup' })
   | (Base & { type: 'topology-changed'; topology: Topology })
   | (Base & { type: 'backup-started'; backupType: string; node: string })

@@ -113,6 +113,18 @@ export interface SentinelPresence {
   version: string;
   /** this sentinel's view of each node, so `status` can show lag without calling every API */
   view?: Record<string, NodeView>;
+  /** the leader's view of the primary's replication slots */
+  slots?: SlotView[];
+}
+
+/** A replication slot on the primary and the WAL it holds back. */
+export interface SlotView {
+  name: string;
+  active: boolean;
+  /** bytes of WAL kept for it (current LSN - restart_lsn); null when it has none */
+  retainedBytes: number | null;
+  /** pg_replication_slots.wal_status: reserved, extended, unreserved, lost */
+  walStatus: string | null;
 }
 
 export interface NodeView {

@@ -4,7 +4,9 @@
  *
  * A vote counts only if it is about this exact primary AND this epoch (a vote about the
  * primary of an older topology says nothing about the current one), is fresher than
- * `voteTtlMs`, and is its sentinel's newest opinion. Each sentinel counts once.
+ * `voteTtlMs`, and is its sentinel's newest opinion. Each sentinel counts once, and only a
+ * sentinel of the configured set (`peers`, when given) counts at all: with stable ids
+ * (config/sentinel-id.ts) a restarted sentinel replaces its own vote instead of adding one.
  */
 import { compareText } from './compare.js';
 import { formatMs } from './format.js';
@@ -17,6 +19,8 @@ export interface OdownInput {
   quorum: number;
   nowWall: number;
   voteTtlMs: number;
+  /** the configured sentinel set: a vote from any other id is ignored (empty or absent: any) */
+  peers?: readonly string[];
 }
 
 export type VoteIgnoredReason =
@@ -25,6 +29,7 @@ export type VoteIgnoredReason =
   | 'expired'
   | 'future-dated' // dated more than a TTL ahead: a skewed clock would keep it alive forever
   | 'superseded' // an older vote of a sentinel that has a newer one
+  | 'unknown-sentinel' // an id outside sentinel.peers (a stray or a renamed sentinel)
   | 'not-down';
 
 export interface OdownVerdict {
@@ -40,6 +45,8 @@ export interface OdownVerdict {
 }
 
 function ignoreReason(v: Vote, input: OdownInput): VoteIgnoredReason | null {
+  const peers = input.peers ?? [];
+  if (peers.length > 0 && !peers.includes(v.sentinel)) return 'unknown-sentinel';
   if (v.primary !== input.primary) return 'other-primary';
   if (v.epoch !== input.epoch) return 'other-epoch';
   const age = input.nowWall - v.atWall;

@@ -68,6 +68,12 @@ export interface ClusterSpec {
   preferredPrimary?: string;
   /** the primary when nothing is stored in Redis yet */
   initialPrimary: string;
-  replication: { mode: 'async' | 'sync' };
+  replication: {
+    mode: 'async' | 'sync';
+    /** `max_slot_wal_keep_size` the leader keeps on the primary (default 1GB, -1: unlimited) */
+    maxSlotWalKeepSize?: string;
+    /** the slot of a node unreachable for this long is dropped (default 10 min) */
+    dropSlotAfterMs?: number;
+  };
   nodes: NodeSpec[];
 }

@@ -13,9 +13,11 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
-import { findPgBinaries, stopNode } from '../adapters/process/index.js';
+import { libpqTlsQuery, pgSslOptions } from '../adapters/postgres/tls.js';
+import { defaultRunAs, findPgBinaries, stopNode } from '../adapters/process/index.js';
 import { UserError } from '../core/errors.js';
 import { startAgents } from './agents.js';
+import { type AppRole, createAppRole } from './app-role.js';
 import { cliEntry } from './cli-entry.js';
 import {
   type LocalSecrets,
@@ -45,6 +47,7 @@ import {
   statePath,
   writeState,
 } from './state.js';
+import { clientTls, configTls, type LocalTls, makeLocalTls, USERS } from './tls-certs.js';
 
 export { cliEntry } from './cli-entry.js';
 export { type KillSignal, localDown, localKill } from './down.js';
@@ -71,6 +74,8 @@ export interface LocalUpOptions {
   agents?: boolean;
   /** protect the mutating API routes (sentinels and agents) with a generated bearer token */
   token?: boolean;
+  /** TLS everywhere (tls-certs.ts): PostgreSQL verify-full with client certificates, rediss:// */
+  tls?: boolean;
 }
 
 export const LOCAL_CLUSTER = 'local';
@@ -110,10 +115,23 @@ export async function localUp(opts: LocalUpOptions = {}): Promise<LocalState> {
   const started: Started[] = [];
   try {
     const secrets = writeSecretsFile(plan.dir, plan.cluster);
-    const nodes = await startNodes(plan, dataRoot, secrets, started);
+    const tls = opts.tls
+      ? await makeLocalTls(join(dataRoot, 'tls'), USERS, defaultRunAs())
+      : undefined;
+    if (tls) plan.progress(`TLS: CA and certificates in ${tls.dir}`);
+    const nodes = await startNodes(plan, dataRoot, secrets, started, tls);
     const pgpassFile = writePgpassFile(plan.dir, nodes, SUPERUSER, secrets.superPassword);
-    const redisServers = await startRedisServers(plan, secrets.redisPassword, started);
-    const written = await writeConfig(plan, nodes, redisServers);
+    const app = await createAppRole({
+      dir: plan.dir,
+      primary: nodes[0]!,
+      nodes,
+      superuser: SUPERUSER,
+      superPassword: secrets.superPassword,
+      pgpassFile,
+      ssl: pgSslOptions(tls && clientTls(tls, SUPERUSER), nodes[0]!.host),
+    });
+    const redisServers = await startRedisServers(plan, secrets.redisPassword, started, tls);
+    const written = await writeConfig(plan, nodes, redisServers, tls);
     await opts.beforeSentinels?.(nodes);
     const logDir = join(plan.dir, 'logs');
     mkdirSync(logDir, { recursive: true, mode: 0o700 });
@@ -142,11 +160,13 @@ export async function localUp(opts: LocalUpOptions = {}): Promise<LocalState> {
     const state = localState(plan, {
       ...written,
       pgpassFile,
+      app,
       dataRoot,
       nodes,
       redisServers,
       sentinels,
       agents,
+      tls,
     });
     writeState(state);
     plan.progress(`ready: primary ${plan.names[0]}, state in ${statePath(plan.dir)}`);
@@ -223,6 +243,7 @@ async function startNodes(
   dataRoot: string,
   { superPassword, replPassword }: LocalSecrets,
   started: Started[],
+  tls: LocalTls | undefined,
 ): Promise<LocalNode[]> {
   const { names, progress } = plan;
   const ports: number[] = [];
@@ -235,6 +256,7 @@ async function startNodes(
     superPassword,
     replPassword,
     standbys: names.slice(1),
+    tls,
   });
   started.push({ stop: () => stopNode(primary) });
   const nodes = [primary];
@@ -248,6 +270,7 @@ async function startNodes(
       replUser: 'replicator',
       replPassword,
       slot: names[i]!,
+      tls,
     });
     started.push({ stop: () => stopNode(standby) });
     nodes.push(standby);
@@ -260,12 +283,18 @@ async function startRedisServers(
   plan: UpPlan,
   password: string,
   started: Started[],
+  tls: LocalTls | undefined,
 ): Promise<LocalState['redisServers']> {
   const redisServers: LocalState['redisServers'] = [];
   for (let i = 1; i <= plan.redisCount; i++) {
     const redisDir = join(plan.dir, `redis-${i}`);
     mkdirSync(redisDir, { recursive: true, mode: 0o700 });
-    const r = await startRedisServer({ dir: redisDir, name: `redis-${i}`, password });
+    const r = await startRedisServer({
+      dir: redisDir,
+      name: `redis-${i}`,
+      password,
+      tls: tls && { cert: tls.serverCert, key: tls.serverKey, ca: tls.ca },
+    });
     started.push(r);
     redisServers.push({ name: `redis-${i}`, url: r.url, port: r.port, pid: r.pid });
     plan.progress(`redis-${i} on ${r.url}`);
@@ -288,6 +317,7 @@ async function writeConfig(
   plan: UpPlan,
   nodes: LocalNode[],
   redisServers: LocalState['redisServers'],
+  tls: LocalTls | undefined,
 ): Promise<WrittenConfig> {
   const { opts } = plan;
   const apiPorts: number[] = [];
@@ -307,6 +337,7 @@ async function writeConfig(
     cluster: plan.cluster,
     initialPrimary: plan.names[0]!,
     replicationMode: opts.replicationMode,
+    ...(tls ? { tls: configTls(tls) } : {}),
     nodes: nodes.map((n, i) => ({
       name: n.name,
       host: n.host,
@@ -328,11 +359,13 @@ function localState(
   plan: UpPlan,
   s: WrittenConfig & {
     pgpassFile: string;
+    app: AppRole;
     dataRoot: string;
     nodes: LocalNode[];
     redisServers: LocalState['redisServers'];
     sentinels: LocalState['sentinels'];
     agents: NonNullable<LocalState['agents']>;
+    tls: LocalTls | undefined;
   },
 ): LocalState {
   return {
@@ -346,16 +379,19 @@ function localState(
       name: n.name,
       host: n.host,
       port: n.port,
-      url: nodeUrl(n.port),
+      url: nodeUrl(n.port) + libpqTlsQuery(s.tls && clientTls(s.tls, SUPERUSER)),
       dataDir: n.dataDir,
       pid: n.pid,
     })),
     sentinels: s.sentinels,
     agents: s.agents,
     ...(s.tokenFile ? { tokenFile: s.tokenFile } : {}),
+    ...(s.tls
+      ? { tls: { dir: s.tls.dir, ca: s.tls.ca, superuser: clientTls(s.tls, SUPERUSER) } }
+      : {}),
     secretsFile: join(plan.dir, SECRETS_FILE),
     pgpassFile: s.pgpassFile,
-    client: { user: SUPERUSER, database: SUPERUSER_DATABASE },
+    client: { user: SUPERUSER, database: SUPERUSER_DATABASE, app: s.app },
     dataRoot: s.dataRoot,
     startedAt: new Date().toISOString(),
   };

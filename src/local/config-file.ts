@@ -14,6 +14,7 @@ import { stringify } from 'yaml';
 import { parseDotenv } from '../config/env.js';
 import { envName } from '../config/schema.js';
 import { UserError } from '../core/errors.js';
+import type { PgTls } from '../core/tls.js';
 
 export const CONFIG_FILE = 'pgvigil.yaml';
 export const SECRETS_FILE = 'secrets.env';
@@ -123,6 +124,8 @@ export interface LocalConfig {
   cluster: string;
   initialPrimary: string;
   replicationMode?: 'async' | 'sync' | undefined;
+  /** `local up --tls`: clusters[].tls, replication.tls, coordination.tls (tls-certs.ts) */
+  tls?: { cluster: PgTls; replication: PgTls; coordination: { ca: string } };
   nodes: { name: string; host: string; port: number; dataDir: string; agentUrl?: string }[];
 }
 
@@ -132,9 +135,11 @@ export function writeConfigFile(dir: string, c: LocalConfig): string {
   const config = {
     sentinels: c.sentinels,
     secretsFile: SECRETS_FILE,
-    coordination: { redis: c.redis },
+    coordination: { redis: c.redis, ...(c.tls ? { tls: c.tls.coordination } : {}) },
     timing: { profile: c.profile, ...c.timing },
     sentinel: {
+      // fixed ids s1..sN (each started with --id): a vote from any other id does not count
+      peers: Array.from({ length: c.sentinels }, (_, i) => `s${i + 1}`),
       api: {
         host: '127.0.0.1',
         port: c.apiPort,
@@ -146,7 +151,15 @@ export function writeConfigFile(dir: string, c: LocalConfig): string {
         name: c.cluster,
         quorum: Math.floor(c.sentinels / 2) + 1,
         initialPrimary: c.initialPrimary,
-        ...(c.replicationMode ? { replication: { mode: c.replicationMode } } : {}),
+        ...(c.tls ? { tls: c.tls.cluster } : {}),
+        ...(c.replicationMode || c.tls
+          ? {
+              replication: {
+                ...(c.replicationMode ? { mode: c.replicationMode } : {}),
+                ...(c.tls ? { tls: c.tls.replication } : {}),
+              },
+            }
+          : {}),
         nodes: c.nodes.map((n) => ({
           name: n.name,
           host: n.host,

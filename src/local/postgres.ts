@@ -13,6 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 
 import { conninfo, lit, SCHEMA_SQL } from '../adapters/postgres/sql.js';
+import { libpqTlsEnv, libpqTlsParams, pgSslOptions } from '../adapters/postgres/tls.js';
 import {
   confLine,
   defaultRunAs,
@@ -33,6 +34,8 @@ import {
   writeNodeSettings,
 } from '../adapters/process/index.js';
 import { UserError } from '../core/errors.js';
+import type { PgTls } from '../core/tls.js';
+import { clientTls, type LocalTls, serverSslSettings, TLS_HBA } from './tls-certs.js';
 
 export interface LocalNode {
   name: string;
@@ -64,6 +67,8 @@ export interface InitPrimaryOptions {
   /** extra postgresql.conf settings, over the defaults below */
   settings?: Record<string, string>;
   runAs?: RunAs;
+  /** ssl=on, hostssl lines with clientcert=verify-full, our sessions with a client certificate */
+  tls?: LocalTls | undefined;
 }
 
 export interface InitStandbyOptions {
@@ -77,6 +82,8 @@ export interface InitStandbyOptions {
   /** the primary's superuser password (the standby is a copy): only for `url` */
   superPassword?: string;
   runAs?: RunAs;
+  /** the primary's TLS (pg_basebackup, primary_conninfo and our check use the replication user's certificate) */
+  tls?: LocalTls | undefined;
 }
 
 const HOST = '127.0.0.1';
@@ -94,6 +101,7 @@ const DEFAULT_SETTINGS: Record<string, string> = {
   hot_standby: 'on',
   hot_standby_feedback: 'on',
   wal_keep_size: '256MB',
+  max_slot_wal_keep_size: '1GB', // as the sentinel keeps it (replication.maxSlotWalKeepSize)
   wal_sender_timeout: '2s',
   wal_receiver_status_interval: '1s',
   wal_receiver_timeout: '5s',
@@ -173,6 +181,7 @@ async function sql<T>(
   port: number,
   user: string,
   password: string,
+  tls: PgTls | undefined,
   fn: (c: pg.Client) => Promise<T>,
 ): Promise<T> {
   const c = new pg.Client({
@@ -182,6 +191,7 @@ async function sql<T>(
     password,
     database: 'postgres',
     connectionTimeoutMillis: 5000,
+    ssl: pgSslOptions(tls, HOST),
   });
   c.on('error', () => undefined);
   await c.connect();
@@ -247,16 +257,18 @@ export async function initPrimary(o: InitPrimaryOptions): Promise<LocalNode> {
     ...DEFAULT_SETTINGS,
     port: String(o.port),
     unix_socket_directories: socketDir(o.dir, o.port, runAs),
+    ...(o.tls ? serverSslSettings(o.tls) : {}),
     ...o.settings,
   };
   const conf = Object.entries(settings)
     .map(([k, v]) => confLine(k, v))
     .join('');
   writeFileSync(join(o.dir, 'postgresql.conf'), `\n# pgvigil local\n${conf}`, { flag: 'a' });
-  writeFileSync(join(o.dir, 'pg_hba.conf'), HBA);
+  writeFileSync(join(o.dir, 'pg_hba.conf'), o.tls ? TLS_HBA : HBA);
   const node = await startNew(o);
+  const tls = o.tls && clientTls(o.tls, SUPERUSER);
   try {
-    await sql(o.port, SUPERUSER, o.superPassword, async (c) => {
+    await sql(o.port, SUPERUSER, o.superPassword, tls, async (c) => {
       const role = pg.escapeIdentifier(replUser);
       await c.query(`CREATE ROLE ${role} LOGIN REPLICATION PASSWORD ${lit(o.replPassword)}`);
       // lets the replication role read pg_stat_wal_receiver (initStandby's readiness check)
@@ -279,6 +291,7 @@ export async function initStandby(o: InitStandbyOptions): Promise<LocalNode> {
   const runAs = o.runAs ?? defaultRunAs();
   const replUser = o.replUser ?? 'replicator';
   const from = `${o.primary.host}:${o.primary.port}`;
+  const tls = o.tls && clientTls(o.tls, replUser);
   if (await portAnswers(o.port))
     throw new UserError(
       `port ${o.port} on ${HOST} is already in use: pick another port for ${o.name}`,
@@ -303,7 +316,7 @@ export async function initStandby(o: InitStandbyOptions): Promise<LocalNode> {
   const r = await runPg('pg_basebackup', args, {
     runAs,
     cwd: dirname(o.dir),
-    env: { PGPASSWORD: o.replPassword },
+    env: { PGPASSWORD: o.replPassword, ...libpqTlsEnv(tls) },
   });
   if (r.code !== 0)
     throw new UserError(`pg_basebackup of ${o.name} from ${from} failed: ${lastLines(r.output)}`);
@@ -313,6 +326,7 @@ export async function initStandby(o: InitStandbyOptions): Promise<LocalNode> {
     user: replUser,
     password: o.replPassword,
     application_name: o.name,
+    ...libpqTlsParams(tls),
   });
   writeNodeSettings(
     o.dir,
@@ -329,7 +343,7 @@ export async function initStandby(o: InitStandbyOptions): Promise<LocalNode> {
   const node = await startNew(o);
   const { logFile } = node;
   try {
-    await waitStreaming(o.port, replUser, o.replPassword);
+    await waitStreaming(o.port, replUser, o.replPassword, tls);
   } catch (err) {
     await stopNode(node, 'immediate').catch(() => undefined);
     throw new UserError(
@@ -340,9 +354,14 @@ export async function initStandby(o: InitStandbyOptions): Promise<LocalNode> {
   return node;
 }
 
-async function waitStreaming(port: number, user: string, password: string): Promise<void> {
+async function waitStreaming(
+  port: number,
+  user: string,
+  password: string,
+  tls: PgTls | undefined,
+): Promise<void> {
   const deadline = Date.now() + STREAMING_TIMEOUT_MS;
-  await sql(port, user, password, async (c) => {
+  await sql(port, user, password, tls, async (c) => {
     for (;;) {
       const r = await c.query<{ status: string | null }>('SELECT status FROM pg_stat_wal_receiver');
       if (r.rows[0]?.status === 'streaming') return;

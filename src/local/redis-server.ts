@@ -15,6 +15,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import tls from 'node:tls';
 
 import { UserError } from '../core/errors.js';
 import { freePort } from './free-port.js';
@@ -35,6 +36,8 @@ export interface RedisServerOptions {
   extraArgs?: string[];
   /** AUTH password of the `default` user (requirepass), written to `<dir>/redis.conf` */
   password?: string;
+  /** TLS only: `--port 0`, `--tls-port`, this certificate; clients verify it against `ca` */
+  tls?: { cert: string; key: string; ca: string } | undefined;
   readyTimeoutMs?: number;
 }
 
@@ -103,7 +106,7 @@ async function startOnce(
   // prettier-ignore
   const args = [
     ...(options.password === undefined ? [] : [writeAuthConf(dir, options.password)]),
-    '--port', String(port),
+    ...portArgs(port, options.tls),
     '--bind', HOST,
     '--save', '',
     '--appendonly', 'no',
@@ -148,8 +151,9 @@ async function startOnce(
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (exitCode !== undefined) break;
-    if (await ping(HOST, port, 500, options.password)) {
-      return { name, url: `redis://${HOST}:${port}`, host: HOST, port, pid, dir, logFile, stop };
+    if (await ping(HOST, port, 500, options.password, options.tls?.ca)) {
+      const url = `${options.tls ? 'rediss' : 'redis'}://${HOST}:${port}`;
+      return { name, url, host: HOST, port, pid, dir, logFile, stop };
     }
     await sleep(25);
   }
@@ -184,12 +188,34 @@ function resp(...parts: string[]): string {
   return `*${parts.length}\r\n${parts.map((p) => `$${Buffer.byteLength(p)}\r\n${p}\r\n`).join('')}`;
 }
 
-/** AUTH (when a password is set), then PING, over a raw socket: true on +PONG. */
-function ping(host: string, port: number, timeoutMs: number, password?: string): Promise<boolean> {
+/** Plain: `--port`. TLS: the plain port off, the TLS port with its files (client certificates optional). */
+function portArgs(port: number, tls: RedisServerOptions['tls']): string[] {
+  if (!tls) return ['--port', String(port)];
+  // prettier-ignore
+  return [
+    '--port', '0',
+    '--tls-port', String(port),
+    '--tls-cert-file', tls.cert,
+    '--tls-key-file', tls.key,
+    '--tls-ca-cert-file', tls.ca,
+    '--tls-auth-clients', 'optional',
+  ];
+}
+
+/** AUTH (when a password is set), then PING, over a raw (or TLS) socket: true on +PONG. */
+function ping(
+  host: string,
+  port: number,
+  timeoutMs: number,
+  password?: string,
+  ca?: string,
+): Promise<boolean> {
   const request = (password === undefined ? '' : resp('AUTH', password)) + resp('PING');
   const lines = password === undefined ? 1 : 2;
   return new Promise<boolean>((resolve) => {
-    const socket = net.createConnection({ host, port });
+    const socket = ca
+      ? tls.connect({ host, port, ca: fs.readFileSync(ca) })
+      : net.createConnection({ host, port });
     let reply = '';
     const finish = (ok: boolean): void => {
       socket.destroy();
@@ -197,7 +223,7 @@ function ping(host: string, port: number, timeoutMs: number, password?: string):
     };
     socket.setTimeout(timeoutMs, () => finish(false));
     socket.once('error', () => finish(false));
-    socket.once('connect', () => socket.write(request));
+    socket.once(ca ? 'secureConnect' : 'connect', () => socket.write(request));
     socket.on('data', (chunk) => {
       reply += chunk.toString('utf8');
       const got = reply.split('\r\n').slice(0, -1);

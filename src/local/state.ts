@@ -6,8 +6,12 @@
  */
 import { existsSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ConnectionOptions } from 'node:tls';
 
+import { pgSslOptions } from '../adapters/postgres/tls.js';
 import { UserError } from '../core/errors.js';
+import type { PgTls } from '../core/tls.js';
+import type { AppRole } from './app-role.js';
 import { type LocalSecrets, readSecretsFile, SECRETS_FILE, writePrivate } from './config-file.js';
 
 export type { LocalSecrets } from './config-file.js';
@@ -61,12 +65,17 @@ export interface LocalState {
   agents?: LocalAgentState[];
   /** the API bearer token file (sentinels and agents), when a token is set */
   tokenFile?: string;
+  /** `local up --tls`: the certificates' directory and how the superuser connects (verify-full) */
+  tls?: { dir: string; ca: string; superuser: PgTls };
   /** the generated passwords (0600, the config's secretsFile): read it with localSecrets() */
   secretsFile: string;
   /** libpq password file of the superuser for every node (0600): PGPASSFILE */
   pgpassFile: string;
-  /** who `nodes[].url` connects as */
-  client: { user: string; database: string };
+  /**
+   * who `nodes[].url` connects as (the superuser); `app`: the application role (not a
+   * superuser; its password in the 0600 `passwordFile` and in pgpassFile; src/local/app-role.ts)
+   */
+  client: { user: string; database: string; app?: AppRole };
   /** where PostgreSQL data lives (inside dir, or a temp dir when dir is not reachable by the postgres user) */
   dataRoot: string;
   startedAt: string;
@@ -107,16 +116,24 @@ export function localSecrets(
 
 /** How code connects to `node` as the superuser (pg.Client options, password included). */
 export function superuserConnection(
-  state: Pick<LocalState, 'client'>,
+  state: Pick<LocalState, 'client' | 'tls'>,
   node: Pick<LocalNodeState, 'host' | 'port'>,
   secrets: Pick<LocalSecrets, 'superPassword'>,
-): { host: string; port: number; user: string; database: string; password: string } {
+): {
+  host: string;
+  port: number;
+  user: string;
+  database: string;
+  password: string;
+  ssl: false | ConnectionOptions;
+} {
   return {
     host: node.host,
     port: node.port,
     user: state.client.user,
     database: state.client.database,
     password: secrets.superPassword,
+    ssl: pgSslOptions(state.tls?.superuser, node.host),
   };
 }
 

@@ -28,6 +28,8 @@ export interface MajorityRead<T> {
   /** servers that answered / configured */
   answered: number;
   total: number;
+  /** topology reads: reverts of lost CASes still pending after this read's retry (absent: 0) */
+  unreverted?: number;
 }
 
 /**
@@ -46,6 +48,11 @@ export interface CasResult {
   total: number;
   /** highest epoch seen on the servers that refused */
   seenEpoch: number;
+  /**
+   * A lost CAS whose revert failed on this many servers (absent when 0). The store keeps those
+   * reverts and retries them before every later topology read and write, until they succeed.
+   */
+  unreverted?: number;
 }
 
 export interface CoordinationStore {
@@ -133,9 +140,16 @@ export interface CoordinationStore {
   releaseLead(cluster: string): Promise<void>;
   isLeader(cluster: string): boolean;
 
-  /** PUBLISH to the events channel and XADD to the history stream on every reachable server. */
-  publishEvent(cluster: string, event: StampedEvent): Promise<void>;
-  /** History from the first server that answers, after stream id `sinceId` ('0' = all). */
+  /**
+   * PUBLISH to the events channel and XADD to the history stream on every reachable server,
+   * with `event.id` as the stream id when it is one (src/core/event-id.ts). `laterId`: a
+   * server already held that id or a later one (the entry was skipped there).
+   */
+  publishEvent(cluster: string, event: StampedEvent): Promise<{ laterId?: string } | void>;
+  /**
+   * History after stream id `sinceId` ('0' = all): the union of what the servers that answer
+   * hold, by id, in id order.
+   */
   readHistory(
     cluster: string,
     sinceId: string,

@@ -89,6 +89,16 @@ export const SentinelPresenceSchema = z.looseObject({
   tilt: z.boolean(),
   version: z.string(),
   view: z.record(z.string(), NodeViewSchema).optional(),
+  slots: z
+    .array(
+      z.looseObject({
+        name: z.string(),
+        active: z.boolean(),
+        retainedBytes: z.number().nullable(),
+        walStatus: z.string().nullable(),
+      }),
+    )
+    .optional(),
 }) satisfies z.ZodType<SentinelPresence>;
 
 /** `<prefix>:<c>:paused`. A copy that fails is read as UNREADABLE_PAUSE (the safe side). */

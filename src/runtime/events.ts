@@ -3,8 +3,9 @@
  * logs them, and publishes them to the channel and the history stream. Metrics and the API
  * subscribe through `onEvent`. Publishing is best effort: without Redis the event is still logged.
  */
-import { randomUUID } from 'node:crypto';
+import { randomInt } from 'node:crypto';
 
+import { EventIds, SALT_SPACE } from '../core/event-id.js';
 import type { PgvigilEvent, StampedEvent } from '../core/events.js';
 import type { CoordinationStore } from '../ports/coordination.js';
 import type { Logger } from '../ports/logger.js';
@@ -25,6 +26,8 @@ export class EventBus implements EventSink, EventSource {
   readonly #store: Pick<CoordinationStore, 'publishEvent'>;
   readonly #log: Logger;
   readonly #listeners: EventListener[] = [];
+  /** stream ids the same on every Redis server (src/core/event-id.ts) */
+  readonly #ids = new EventIds(randomInt(SALT_SPACE));
 
   constructor(store: Pick<CoordinationStore, 'publishEvent'>, log: Logger) {
     this.#store = store;
@@ -36,7 +39,11 @@ export class EventBus implements EventSink, EventSource {
   }
 
   async emit(event: PgvigilEvent): Promise<StampedEvent> {
-    const stamped = { ...event, at: new Date().toISOString(), id: randomUUID() } as StampedEvent;
+    const stamped = {
+      ...event,
+      at: new Date().toISOString(),
+      id: this.#ids.next(Date.now()),
+    } as StampedEvent;
     const { type, cluster, epoch, ...rest } = stamped;
     const node = 'node' in rest ? rest.node : undefined;
     this.#log.info(
@@ -45,7 +52,8 @@ export class EventBus implements EventSink, EventSource {
     );
     for (const l of this.#listeners) l(stamped);
     try {
-      await this.#store.publishEvent(event.cluster, stamped);
+      const outcome = await this.#store.publishEvent(event.cluster, stamped);
+      if (outcome?.laterId) this.#ids.observe(outcome.laterId);
     } catch (err) {
       this.#log.warn(
         { cluster, epoch, err: (err as Error).message, event: type },

@@ -10,6 +10,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { CoordinationUnavailable } from '../../src/core/errors.js';
+import { EventIds } from '../../src/core/event-id.js';
 import type { StampedEvent } from '../../src/core/events.js';
 import type { SentinelPresence, Topology, TopologyState, Vote } from '../../src/core/model.js';
 import type { CoordinationStore } from '../../src/ports/coordination.js';
@@ -71,7 +72,8 @@ const presence = (id: string, atWall: number): SentinelPresence => ({
   version: 'test',
 });
 
-let eventSeq = 0;
+/** ids as the runtime stamps them: the same stream id on every server (src/core/event-id.ts) */
+const eventIds = new EventIds(7);
 const event = (cluster: string): StampedEvent => ({
   type: 'node-down',
   cluster,
@@ -80,7 +82,7 @@ const event = (cluster: string): StampedEvent => ({
   sentinel: 's1',
   reason: 'test',
   at: new Date(0).toISOString(),
-  id: `ev-${++eventSeq}-${Math.random().toString(36).slice(2)}`,
+  id: eventIds.next(Date.now()),
 });
 
 async function waitUntil(check: () => boolean, timeoutMs = 3000): Promise<void> {
@@ -495,7 +497,7 @@ export function describeCoordinationContract(
         const history = await store.readHistory(c, '0', 10);
         expect(history.map((e) => e.event)).toEqual([first]);
         const firstId = history[0]?.id ?? '';
-        expect(firstId).toMatch(/^\d+-\d+$/);
+        expect(firstId).toBe(first.id); // the publisher's id, on every server
 
         const second = event(c);
         await store.publishEvent(c, second);
@@ -521,6 +523,14 @@ export function describeCoordinationContract(
         expect(received).toEqual([e]);
         expect((await store.readHistory(c, '0', 10)).map((x) => x.event)).toEqual([e]);
         await unsubscribe();
+      });
+
+      it('skips an event on a server that holds a later id and says which', async () => {
+        const later = event(c);
+        const earlier = { ...event(c), id: '1-0' };
+        await store.publishEvent(c, later);
+        expect(await store.publishEvent(c, earlier)).toEqual({ laterId: later.id });
+        expect((await store.readHistory(c, '0', 10)).map((x) => x.event)).toEqual([later]);
       });
 
       it('reads an empty history for a cluster with no events', async () => {

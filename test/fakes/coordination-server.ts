@@ -102,16 +102,30 @@ export class FakeServer implements CoordinationServer {
     });
   }
 
-  async appendEvent(channel: string, stream: string, json: string, maxLen: number): Promise<void> {
+  async appendEvent(
+    channel: string,
+    stream: string,
+    json: string,
+    maxLen: number,
+    id?: string,
+  ): Promise<string | null> {
     await this.#answer();
     for (const handler of this.#channels.get(channel) ?? []) queueMicrotask(() => handler(json));
-    const ms = Math.max(Math.floor(this.now()), this.#lastMs);
-    this.#seq = ms === this.#lastMs ? this.#seq + 1 : 0;
-    this.#lastMs = ms;
     const entries = this.#streams.get(stream) ?? [];
-    entries.push({ id: `${ms}-${this.#seq}`, json });
+    const last = entries.at(-1)?.id;
+    if (id !== undefined) {
+      if (last !== undefined && compareIds(parseStreamId(id), parseStreamId(last)) <= 0)
+        return last;
+      entries.push({ id, json });
+    } else {
+      const ms = Math.max(Math.floor(this.now()), this.#lastMs);
+      this.#seq = ms === this.#lastMs ? this.#seq + 1 : 0;
+      this.#lastMs = ms;
+      entries.push({ id: `${ms}-${this.#seq}`, json });
+    }
     if (entries.length > maxLen) entries.splice(0, entries.length - maxLen);
     this.#streams.set(stream, entries);
+    return null;
   }
 
   async readStream(stream: string, afterId: string | null, count: number): Promise<StreamEntry[]> {

@@ -120,9 +120,10 @@ export class FakeCoordinationStore extends MajorityStore<FakeServer> implements 
 
   // ---- events: what this store published, for assertions --------------------------------
 
-  override async publishEvent(cluster: string, event: StampedEvent): Promise<void> {
-    await super.publishEvent(cluster, event);
+  override async publishEvent(cluster: string, event: StampedEvent): Promise<{ laterId?: string }> {
+    const outcome = await super.publishEvent(cluster, event);
     this.published.push(event);
+    return outcome;
   }
 
   // ---- leader: redlock's rules (majority of SET NX PX, extend and release only our value) --

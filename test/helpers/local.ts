@@ -74,7 +74,7 @@ export async function startLocal(
     urls: state.redis,
     prefix: 'pgvigil',
     commandTimeoutMs: 1000,
-    auth: { password: secrets.redisPassword },
+    auth: redisAuthOf(state, secrets),
   });
   await store.ready(2000);
   const events: StampedEvent[] = [];
@@ -98,6 +98,14 @@ export async function startLocal(
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** The Redis AUTH (and, with `tls`, the CA of the rediss:// servers) of a local cluster. */
+export function redisAuthOf(
+  state: LocalState,
+  secrets: LocalSecrets,
+): { password: string; tls?: { ca: string } } {
+  return { password: secrets.redisPassword, ...(state.tls ? { tls: { ca: state.tls.ca } } : {}) };
 }
 
 /** One statement on a fresh connection to a node (as the superuser). */

@@ -2,13 +2,16 @@
  * PostgresPort over node-postgres. Probes keep one session per node (host:port), reconnecting
  * only after a failure; control calls open their own short-lived session. See ports/postgres.ts.
  */
-import type { NodeSpec, ProbeResult } from '../../core/model.js';
+import type { NodeSpec, ProbeResult, SlotView } from '../../core/model.js';
 import { redactSecrets } from '../../core/redact.js';
+import type { PgTls } from '../../core/tls.js';
 import type { PostgresPort, ProbeOptions } from '../../ports/postgres.js';
+import type { SlotControl } from '../../ports/slots.js';
 import * as control from './control.js';
 import { controlError, errMessage, probeFailure } from './errors.js';
 import { type NodeMemo, probeNode, WriteFailed } from './probe.js';
 import { Session } from './session.js';
+import * as slots from './slots.js';
 
 export interface PgAdapterOptions {
   user: string;
@@ -18,7 +21,9 @@ export interface PgAdapterOptions {
   /** client-side probe query timeout: keep it well under downAfterMs */
   queryTimeoutMs: number;
   /** written into primary_conninfo by `repoint` */
-  replication: { user: string; password: string };
+  replication: { user: string; password: string; tls?: PgTls | undefined };
+  /** clusters[].tls of every session (absent: no TLS) */
+  tls?: PgTls | undefined;
   applicationName: string;
   /** query timeout of control statements other than promote (default 15 s) */
   controlTimeoutMs?: number;
@@ -29,7 +34,7 @@ const DEFAULT_CONTROL_TIMEOUT_MS = 15_000;
 
 const keyOf = (node: NodeSpec): string => `${node.host}:${node.port}`;
 
-export class PgAdapter implements PostgresPort {
+export class PgAdapter implements PostgresPort, SlotControl {
   readonly #opts: PgAdapterOptions;
   readonly #sessions = new Map<string, Session>();
   readonly #memos = new Map<string, NodeMemo>();
@@ -51,6 +56,7 @@ export class PgAdapter implements PostgresPort {
       applicationName: o.applicationName,
       connectTimeoutMs: o.connectTimeoutMs,
       queryTimeoutMs,
+      tls: o.tls,
     };
   }
 
@@ -174,6 +180,27 @@ export class PgAdapter implements PostgresPort {
     return this.#control(node, 'setSyncStandbyNames', this.#controlTimeout, (q, where) =>
       control.setSyncStandbyNames(q, where, value),
     );
+  }
+
+  listSlots(node: NodeSpec): Promise<SlotView[]> {
+    let out: SlotView[] = [];
+    return this.#control(node, 'listSlots', this.#controlTimeout, async (q) => {
+      out = await slots.listSlots(q);
+    }).then(() => out);
+  }
+
+  dropSlot(node: NodeSpec, slot: string): Promise<boolean> {
+    let dropped = false;
+    return this.#control(node, 'dropSlot', this.#controlTimeout, async (q) => {
+      dropped = await slots.dropSlot(q, slot);
+    }).then(() => dropped);
+  }
+
+  setSlotWalKeepSize(node: NodeSpec, size: string): Promise<boolean> {
+    let changed = false;
+    return this.#control(node, 'setSlotWalKeepSize', this.#controlTimeout, async (q) => {
+      changed = await slots.setSlotWalKeepSize(q, size);
+    }).then(() => changed);
   }
 
   async close(): Promise<void> {

@@ -10,8 +10,10 @@ import type pg from 'pg';
 
 import { PostgresCommandFailed } from '../../core/errors.js';
 import type { NodeSpec } from '../../core/model.js';
+import type { PgTls } from '../../core/tls.js';
 import { errCode } from './errors.js';
 import { conninfo, lit, SCHEMA_SQL } from './sql.js';
+import { libpqTlsParams } from './tls.js';
 
 /** Runs one statement string; resolves to the last statement's result. */
 export type Q = (sql: string) => Promise<pg.QueryResult>;
@@ -68,7 +70,7 @@ export async function repoint(
   node: NodeSpec,
   primary: NodeSpec,
   slot: string,
-  repl: { user: string; password: string },
+  repl: { user: string; password: string; tls?: PgTls | undefined },
 ): Promise<void> {
   const info = conninfo({
     host: primary.host,
@@ -76,6 +78,7 @@ export async function repoint(
     user: repl.user,
     password: repl.password,
     application_name: node.name,
+    ...libpqTlsParams(repl.tls),
   });
   await q(`ALTER SYSTEM SET primary_conninfo = ${lit(info)}`);
   await q(

@@ -6,6 +6,9 @@ import { Socket } from 'node:net';
 
 import pg from 'pg';
 
+import type { PgTls } from '../../core/tls.js';
+import { pgSslOptions } from './tls.js';
+
 export interface SessionParams {
   host: string;
   port: number;
@@ -16,6 +19,8 @@ export interface SessionParams {
   connectTimeoutMs: number;
   /** client-side: a server-side statement_timeout cannot fire in a stopped server */
   queryTimeoutMs: number;
+  /** clusters[].tls (absent: no TLS) */
+  tls?: PgTls | undefined;
 }
 
 export class Session {
@@ -39,6 +44,7 @@ export class Session {
       // a heartbeat or an epoch stamp must not wait for a synchronous standby
       options: '-c synchronous_commit=local',
       stream: () => this.#socket,
+      ssl: pgSslOptions(p.tls, p.host),
     });
     // An idle session can be ended by the server (terminated, postmaster died): mark it dead
     // so the next call reconnects instead of reporting that as a fresh failure.

@@ -7,7 +7,9 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 import { ConfigError } from '../../core/errors.js';
+import type { PgTls } from '../../core/tls.js';
 import { conninfo } from '../postgres/sql.js';
+import { libpqTlsParams } from '../postgres/tls.js';
 import { type ControlData, readControlData } from './controldata.js';
 import { startNode, stopNode } from './pg-ctl.js';
 import { readPostmasterPid, removeStaleLocks } from './postmaster.js';
@@ -109,7 +111,7 @@ export class LocalPostgres {
    */
   configureStandby(
     primary: { host: string; port: number },
-    repl: { user: string; password: string },
+    repl: { user: string; password: string; tls?: PgTls | undefined },
   ): void {
     dropAutoConfSettings(this.dataDir, FENCE_SETTINGS, this.runAs);
     writeNodeSettings(
@@ -122,6 +124,7 @@ export class LocalPostgres {
           user: repl.user,
           password: repl.password,
           application_name: this.name,
+          ...libpqTlsParams(repl.tls),
         }),
         primary_slot_name: this.name,
       },

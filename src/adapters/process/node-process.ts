@@ -7,6 +7,7 @@
 import { existsSync, rmSync } from 'node:fs';
 
 import type { NodeSpec } from '../../core/spec.js';
+import type { PgTls } from '../../core/tls.js';
 import type { ControlData, NodeProcess, ProcessState } from '../../ports/node-process.js';
 import { restoreConfigFiles, saveConfigFiles } from './config-files.js';
 import type { LocalPostgres } from './local-postgres.js';
@@ -14,9 +15,9 @@ import { moveAside, pgBasebackup, pgRewind } from './rewind.js';
 
 export interface NodeCredentials {
   /** the superuser pg_rewind connects as */
-  superuser: { user: string; password: string; database: string };
+  superuser: { user: string; password: string; database: string; tls?: PgTls | undefined };
   /** the replication role of base backups and primary_conninfo */
-  replication: { user: string; password: string };
+  replication: { user: string; password: string; tls?: PgTls | undefined };
 }
 
 export class AgentNodeProcess implements NodeProcess {
@@ -83,6 +84,7 @@ export class AgentNodeProcess implements NodeProcess {
       primary,
       user: this.#creds.replication.user,
       password: this.#creds.replication.password,
+      tls: this.#creds.replication.tls,
       slot: o.slot,
       runAs: local.runAs,
     });

@@ -8,7 +8,9 @@ import { chownSync, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 import { PostgresCommandFailed } from '../../core/errors.js';
+import type { PgTls } from '../../core/tls.js';
 import { conninfo } from '../postgres/sql.js';
+import { libpqTlsEnv, libpqTlsParams } from '../postgres/tls.js';
 import { lastLines, runPg } from './binaries.js';
 import type { RunAs } from './run-as.js';
 
@@ -18,6 +20,7 @@ export interface Source {
   user: string;
   password: string;
   database: string;
+  tls?: PgTls | undefined;
 }
 
 const REWIND_TIMEOUT_MS = 10 * 60_000;
@@ -35,6 +38,7 @@ export async function pgRewind(o: {
     user: o.source.user,
     dbname: o.source.database,
     application_name: 'pgvigil-rewind',
+    ...libpqTlsParams(o.source.tls),
   });
   const r = await runPg(
     'pg_rewind',
@@ -67,6 +71,7 @@ export async function pgBasebackup(o: {
   primary: { host: string; port: number };
   user: string;
   password: string;
+  tls?: PgTls | undefined;
   slot: string;
   runAs: RunAs | undefined;
 }): Promise<void> {
@@ -77,7 +82,7 @@ export async function pgBasebackup(o: {
   const r = await runPg('pg_basebackup', args, {
     runAs: o.runAs,
     cwd: dirname(o.dataDir),
-    env: { PGPASSWORD: o.password, LC_ALL: 'C' },
+    env: { PGPASSWORD: o.password, LC_ALL: 'C', ...libpqTlsEnv(o.tls) },
     timeoutMs: BASEBACKUP_TIMEOUT_MS,
   });
   if (r.code !== 0) {

@@ -17,8 +17,10 @@
 import { Redis, type RedisOptions } from 'ioredis';
 
 import { redactSecrets } from '../../core/redact.js';
+import type { RedisTls } from '../../core/tls.js';
 import { DELETE_IF_ID_SCRIPT, type TopologyWrite } from './majority.js';
 import type { CoordinationServer, SetOptions, StreamEntry, TopologyWriteAnswer } from './server.js';
+import { redisTlsOptions } from './tls.js';
 import { REVERT_SCRIPT, runTopologyScript } from './topology-script.js';
 
 export interface CoordinationLogger {
@@ -28,15 +30,38 @@ export interface CoordinationLogger {
 
 const SCAN_COUNT = 1000;
 
-/** Redis AUTH (ACL user and password; `requirepass` is the `default` user's password). */
+/**
+ * PUBLISH the event, and XADD it with the publisher's id unless the stream already holds that
+ * id or a later one (then the entry is skipped on this server and the script returns the
+ * stream's last id, so that the publisher makes its next ids after it; src/core/event-id.ts).
+ * KEYS[1] stream; ARGV channel, json, maxlen, id. Returns '' when stored.
+ */
+const APPEND_EVENT_SCRIPT = `
+redis.call('PUBLISH', ARGV[1], ARGV[2])
+local r = redis.pcall('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], ARGV[4], 'event', ARGV[2])
+if type(r) == 'table' and r.err then
+  local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+  if top[1] then return top[1][1] end
+  return redis.error_reply(r.err)
+end
+return ''
+`;
+
+/**
+ * Redis AUTH (ACL user and password; `requirepass` is the `default` user's password) and the
+ * TLS files of rediss:// servers (coordination.tls).
+ */
 export interface RedisAuth {
   username?: string | undefined;
   password?: string | undefined;
+  tls?: RedisTls | undefined;
 }
 
 /** Options of every client, command and subscriber alike (the subscriber overrides some). */
-export function clientOptions(timeoutMs: number, auth: RedisAuth = {}): RedisOptions {
+export function clientOptions(url: string, timeoutMs: number, auth: RedisAuth = {}): RedisOptions {
+  const tls = redisTlsOptions(url, auth.tls);
   return {
+    ...(tls ? { tls } : {}),
     // ioredis takes a URL's own credentials first (its options fill only what the URL lacks)
     ...(auth.username === undefined ? {} : { username: auth.username }),
     ...(auth.password === undefined ? {} : { password: auth.password }),
@@ -69,7 +94,7 @@ export class RedisLink implements CoordinationServer {
     this.url = url;
     this.label = redactSecrets(url);
     this.#logger = logger;
-    this.client = new Redis(url, clientOptions(timeoutMs, auth));
+    this.client = new Redis(url, clientOptions(url, timeoutMs, auth));
     this.firstConnect = settled(this.client, timeoutMs + 100);
     this.client.on('error', (err: Error) => {
       this.#lastError = redactSecrets(err.message);
@@ -140,16 +165,29 @@ export class RedisLink implements CoordinationServer {
     });
   }
 
-  async appendEvent(channel: string, stream: string, json: string, maxLen: number): Promise<void> {
-    await this.#run(async (c) => {
-      const replies = await c
-        .multi()
-        .publish(channel, json)
-        .xadd(stream, 'MAXLEN', '~', String(maxLen), '*', 'event', json)
-        .exec();
-      const failed = replies?.find(([err]) => err !== null)?.[0];
-      if (replies === null || failed) throw failed ?? new Error('transaction aborted');
-    });
+  async appendEvent(
+    channel: string,
+    stream: string,
+    json: string,
+    maxLen: number,
+    id?: string,
+  ): Promise<string | null> {
+    if (id === undefined) {
+      await this.#run(async (c) => {
+        const replies = await c
+          .multi()
+          .publish(channel, json)
+          .xadd(stream, 'MAXLEN', '~', String(maxLen), '*', 'event', json)
+          .exec();
+        const failed = replies?.find(([err]) => err !== null)?.[0];
+        if (replies === null || failed) throw failed ?? new Error('transaction aborted');
+      });
+      return null;
+    }
+    const top = await this.#run((c) =>
+      c.eval(APPEND_EVENT_SCRIPT, 1, stream, channel, json, String(maxLen), id),
+    );
+    return typeof top === 'string' && top !== '' ? top : null;
   }
 
   async readStream(stream: string, afterId: string | null, count: number): Promise<StreamEntry[]> {

@@ -19,6 +19,7 @@
 import type { z } from 'zod';
 
 import { CoordinationUnavailable, UserError } from '../../core/errors.js';
+import { compareEventIds, isEventId } from '../../core/event-id.js';
 import type { StampedEvent } from '../../core/events.js';
 import type { PauseState, SentinelPresence, Topology, Vote } from '../../core/model.js';
 import type {
@@ -59,6 +60,15 @@ const STREAM_ID = /^\d+(-\d+)?$/;
 const CLOSED = 'Connection is closed.';
 const BARE_RECORD: z.ZodType<StoredRecord> = StoredRecordSchema;
 
+/** A lost CAS left on one server, to revert there (REVERT_SCRIPT: only while still ours). */
+interface PendingRevert {
+  server: number;
+  key: string;
+  epoch: number;
+  writer: string;
+  previous: string | null;
+}
+
 export type Answer<T> = { ok: true; value: T } | { ok: false; error: string };
 
 /**
@@ -78,6 +88,8 @@ export class MajorityStore<
   readonly servers: readonly S[];
   readonly #keys: Keys;
   #closed = false;
+  /** reverts that failed (server unreachable): retried before every topology read and write */
+  #pendingReverts: PendingRevert[] = [];
 
   constructor(servers: readonly S[], keys: Keys) {
     this.servers = servers;
@@ -99,12 +111,44 @@ export class MajorityStore<
 
   async readTopology(cluster: string): Promise<MajorityRead<Topology | null>> {
     const key = this.#keys.topology(cluster);
+    const unreverted = await this.retryReverts();
     const raws = this.#requireMajority(await this.onAll((s) => s.get(key)));
     return {
       value: pickTopology(raws.map(parseTopology)),
       answered: raws.length,
       total: this.total,
+      ...(unreverted > 0 ? { unreverted } : {}),
     };
+  }
+
+  /** Reverts still owed (a lost CAS left on an unreachable server). */
+  get pendingReverts(): number {
+    return this.#pendingReverts.length;
+  }
+
+  /**
+   * Retry every pending revert once; returns how many are still pending. A revert that the
+   * server answers (reverted, or nothing of ours left to revert) is done.
+   */
+  async retryReverts(): Promise<number> {
+    if (this.#pendingReverts.length === 0) return 0;
+    const pending = this.#pendingReverts;
+    this.#pendingReverts = [];
+    const failed = await this.#revert(pending);
+    this.#pendingReverts.push(...failed);
+    return this.#pendingReverts.length;
+  }
+
+  /** Runs the reverts; returns those whose server did not answer. */
+  async #revert(reverts: readonly PendingRevert[]): Promise<PendingRevert[]> {
+    const answers = await Promise.all(
+      reverts.map((r) => {
+        const server = this.servers[r.server];
+        if (server === undefined) return { ok: true } as const;
+        return this.#on(server, (s) => s.revertTopology(r.key, r.epoch, r.writer, r.previous));
+      }),
+    );
+    return reverts.filter((_, i) => answers[i]?.ok !== true);
   }
 
   async casTopology(
@@ -128,6 +172,7 @@ export class MajorityStore<
 
   async #writeTopology(cluster: string, write: TopologyWrite, next: Topology): Promise<CasResult> {
     const key = this.#keys.topology(cluster);
+    await this.retryReverts();
     // a topology no reader can decode would hold its epoch on the servers unseen: no CAS could win
     const json = encode(TopologySchema, { ...next, committedBy: write.writer }, 'a topology');
     const answers = await this.onAll((s) => s.writeTopology(key, write, json));
@@ -140,17 +185,26 @@ export class MajorityStore<
     }
     const committed = accepted >= this.majority;
     if (!committed && write.kind === 'cas' && accepted > 0) {
-      // A lost CAS must leave no trace on the minority that took it (see REVERT_SCRIPT).
-      await Promise.all(
-        answers.map((answer, i) => {
-          const server = this.servers[i];
-          if (server === undefined || !answer.ok || !answer.value.accepted) return undefined;
-          const previous = answer.value.previous;
-          return this.#on(server, (s) =>
-            s.revertTopology(key, write.nextEpoch, write.writer, previous),
-          );
-        }),
+      // A lost CAS must leave no trace on the minority that took it (see REVERT_SCRIPT); a
+      // revert that fails is kept and retried (retryReverts), never forgotten.
+      const reverts = answers.flatMap((answer, server): PendingRevert[] =>
+        answer.ok && answer.value.accepted
+          ? [
+              {
+                server,
+                key,
+                epoch: write.nextEpoch,
+                writer: write.writer,
+                previous: answer.value.previous,
+              },
+            ]
+          : [],
       );
+      const failed = await this.#revert(reverts);
+      this.#pendingReverts.push(...failed);
+      if (failed.length > 0) {
+        return { committed, accepted, total: this.total, seenEpoch, unreverted: failed.length };
+      }
     }
     return { committed, accepted, total: this.total, seenEpoch };
   }
@@ -264,19 +318,25 @@ export class MajorityStore<
   // ---- events ---------------------------------------------------------------------------
 
   /** Throws CoordinationUnavailable only when no server at all took the event. */
-  async publishEvent(cluster: string, event: StampedEvent): Promise<void> {
+  async publishEvent(cluster: string, event: StampedEvent): Promise<{ laterId?: string }> {
     const json = encode(StampedEventSchema, event, `the event ${event.type}`);
     const channel = this.#keys.events(cluster);
     const history = this.#keys.history(cluster);
-    const answers = await this.onAll((s) => s.appendEvent(channel, history, json, HISTORY_MAXLEN));
+    const id = isEventId(event.id) ? event.id : undefined;
+    const answers = await this.onAll((s) =>
+      s.appendEvent(channel, history, json, HISTORY_MAXLEN, id),
+    );
     if (!answers.some((a) => a.ok)) {
       throw new CoordinationUnavailable(
         `event ${event.type} not published: ${this.#describe(answers)}`,
       );
     }
+    const later = answers.flatMap((a) => (a.ok && a.value !== null ? [a.value] : []));
+    const laterId = later.sort(compareEventIds).at(-1);
+    return laterId === undefined ? {} : { laterId };
   }
 
-  /** From the first server (in configuration order) that answers. */
+  /** The union of the servers that answer (merged by stream id, in id order). */
   async readHistory(
     cluster: string,
     sinceId: string,
@@ -290,21 +350,24 @@ export class MajorityStore<
     }
     const key = this.#keys.history(cluster);
     const limit = Math.max(1, Math.floor(count));
-    const failures: string[] = [];
-    for (const server of this.servers) {
-      const answer = await this.#on(server, (s) => s.readStream(key, after, limit));
-      if (!answer.ok) {
-        failures.push(`${server.label}: ${answer.error}`);
-        continue;
-      }
-      return answer.value.flatMap(({ id, json }) => {
-        const event = parseEvent(json);
-        return event === null ? [] : [{ id, event }];
-      });
+    const answers = await this.onAll((s) => s.readStream(key, after, limit));
+    if (!answers.some((a) => a.ok)) {
+      const failures = answers.map((a, i) => `${this.servers[i]?.label}: ${a.ok ? '' : a.error}`);
+      throw new CoordinationUnavailable(
+        `no Redis server answered for the event history (${failures.join('; ')})`,
+      );
     }
-    throw new CoordinationUnavailable(
-      `no Redis server answered for the event history (${failures.join('; ')})`,
-    );
+    // one entry per event id (the stream id itself, or, for an event published without one, the
+    // first server's entry in configuration order)
+    const byId = new Map<string, { id: string; event: StampedEvent }>();
+    for (const answer of answers) {
+      if (!answer.ok) continue;
+      for (const { id, json } of answer.value) {
+        const event = parseEvent(json);
+        if (event !== null && !byId.has(event.id)) byId.set(event.id, { id, event });
+      }
+    }
+    return [...byId.values()].sort((a, b) => compareStreamIds(a.id, b.id)).slice(0, limit);
   }
 
   // ---- plumbing -------------------------------------------------------------------------
@@ -335,6 +398,12 @@ export class MajorityStore<
     );
     return noMajorityMessage(this.total, failed);
   }
+}
+
+/** Stream ids (`<ms>` or `<ms>-<seq>`) in stream order. */
+function compareStreamIds(a: string, b: string): number {
+  const full = (id: string): string => (id.includes('-') ? id : `${id}-0`);
+  return compareEventIds(full(a), full(b));
 }
 
 /** A TTL as Redis takes it: a whole number of ms, at least 1. */

@@ -57,8 +57,18 @@ export interface CoordinationServer {
   deleteIfId(key: string, id: string): Promise<boolean>;
   /** Live values of every key matching the Redis glob `pattern` (SCAN MATCH + MGET). */
   scanValues(pattern: string): Promise<string[]>;
-  /** PUBLISH `json` to `channel` and XADD it (field `event`, MAXLEN ~ `maxLen`) to `stream`. */
-  appendEvent(channel: string, stream: string, json: string, maxLen: number): Promise<void>;
+  /**
+   * PUBLISH `json` to `channel` and XADD it (field `event`, MAXLEN ~ `maxLen`) to `stream`,
+   * with the stream id `id` when given (skipped when the stream already holds `id` or a later
+   * one: then the stream's last id is returned; null otherwise).
+   */
+  appendEvent(
+    channel: string,
+    stream: string,
+    json: string,
+    maxLen: number,
+    id?: string,
+  ): Promise<string | null>;
   /** Entries of `stream` after `afterId` (exclusive; null = from the start), at most `count`. */
   readStream(stream: string, afterId: string | null, count: number): Promise<StreamEntry[]>;
 }

@@ -151,7 +151,7 @@ export class RedisCoordinationStore extends MajorityStore<RedisLink> implements 
       // disconnected and resubscribes after every reconnect, so a server that comes back
       // delivers again.
       const sub = new Redis(link.url, {
-        ...clientOptions(timeout, this.#options.auth),
+        ...clientOptions(link.url, timeout, this.#options.auth),
         commandTimeout: undefined,
         enableOfflineQueue: true,
         maxRetriesPerRequest: null,

@@ -23,6 +23,7 @@ import {
   recordProbe,
   transitionEvent,
 } from '../../core/health.js';
+import { heldEvent } from '../../core/held.js';
 import type {
   PauseState,
   ProbeResult,
@@ -39,6 +40,8 @@ import type { ClusterLoopDeps } from './deps.js';
 import { FailoverExecutor } from './failover-executor.js';
 import { IntentRunner } from './intents.js';
 import { isInterrupted, settleInterruptedFailover } from './recovery.js';
+import { SlotKeeper } from './slots.js';
+import { EpochStamps } from './stamps.js';
 import { StrayPrimaryFencer } from './stray-primaries.js';
 import { SyncStandbyManager } from './sync-standby.js';
 import { Throttle } from './throttle.js';
@@ -90,6 +93,7 @@ export class ClusterLoop {
   /** sync mode: keeps the synchronous standby (a no-op in async mode or when not `ok`) */
   readonly #sync: SyncStandbyManager;
   readonly #strays: StrayPrimaryFencer;
+  readonly #slots: SlotKeeper | null;
   readonly #throttle: Throttle;
   readonly #verdict: VerdictPublisher;
   readonly #timer: LoopTimer;
@@ -107,13 +111,15 @@ export class ClusterLoop {
   #lastTickMono: number | null = null;
   #lastTickWall: number | null = null;
 
-  constructor(deps: ClusterLoopDeps) {
+  constructor(loopDeps: ClusterLoopDeps) {
+    const deps = { ...loopDeps, stamps: loopDeps.stamps ?? new EpochStamps(loopDeps) };
     this.#d = deps;
     for (const n of deps.cluster.nodes) this.#health.set(n.name, newNodeHealth(n.name));
     this.#executor = new FailoverExecutor(deps);
     this.#intents = new IntentRunner(deps);
     this.#sync = new SyncStandbyManager(deps);
     this.#strays = new StrayPrimaryFencer(deps);
+    this.#slots = deps.slots ? new SlotKeeper({ ...deps, slots: deps.slots }) : null;
     this.#throttle = new Throttle(deps.clock);
     this.#coord = new Coordinator(deps, this.#throttle);
     this.#verdict = new VerdictPublisher(deps, this.#throttle);
@@ -246,8 +252,11 @@ export class ClusterLoop {
       leader: this.#leader,
       health: this.#observations,
       votes: this.#coord.votes,
+      peers: this.#d.peers ?? [],
     });
     this.#logDecisionChange(decision);
+    const held = this.#leader ? heldEvent(this.name, sentinelId, decision, this.#decision) : null;
+    if (held) void this.#d.bus.emit(held);
     this.#decision = decision;
     this.#views = nodeViews(cluster.nodes, this.#topology, this.#observations);
     return decision;
@@ -307,6 +316,7 @@ export class ClusterLoop {
       tilt: this.#observeOnly,
       version: this.#d.version,
       view: presenceView(this.#views),
+      ...(this.#leader && this.#slots ? { slots: this.#slots.slots } : {}),
     };
   }
 
@@ -330,6 +340,8 @@ export class ClusterLoop {
     if (this.#observeOnly || !this.#topology) return did;
     const fenced = await this.#strays.fence(this.#topology, this.#observations);
     if (fenced.length > 0) did.push({ step: 'fenced-stray', nodes: fenced });
+    if (coordinated) await this.#d.stamps?.retry(this.#topology);
+    await this.#slots?.tick(this.#topology, this.#observations);
     if (coordinated && decision.kind !== 'failover') {
       const synced = await this.#sync.reconcile({
         topology: this.#topology,

@@ -15,6 +15,8 @@ export type CoordinationState = 'majority' | 'no-majority' | 'unknown';
 export interface CoordinatorDeps extends ClusterContext {
   store: LeaderLock & Pick<CoordinationStore, 'readTopology' | 'readVotes' | 'readPause'>;
   metrics: Pick<SentinelMetricsPort, 'coordinationMajority'>;
+  /** the configured sentinel set (empty or absent: any id) */
+  peers?: readonly string[];
 }
 
 export class Coordinator {
@@ -26,6 +28,8 @@ export class Coordinator {
   paused: PauseState = { paused: false };
   /** after regaining the Redis majority, observe (no acting) until this monotonic time */
   holdUntilMono = 0;
+  /** ids outside sentinel.peers already logged (once each) */
+  readonly #strangers = new Set<string>();
 
   constructor(deps: CoordinatorDeps, throttle: Throttle) {
     this.#d = deps;
@@ -74,7 +78,15 @@ export class Coordinator {
         readVotes ? store.readVotes(this.#name) : null,
         store.readPause(this.#name),
       ]);
-      if (votes) this.votes = votes.value;
+      if (votes) {
+        this.votes = votes.value;
+        this.#noteStrangers(votes.value.map((v) => v.sentinel));
+      }
+      if (topology.unreverted)
+        this.#d.log.warn(
+          { cluster: this.#name, epoch: o.epoch, unreverted: topology.unreverted },
+          'a lost epoch CAS is still not reverted on every server: retrying before each read',
+        );
       if (paused.value.paused !== this.paused.paused) {
         this.#d.log.info(
           { cluster: this.#name, epoch: topology.value?.epoch ?? o.epoch, paused: paused.value },
@@ -89,6 +101,20 @@ export class Coordinator {
         this.#d.log.error({ cluster: this.#name, err }, 'coordination read failed');
       this.#note((err as Error).message, o.epoch);
       return false;
+    }
+  }
+
+  /** A vote from an id outside sentinel.peers is ignored by the quorum (core): log it once. */
+  #noteStrangers(ids: readonly string[]): void {
+    const peers = this.#d.peers ?? [];
+    if (peers.length === 0) return;
+    for (const id of ids) {
+      if (peers.includes(id) || this.#strangers.has(id)) continue;
+      this.#strangers.add(id);
+      this.#d.log.warn(
+        { cluster: this.#name, sentinel: id, peers },
+        'vote from a sentinel id outside sentinel.peers: ignored',
+      );
     }
   }
 

@@ -10,7 +10,9 @@ import type { CoordinationStore } from '../../ports/coordination.js';
 import type { Logger } from '../../ports/logger.js';
 import type { SentinelMetricsPort } from '../../ports/metrics.js';
 import type { NodeControl, PostgresPort } from '../../ports/postgres.js';
+import type { SlotControl } from '../../ports/slots.js';
 import type { EventSink, EventSource } from '../events.js';
+import type { EpochStamps } from './stamps.js';
 
 /** The committed topology: majority read, epoch CAS, same-epoch rewrite by its writer. */
 export type TopologyStore = Pick<
@@ -34,6 +36,8 @@ export interface ClusterContext {
   sentinelId: string;
   clock: Clock;
   log: Logger;
+  /** failed epoch stamps, retried by the loop (stamps.ts); absent: logged only */
+  stamps?: EpochStamps;
 }
 
 /** Epoch 1 on a new cluster (bootstrap.ts). */
@@ -49,6 +53,8 @@ export interface FailoverDeps extends ClusterContext {
   pg: NodeControl;
   bus: EventSink;
   metrics: Pick<SentinelMetricsPort, 'failover'>;
+  /** test hook (PGVIGIL_TEST_SIGSTOP_AFTER): called after each failover action has answered */
+  afterAction?: (type: string) => void;
 }
 
 /** The synchronous standby keeper (sync-standby.ts). */
@@ -84,6 +90,12 @@ export interface ClusterLoopDeps extends ClusterContext {
   apiUrl: string | null;
   /** the pgvigil version, advertised in its presence record */
   version: string;
+  /** the configured sentinel set: votes of other ids are ignored (empty or absent: any id) */
+  peers?: readonly string[];
+  /** test hook, see FailoverDeps */
+  afterAction?: (type: string) => void;
+  /** replication slots on the primary (slots.ts); absent: slots are not looked after */
+  slots?: SlotControl;
 }
 
 /** The spec of the node `name` of this cluster (a config error when it is not one). */

@@ -18,6 +18,13 @@ import type { NodeObservation } from '../../core/health.js';
 import type { Topology } from '../../core/model.js';
 import { DeadlineExceeded, sleep, withDeadline } from '../deadline.js';
 import { type FailoverDeps, nodeOf } from './deps.js';
+import { stampEpoch } from './stamps.js';
+
+/**
+ * Promotion follows the CAS at once. When more than this passed since the CAS was sent (the
+ * process was paused, Redis was slow, a wait ran in between), the epoch is read again first.
+ */
+export const PROMOTE_RECHECK_AFTER_MS = 100;
 
 export interface FailoverRunOptions {
   kind?: 'automatic' | 'manual';
@@ -27,6 +34,10 @@ export interface FailoverRunOptions {
 
 export class FailoverExecutor {
   readonly #d: FailoverDeps;
+  /** the observations the failover was decided on (who is reachable) */
+  #seen: Readonly<Record<string, NodeObservation>> = {};
+  /** when the last CAS was sent (monotonic): a pause during or after it counts as a wait */
+  #casMono = 0;
 
   constructor(deps: FailoverDeps) {
     this.#d = deps;
@@ -43,6 +54,7 @@ export class FailoverExecutor {
     observations: Readonly<Record<string, NodeObservation>>,
     opts: FailoverRunOptions = {},
   ): Promise<Topology | null> {
+    this.#seen = observations;
     const first = this.#start(topology, decision, observations, opts);
     const state = await this.#drive(first, topology, opts);
     return state === null ? null : this.#end(state, topology.cluster, opts);
@@ -104,6 +116,7 @@ export class FailoverExecutor {
       for (const e of events) await this.#d.bus.emit(e);
       if (state.kind === 'done' || state.kind === 'aborted') return state;
       const inputs = await this.#inputs(state, actions);
+      for (const a of actions) this.#d.afterAction?.(a.type);
       if (opts.crashAfter && actions.some((a) => a.type === opts.crashAfter)) {
         this.#d.log.error(
           { cluster: topology.cluster, epoch: 'epoch' in state ? state.epoch : topology.epoch },
@@ -192,7 +205,13 @@ export class FailoverExecutor {
     const cluster = this.#d.cluster.name;
     switch (action.type) {
       case 'cas': {
+        this.#casMono = this.#d.clock.mono();
         const res = await store.casTopology(cluster, action.expectedEpoch, action.next, sentinelId);
+        if (res.unreverted)
+          log.error(
+            { cluster, epoch: action.next.epoch, unreverted: res.unreverted },
+            'lost epoch CAS not reverted on every server: the store retries it before each read',
+          );
         return [
           res.committed
             ? { type: 'cas-committed' }
@@ -200,19 +219,23 @@ export class FailoverExecutor {
         ];
       }
       case 'promote': {
-        // The CAS just made epoch `action.epoch` ours on a majority: no re-read needed here,
-        // and every millisecond counts (the cluster has no writable primary right now).
+        // The CAS just made epoch `action.epoch` ours on a majority: promote at once, since
+        // every millisecond counts. After any wait (a pause of this process, a wait for the
+        // old primary's lease), read the epoch again first: it may have been superseded.
+        const waited = this.#d.clock.mono() - this.#casMono;
+        if (waited > PROMOTE_RECHECK_AFTER_MS && !(await this.#stillOurs(action.epoch))) {
+          log.error(
+            { cluster, epoch: action.epoch, node: action.node, waitedMs: Math.round(waited) },
+            'not promoting: the epoch was superseded while this failover waited',
+          );
+          return [
+            { type: 'promote-failed', error: `epoch ${action.epoch} superseded: not promoted` },
+          ];
+        }
         try {
           const node = this.#node(action.node);
           await pg.promote(node, timing.promoteTimeoutMs);
-          await pg
-            .stampEpoch(node, action.epoch, node.name)
-            .catch((err: Error) =>
-              log.warn(
-                { cluster, epoch: action.epoch, node: node.name, err: err.message },
-                'epoch stamp failed',
-              ),
-            );
+          await stampEpoch(this.#d, node, action.epoch, node.name);
           return [{ type: 'promoted' }];
         } catch (err) {
           return [{ type: 'promote-failed', error: (err as Error).message }];
@@ -229,6 +252,10 @@ export class FailoverExecutor {
                 node: name,
                 error: `epoch ${action.epoch} superseded: not repointing`,
               };
+            // An unreachable standby gets no slot: nothing would consume it, and it would hold
+            // WAL on the new primary until dropped. Its agent rejoins it (and makes the slot).
+            if (this.#seen[name]?.last?.ok !== true)
+              return { type: 'repointed', node: name, error: 'unreachable: no slot created' };
             try {
               await pg.ensureSlot(primary, name);
               await pg.repoint(this.#node(name), primary, name);

@@ -12,12 +12,19 @@ import type { CoordinationStore } from '../../ports/coordination.js';
 import type { Logger } from '../../ports/logger.js';
 import type { SentinelMetricsPort } from '../../ports/metrics.js';
 import type { PostgresPort } from '../../ports/postgres.js';
+import type { SlotControl } from '../../ports/slots.js';
 import { EventBus } from '../events.js';
 import { ClusterLoop, type ClusterView } from './cluster-loop.js';
 import { type IntentOp, type IntentReply, submitIntent } from './intent-client.js';
 
 export interface SentinelDeps {
   sentinelId: string;
+  /** the configured sentinel set (empty: any id counts) */
+  peers?: readonly string[];
+  /** replication slots of each cluster's nodes (slots.ts) */
+  slots?: (cluster: string) => SlotControl;
+  /** test hook: see FailoverDeps.afterAction */
+  afterAction?: (type: string) => void;
   timing: Timing;
   clusters: readonly ClusterSpec[];
   store: CoordinationStore;
@@ -52,6 +59,9 @@ export class Sentinel {
           cluster,
           timing: deps.timing,
           sentinelId: deps.sentinelId,
+          peers: deps.peers ?? [],
+          ...(deps.afterAction ? { afterAction: deps.afterAction } : {}),
+          ...(deps.slots ? { slots: deps.slots(cluster.name) } : {}),
           clock: deps.clock,
           log: deps.log,
           store: deps.store,

@@ -15,6 +15,7 @@
 import type { Topology } from '../../core/model.js';
 import { switchedTopology } from '../../core/switchover.js';
 import type { SwitchoverDeps } from './deps.js';
+import { stampEpoch } from './stamps.js';
 import { agentOf, answersAsPrimary, probe, promoteTarget, specOf } from './switchover-steps.js';
 
 const RESTART_MS = 30_000;
@@ -60,7 +61,7 @@ export async function repairOrphanedSwitchover(
   const res = await store.casTopology(cluster, t.epoch, next, sentinelId).catch(() => null);
   if (!res?.committed) return null;
   if (confirmed) {
-    await d.pg.stampEpoch(specOf(d, primary), epoch, primary).catch(() => undefined);
+    await stampEpoch(d, specOf(d, primary), epoch, primary);
     for (const p of probes) {
       if (p.node === primary || !p.ok || p.role !== 'standby') continue;
       await d.pg

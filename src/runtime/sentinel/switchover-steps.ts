@@ -10,6 +10,7 @@ import { replayedPast } from '../../core/switchover.js';
 import type { AgentTarget, StopResult } from '../../ports/agent-control.js';
 import { pollUntil, sleep } from '../deadline.js';
 import { nodeOf, type SwitchoverDeps } from './deps.js';
+import { stampEpoch } from './stamps.js';
 
 export class Abort extends Error {
   constructor(
@@ -144,15 +145,7 @@ export async function promoteTarget(
       confirmed = await answersAsPrimary(d, to, d.timing.promoteTimeoutMs);
     }
   }
-  if (confirmed)
-    await d.pg
-      .stampEpoch(spec, epoch, to)
-      .catch((err: Error) =>
-        d.log.warn(
-          { cluster: d.cluster.name, epoch, node: to, err: err.message },
-          'epoch stamp failed',
-        ),
-      );
+  if (confirmed) await stampEpoch(d, spec, epoch, to);
   return confirmed;
 }
 

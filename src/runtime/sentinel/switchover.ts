@@ -23,6 +23,7 @@ import {
   type SwitchoverPlan,
 } from '../../core/switchover.js';
 import type { SwitchoverDeps } from './deps.js';
+import { stampEpoch } from './stamps.js';
 import {
   Abort,
   agentOf,
@@ -266,7 +267,7 @@ export class SwitchoverExecutor {
     op: SwitchoverOp,
     result: ResultOf,
   ): Promise<SwitchoverResult> {
-    const { bus, log, clock, pg, timing } = this.#d;
+    const { bus, log, clock, timing } = this.#d;
     const cluster = next.cluster;
     const { epoch, primary: from } = next;
     log.warn(
@@ -290,7 +291,7 @@ export class SwitchoverExecutor {
         restartError = (err as Error).message;
       }
       restarted = await answersAsPrimary(this.#d, from, RESTART_PROBE_MS);
-      if (restarted) await pg.stampEpoch(specOf(this.#d, from), epoch, from).catch(() => undefined);
+      if (restarted) await stampEpoch(this.#d, specOf(this.#d, from), epoch, from);
     }
     const restored = restoredTopology(next, clock.wall(), reason);
     const published = await publish(this.#d, restored);

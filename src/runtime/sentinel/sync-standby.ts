@@ -16,6 +16,7 @@ import type { NodeObservation } from '../../core/health.js';
 import type { Topology } from '../../core/model.js';
 import { planSync, type SyncMemory, type SyncPlan } from '../../core/sync.js';
 import type { SyncDeps } from './deps.js';
+import { stampEpoch } from './stamps.js';
 
 const SETTLED = new Set<Topology['state']>(['ok', 'degraded']);
 
@@ -61,7 +62,7 @@ export class SyncStandbyManager {
   }
 
   async #record(prev: Topology, syncStandbys: string[], reason: string): Promise<Topology | null> {
-    const { store, bus, log, sentinelId, clock, pg } = this.#d;
+    const { store, bus, log, sentinelId, clock } = this.#d;
     const next: Topology = {
       ...prev,
       epoch: prev.epoch + 1,
@@ -93,12 +94,7 @@ export class SyncStandbyManager {
       topology: next,
     });
     const primary = this.#spec(next.primary);
-    if (primary)
-      await pg
-        .stampEpoch(primary, next.epoch, next.primary)
-        .catch((err: Error) =>
-          log.warn({ ...ctx, node: next.primary, err: err.message }, 'epoch stamp failed'),
-        );
+    if (primary) await stampEpoch(this.#d, primary, next.epoch, next.primary);
     return next;
   }
 

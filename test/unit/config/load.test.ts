@@ -121,8 +121,9 @@ describe('defaults', () => {
   ])('%s = %j', (p, v) => {
     expect(get(c, p)).toEqual(v);
   });
-  it('sentinel.id is <hostname>-<pid>', () => {
-    expect(c.sentinel.id).toBe(`${os.hostname()}-${process.pid}`);
+  it('sentinel.id is unset (the id file provides it) and sentinel.peers empty', () => {
+    expect(c.sentinel.id).toBeUndefined();
+    expect(c.sentinel.peers).toEqual([]);
   });
   it('baseDir is the directory of the file, cwd without one', () => {
     const file = write(base());

@@ -270,7 +270,12 @@ describe('postgresSecrets: false (the commands that only talk to Redis)', () => 
     const c = loadConfig({ file: write(base()), env: {}, postgresSecrets: false });
     expect(c.clusters.map((x) => x.name)).toEqual(['main']);
     expect(c.clusters[0]).not.toHaveProperty('password');
-    expect(c.clusters[0]?.replication).toEqual({ mode: 'async', user: 'replicator' });
+    expect(c.clusters[0]?.replication).toEqual({
+      mode: 'async',
+      user: 'replicator',
+      maxSlotWalKeepSize: '1GB',
+      dropSlotAfterMs: 600_000,
+    });
     expect(Object.isFrozen(c)).toBe(true);
   });
   it('neither opens a passwordFile nor keeps a password given anyway', () => {

@@ -202,3 +202,30 @@ describe('odown', () => {
     expect(v.newestAgeMs).toBe(200);
   });
 });
+
+describe('odown with a configured sentinel set (sentinel.peers)', () => {
+  const stray = aVote()
+    .by('host-4242')
+    .at(NOW_WALL - 100)
+    .build();
+
+  it('ignores a vote from an id outside the set: it never completes a quorum', () => {
+    const v = odown({ ...base, votes: [s1, stray], peers: ['s1', 's2', 's3'] });
+    expect(v).toMatchObject({ odown: false, count: 1, sentinels: ['s1'] });
+    expect(v.ignored).toEqual([{ sentinel: 'host-4242', reason: 'unknown-sentinel' }]);
+    expect(v.evidence).toContain('host-4242: unknown-sentinel');
+  });
+
+  it('counts the same votes without a set (any id), as before', () => {
+    expect(odown({ ...base, votes: [s1, stray] })).toMatchObject({ odown: true, count: 2 });
+  });
+
+  it('a restarted sentinel (same stable id, two votes) counts once', () => {
+    const again = aVote()
+      .by('s1')
+      .at(NOW_WALL - 50)
+      .build();
+    const v = odown({ ...base, votes: [s1, again], peers: ['s1', 's2', 's3'] });
+    expect(v).toMatchObject({ odown: false, count: 1 });
+  });
+});

@@ -56,6 +56,29 @@ describe('MajorityStore', () => {
     expect((await engine.readTopology('c')).value).toMatchObject({ epoch: 2, committedBy: 'X' });
   });
 
+  it('keeps a failed revert and retries it before the next topology read', async () => {
+    const all = servers(3);
+    const engine = new MajorityStore(all, K);
+    // server 2 is ahead (epoch 1 by X); 0 and 1 empty: B's CAS 0 -> 1 wins only on server 0
+    await new MajorityStore(all.slice(2), K).casTopology('c', 0, topology(1), 'X');
+    all[1]!.up = false;
+    const revert = vi.spyOn(all[0]!, 'revertTopology');
+    revert.mockRejectedValueOnce(new Error('Command timed out'));
+
+    const lost = await engine.casTopology('c', 0, topology(1, 'pg2'), 'B');
+
+    expect(lost).toMatchObject({ committed: false, accepted: 1, unreverted: 1 });
+    expect(engine.pendingReverts).toBe(1);
+    expect(await all[0]?.get(K.topology('c'))).toContain('"committedBy":"B"');
+    all[1]!.up = true;
+    const read = await engine.readTopology('c');
+    expect(read.unreverted).toBeUndefined();
+    expect(engine.pendingReverts).toBe(0);
+    expect(revert).toHaveBeenCalledTimes(2);
+    expect(await all[0]?.get(K.topology('c'))).toBeNull();
+    expect(read.value).toMatchObject({ epoch: 1, committedBy: 'X' });
+  });
+
   it('does not revert a lost update (it only ever rewrote its own epoch)', async () => {
     const all = servers(3);
     const engine = new MajorityStore(all, K);
@@ -124,7 +147,7 @@ describe('MajorityStore', () => {
     expect(set.mock.calls.map((call) => call[2])).toEqual([{ pxMs: 1 }, { pxMs: 1501, nx: true }]);
   });
 
-  it('reads history from the first server that answers, and says why none did', async () => {
+  it('reads history from every server that answers (merged by id), and says why none did', async () => {
     const all = servers(3);
     const engine = new MajorityStore(all, K);
     all[0]!.up = false;
@@ -136,8 +159,8 @@ describe('MajorityStore', () => {
       at: 'x',
       id: 'e1',
     });
-    all[0]!.up = true; // it missed the event: history comes from server 0 all the same
-    expect(await engine.readHistory('c', '0', 10)).toEqual([]);
+    all[0]!.up = true; // it missed the event: the others have it
+    expect((await engine.readHistory('c', '0', 10)).map((e) => e.event.id)).toEqual(['e1']);
     all[0]!.up = false;
     expect((await engine.readHistory('c', '0', 10)).map((e) => e.event.id)).toEqual(['e1']);
     for (const s of all) s.up = false;

@@ -15,6 +15,7 @@ import type { Topology } from '../../../../src/core/model.js';
 import { EventBus } from '../../../../src/runtime/events.js';
 import type { FailoverDeps } from '../../../../src/runtime/sentinel/deps.js';
 import { FailoverExecutor } from '../../../../src/runtime/sentinel/failover-executor.js';
+import { EpochStamps } from '../../../../src/runtime/sentinel/stamps.js';
 import { aCluster, aTopology, EPOCH } from '../../../builders/index.js';
 import { fakeClock } from '../../../fakes/clock.js';
 import { FakeCoordinationStore, FakeRedisBackend } from '../../../fakes/coordination.js';
@@ -54,7 +55,7 @@ async function setup(pgOptions: FakePostgresOptions = {}) {
     Object.entries(input.health).filter((e): e is [string, NodeObservation] => e[1] !== undefined),
   );
   const run = () => new FailoverExecutor(deps).run(topology, decision, observations);
-  return { time, store, pg, events, metrics, run };
+  return { time, store, pg, events, metrics, run, deps };
 }
 
 const types = (events: StampedEvent[]): string[] => events.map((e) => e.type);
@@ -187,5 +188,64 @@ describe('FailoverExecutor.run', () => {
     const after = await running;
     expect(after).toMatchObject({ epoch: 8, primary: 'pg2', state: 'ok' });
     expect(types(s.events)).toContain('failover-completed');
+  });
+
+  it('a pause between the CAS and the promotion: the epoch is read again, superseded: no promote', async () => {
+    const s = await setup();
+    const cas = s.store.casTopology.bind(s.store);
+    s.deps.store = {
+      readTopology: (c) => s.store.readTopology(c),
+      updateTopology: (c, t, w) => s.store.updateTopology(c, t, w),
+      casTopology: async (c, e, next, w) => {
+        const res = await cas(c, e, next, w);
+        // while this sentinel was stopped, another one took epoch 9 and promoted pg3
+        await cas(c, 8, { ...next, epoch: 9, primary: 'pg3', committedBy: 's2' }, 's2');
+        s.time.jump(5000);
+        return res;
+      },
+    };
+    let done = false;
+    const running = s.run().then(() => (done = true));
+    for (let i = 0; i < 40 && !done; i++) await s.time.advance(500);
+    await running;
+    expect(s.pg.attempts.map((a) => a.op)).not.toContain('promote');
+    expect((await s.store.readTopology('c1')).value).toMatchObject({ epoch: 9, primary: 'pg3' });
+    expect(types(s.events)).not.toContain('failover-completed');
+  });
+
+  it('a failed epoch stamp is kept and retried by the loop, not swallowed', async () => {
+    const s = await setup();
+    s.deps.stamps = new EpochStamps(s.deps);
+    s.pg.fail('stampEpoch', { node: 'pg2', times: 1 });
+    const after = await s.run();
+    expect(after).toMatchObject({ epoch: 8, primary: 'pg2', state: 'ok' });
+    expect(s.pg.calls).not.toContain('stamp pg2 8');
+    expect(s.deps.stamps.pending).toEqual([{ node: 'pg2', epoch: 8, attempts: 1 }]);
+    expect(await s.deps.stamps.retry(after!)).toEqual([{ node: 'pg2', epoch: 8 }]);
+    expect(s.pg.calls).toContain('stamp pg2 8');
+    expect(s.deps.stamps.pending).toEqual([]);
+  });
+
+  it('a pending stamp superseded by a newer epoch is dropped', async () => {
+    const s = await setup();
+    const stamps = new EpochStamps(s.deps);
+    stamps.defer(input.cluster.nodes[1]!, 8, 'pg2');
+    expect(await stamps.retry({ ...topology, epoch: 9, primary: 'pg3' })).toEqual([]);
+    expect(stamps.pending).toEqual([]);
+    expect(s.pg.calls).toEqual([]);
+  });
+
+  it('no slot and no repoint for a standby unreachable at the failover', async () => {
+    const s = await setup();
+    const obs = Object.fromEntries(
+      Object.entries(input.health).filter((e): e is [string, NodeObservation] => !!e[1]),
+    );
+    const pg3 = obs.pg3!;
+    obs.pg3 = { ...pg3, last: { ...pg3.last!, ok: false } as never };
+    s.pg.down('pg3');
+    const after = await new FailoverExecutor(s.deps).run(topology, decide(input), obs);
+    expect(after).toMatchObject({ epoch: 8, primary: 'pg2' });
+    expect(s.pg.calls).not.toContain('slot pg2 pg3');
+    expect(after?.reason ?? '').not.toMatch(/^$/);
   });
 });
