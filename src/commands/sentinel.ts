@@ -85,7 +85,13 @@ async function startSentinel(
   const pgs = new Map(
     config.clusters.map((c) => [c.name, pgAdapterFor(c, config.timing, appName)]),
   );
-  const metrics = new SentinelMetrics();
+  const metrics = new SentinelMetrics(undefined, {
+    quorum: Object.fromEntries(config.clusters.map((c) => [c.name, c.quorum])),
+    liveSentinels: {
+      clusters: config.clusters.map((c) => c.name),
+      count: async (c) => (await store.readPresence(c)).value.length,
+    },
+  });
   const sentinel = new Sentinel({
     sentinelId,
     peers: config.sentinel.peers,

@@ -11,6 +11,7 @@ import { Gauge, type Registry } from 'prom-client';
 import type { BackupType } from '../../core/backup/types.js';
 import type { ArchiverStats } from '../../core/backup/window.js';
 import type { BackupMetricsPort } from '../../ports/backup.js';
+import { METRICS, type MetricSpec } from './catalogue.js';
 
 export class BackupMetrics implements BackupMetricsPort {
   readonly #lastSuccess: Gauge<'type'>;
@@ -22,39 +23,16 @@ export class BackupMetrics implements BackupMetricsPort {
 
   constructor(registry: Registry) {
     const registers = [registry];
-    const g = <L extends string>(name: string, help: string, labelNames: L[]): Gauge<L> =>
-      (registry.getSingleMetric(name) as Gauge<L> | undefined) ??
-      new Gauge({ name, help, labelNames, registers });
-    this.#lastSuccess = g(
-      'pgvigil_backup_last_success_timestamp_seconds',
-      'end of the last successful backup of this type (epoch seconds)',
-      ['type'],
-    );
-    this.#lastFailure = g(
-      'pgvigil_backup_last_failure_timestamp_seconds',
-      'time of the last failed backup run of this type (epoch seconds)',
-      ['type'],
-    );
-    this.#duration = g(
-      'pgvigil_backup_duration_seconds',
-      'duration of the last successful backup of this type',
-      ['type'],
-    );
-    this.#size = g(
-      'pgvigil_backup_size_bytes',
-      'database size covered by the last successful backup of this type',
-      ['type'],
-    );
-    this.#archiveFailed = g(
-      'pgvigil_wal_archive_failed_total',
-      'failed archive_command runs on the node (pg_stat_archiver.failed_count)',
-      ['cluster', 'node'],
-    );
-    this.#archived = g(
-      'pgvigil_wal_archived_total',
-      'WAL segments archived by the node (pg_stat_archiver.archived_count)',
-      ['cluster', 'node'],
-    );
+    // names, help texts and labels from the catalogue (one list for README, dashboards, alerts)
+    const g = <L extends string>(spec: MetricSpec & { labels: readonly L[] }): Gauge<L> =>
+      (registry.getSingleMetric(spec.name) as Gauge<L> | undefined) ??
+      new Gauge({ name: spec.name, help: spec.help, labelNames: [...spec.labels], registers });
+    this.#lastSuccess = g(METRICS.backupLastSuccess);
+    this.#lastFailure = g(METRICS.backupLastFailure);
+    this.#duration = g(METRICS.backupDuration);
+    this.#size = g(METRICS.backupSize);
+    this.#archiveFailed = g(METRICS.walArchiveFailed);
+    this.#archived = g(METRICS.walArchived);
   }
 
   success(type: BackupType, finishedS: number, durationS: number, sizeBytes: number): void {
