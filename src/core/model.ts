@@ -90,6 +90,8 @@ export interface Topology {
   lastFailoverWall?: number;
   /** sentinel that committed this epoch */
   committedBy?: string;
+  /** nodes fenced by the operator (`pgvigil fence`), absent when none (fence-mark.ts) */
+  fenced?: string[];
 }
 
 /** One sentinel's down opinion, as stored in `pgvigil:<c>:vote:<sentinel>` (with a TTL). */

@@ -60,6 +60,7 @@ export const TopologySchema = z.looseObject({
   previousPrimary: z.string().optional(),
   lastFailoverWall: WallMs.optional(),
   committedBy: z.string().optional(),
+  fenced: z.array(z.string()).optional(),
 }) satisfies z.ZodType<Topology>;
 
 /** `<prefix>:<c>:vote:<sentinel>` (PX TTL). */
