@@ -4,13 +4,15 @@
  */
 import { hostname } from 'node:os';
 
+import type { FenceApi } from '../adapters/http/fence-routes.js';
 import { createLogger } from '../adapters/logging/logger.js';
 import { FENCE_MAINTENANCE_DB } from '../adapters/postgres/hard-fence.js';
 import { loadConfig, resolveConfigPath } from '../config/load.js';
 import type { Config } from '../config/types.js';
 import { UserError } from '../core/errors.js';
+import type { Logger } from '../ports/logger.js';
 import { EventBus } from '../runtime/events.js';
-import { operatorFence } from '../runtime/operator-fence.js';
+import { operatorFence, type OperatorFenceDeps } from '../runtime/operator-fence.js';
 import { pgAdapterFor, redisStoreFor } from './adapters.js';
 
 type ClusterConfig = Config['clusters'][number];
@@ -67,4 +69,31 @@ export async function runFence(opts: {
     await pg.close();
     await store.close();
   }
+}
+
+/** The sentinel's POST /fence|/unfence: the same operatorFence, through the sentinel's store. */
+export function sentinelFenceApi(
+  config: Config,
+  store: OperatorFenceDeps['store'] & ConstructorParameters<typeof EventBus>[0],
+  log: Logger,
+  sentinelId: string,
+): FenceApi {
+  const bus = new EventBus(store, log);
+  return {
+    nodes: (c) => config.clusters.find((k) => k.name === c)?.nodes.map((n) => n.name) ?? [],
+    run: async (c, nodeName, fenced, meta) => {
+      const { cluster, node } = fenceTarget(config.clusters, nodeName, c);
+      const pg = fenceAdapterFor(cluster, config, `pgvigil-fence-${sentinelId}`);
+      try {
+        const r = await operatorFence(
+          { store, bus, pg, wall: () => Date.now() },
+          { cluster: cluster.name, node, fenced, by: `${meta.requestedBy} via ${sentinelId}` },
+        );
+        log.info({ cluster: cluster.name, node: node.name, fenced, by: meta.requestedBy }, r.message);
+        return { message: r.message, epoch: r.epoch, paused: r.paused };
+      } finally {
+        await pg.close();
+      }
+    },
+  };
 }

@@ -22,6 +22,7 @@ import { Sentinel } from '../runtime/sentinel/sentinel.js';
 import { packageVersion } from '../version.js';
 import { pgAdapterFor, redisAuthOf, redisStoreFor } from './adapters.js';
 import { sentinelBackups } from './backup-service.js';
+import { sentinelFenceApi } from './fence.js';
 import { preflightPostgres, preflightRedis } from './preflight.js';
 
 /** Wrong TLS files, CA, client certificate or password: one line, before anything starts. */
@@ -125,6 +126,7 @@ async function startSentinel(
       switchover: (c, body, meta) => sentinel.submit('switchover', c, body, meta.requestedBy),
     },
     ...(backups ? { backups: backups.api } : {}),
+    fence: sentinelFenceApi(config, store, log, sentinelId),
   });
   const stop = async (): Promise<void> => {
     await sentinel.stop();

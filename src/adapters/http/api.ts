@@ -11,6 +11,7 @@
  *   POST /failover, /failback       [?cluster=NAME], no body (an empty one of any Content-Type)
  *                                   or, for failover, {"to": "<node>"}
  *   POST /switchover                [?cluster=NAME] {"to": "<node>"}
+ *   POST /fence, /unfence           [?cluster=NAME] {"node": "<node>"} (fence-routes.ts)
  *
  * A bad query parameter is a 400 naming it; an unknown cluster a 404.
  */
@@ -21,6 +22,7 @@ import { z } from 'zod';
 import type { IntentOp } from '../../ports/records.js';
 import { type BackupApi, backupRoutes } from './backup-routes.js';
 import { ApiError, httpApp, integerParam, type QueryParam, readBody, readQuery } from './common.js';
+import { type FenceApi, fenceRoutes } from './fence-routes.js';
 
 export { ApiError, assertSafeBind, listenOn } from './common.js';
 
@@ -42,6 +44,8 @@ export interface SentinelApiDeps {
   intents?: Partial<Record<IntentOp, IntentHandler>>;
   /** GET/POST /backups (backup-routes.ts); absent: 501 */
   backups?: BackupApi;
+  /** POST /fence, /unfence (fence-routes.ts); absent: 501 */
+  fence?: FenceApi;
 }
 
 export type { IntentOp } from '../../ports/records.js';
@@ -77,6 +81,8 @@ const COMMANDS: [string, string, string][] = [
   ['Failover', 'POST', '/failover'],
   ['Failback', 'POST', '/failback'],
   ['Switchover', 'POST', '/switchover -H \'Content-Type: application/json\' -d \'{"to":"pg2"}\''],
+  ['Fence', 'POST', '/fence -H \'Content-Type: application/json\' -d \'{"node":"pg1"}\''],
+  ['Unfence', 'POST', '/unfence -H \'Content-Type: application/json\' -d \'{"node":"pg1"}\''],
   ['Topologia', 'GET', '/topology'],
   ['Eventos', 'GET', '/events?since=0'],
   ['Backups', 'GET', '/backups'],
@@ -115,6 +121,7 @@ export function buildSentinelApi(deps: SentinelApiDeps): FastifyInstance {
   readRoutes(app, deps, clusters);
   intentRoutes(app, deps, clusters);
   backupRoutes(app, deps.backups, clusters);
+  fenceRoutes(app, deps.fence, { ...clusters, known: deps.clusters });
   return app;
 }
 

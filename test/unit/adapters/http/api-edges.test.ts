@@ -65,6 +65,15 @@ function sentinelFake(behave: Behaviour = fine): Fake {
       failback: intent('failback'),
       switchover: intent('switchover'),
     },
+    fence: {
+      nodes: (c) => (c === 'c1' ? ['pg1', 'pg2'] : ['pg3']),
+      run: async (c, node, fenced) =>
+        rec(`${fenced ? 'fence' : 'unfence'} ${c} ${node}`, {
+          message: `${node}: ${fenced ? 'fenced' : 'unfenced'}`,
+          epoch: 4,
+          paused: false,
+        }),
+    },
     backups: {
       list: async (c) => rec(`backups ${c}`, { records: {} }),
       start: (c, type) => rec(`backup ${c} ${type}`, { started: true as const }),
@@ -175,6 +184,17 @@ const ROUTES: Route[] = [
     empty: { says: /^POST \/switchover: to is missing: expected \{"to": "<node>"\}$/ },
     params: 'cluster',
   },
+  ...(['fence', 'unfence'] as const).map(
+    (op): Route => ({
+      api: 'sentinel',
+      method: 'POST',
+      path: `/${op}`,
+      good: { body: '{"node":"pg2"}', calls: [`${op} c1 pg2`] },
+      wrongType: '{"node": 2}',
+      empty: { says: new RegExp(`^POST /${op}: node is missing: expected \\{"node": "<node>"\\}$`) },
+      params: 'cluster',
+    }),
+  ),
   { api: 'agent', method: 'GET', path: '/health', empty: { calls: ['health'] } },
   { api: 'agent', method: 'GET', path: '/primary', empty: { calls: ['primary'] } },
   {
@@ -378,7 +398,7 @@ function postRows(r: Route, at: string, limit: number): Row[] {
               [
                 'a wrong type',
                 r.wrongType,
-                new RegExp(`^POST ${p}: (to|epoch|type): .+: expected `),
+                new RegExp(`^POST ${p}: (to|epoch|type|node): .+: expected `),
               ],
             ]
           : []),
@@ -456,6 +476,38 @@ const QUERY_ROWS: Row[] = [
     status: 404,
     says: /^unknown cluster nope: known clusters are c1, c2$/,
   })),
+  ...['/fence', '/unfence'].flatMap((path): Row[] => [
+    {
+      name: `sentinel POST ${path} of an unknown node (400 naming it)`,
+      api: 'sentinel' as const,
+      method: 'POST' as const,
+      url: path,
+      headers: { ...AUTH, ...JSON_CT },
+      payload: '{"node":"pg9"}',
+      status: 400,
+      says: new RegExp(`^POST \\${path}: unknown node pg9 in cluster c1: use one of pg1, pg2$`),
+    },
+    {
+      name: `sentinel POST ${path}?cluster=c2 of a node of c1 (400)`,
+      api: 'sentinel' as const,
+      method: 'POST' as const,
+      url: `${path}?cluster=c2`,
+      headers: { ...AUTH, ...JSON_CT },
+      payload: '{"node":"pg1"}',
+      status: 400,
+      says: /: unknown node pg1 in cluster c2: use one of pg3$/,
+    },
+    {
+      name: `sentinel POST ${path}?cluster=nope (404)`,
+      api: 'sentinel' as const,
+      method: 'POST' as const,
+      url: `${path}?cluster=nope`,
+      headers: { ...AUTH, ...JSON_CT },
+      payload: '{"node":"pg1"}',
+      status: 404,
+      says: /^unknown cluster nope/,
+    },
+  ]),
   ...['/failover', '/failback', '/switchover'].flatMap((path): Row[] => [
     {
       name: `sentinel POST ${path}?cluster=nope (404)`,
@@ -524,6 +576,16 @@ QUERY_OK.push(
     payload: '{"to":"pg2"}',
     status: 200,
     calls: ['switchover c2 {"to":"pg2"}'],
+  },
+  {
+    name: 'sentinel POST /fence of a node of c2 without ?cluster= (its cluster)',
+    api: 'sentinel',
+    method: 'POST',
+    url: '/fence',
+    headers: { ...AUTH, ...JSON_CT },
+    payload: '{"node":"pg3"}',
+    status: 200,
+    calls: ['fence c2 pg3'],
   },
   ...(
     [
@@ -680,6 +742,7 @@ describe('a dependency that fails answers its class, one line', () => {
     ['sentinel', 'GET', '/events', undefined],
     ['sentinel', 'POST', '/switchover', '{"to":"pg2"}'],
     ['sentinel', 'POST', '/failover', undefined],
+    ['sentinel', 'POST', '/fence', '{"node":"pg1"}'],
     ['agent', 'POST', '/stop', '{"epoch":3}'],
     ['agent', 'POST', '/start', '{"epoch":3}'],
   ];
