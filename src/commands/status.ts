@@ -1,5 +1,6 @@
 import { checkPersistence } from '../adapters/redis/persistence.js';
 import { CoordinationUnavailable } from '../core/errors.js';
+import { fencedNodes } from '../core/fence-mark.js';
 import { formatBytes } from '../core/format.js';
 import type { NodeView, SentinelPresence, SlotView, Topology } from '../core/model.js';
 import { redisAuthOf } from './adapters.js';
@@ -79,6 +80,7 @@ export async function runStatus(opts: {
         coordination: persistence,
         ...(s.topology ?? { cluster: s.cluster, primary: null, epoch: 0 }),
         paused: s.paused.paused,
+        fenced: fencedNodes(s.topology),
         leader: s.leader,
         sentinels: s.sentinels,
         lag: s.nodes,
@@ -160,7 +162,7 @@ export function render(s: ClusterStatus): string {
   for (const n of t?.nodes ?? []) {
     const v = s.nodes[n.name];
     const role = v?.role ?? n.role;
-    const state = v ? (v.up ? 'up' : 'down') : n.state;
+    const state = fencedNodes(t).includes(n.name) ? 'fenced' : v ? (v.up ? 'up' : 'down') : n.state;
     const lag = v?.lagBytes === null || v?.lagBytes === undefined ? '-' : formatBytes(v.lagBytes);
     const lagS =
       v?.lagSeconds === null || v?.lagSeconds === undefined ? '-' : v.lagSeconds.toFixed(2);
@@ -178,6 +180,8 @@ export function render(s: ClusterStatus): string {
     lines.push(
       `  slot ${slot.name}: ${slot.active ? 'active' : 'inactive'}, retains ${slot.retainedBytes === null ? '-' : formatBytes(slot.retainedBytes)}${slot.walStatus ? ` (${slot.walStatus})` : ''}`,
     );
+  for (const f of fencedNodes(t))
+    lines.push(`  fenced by the operator: ${f} (\`pgvigil unfence ${f}\` lifts it)`);
   if (s.backup) lines.push(s.backup);
   for (const w of s.warnings) lines.push(`  warning: ${w}`);
   return `${lines.join('\n')}\n`;
