@@ -11,6 +11,8 @@ export interface ClusterTickMetrics {
   leader: boolean;
   downVotes: number;
   epoch: number | null;
+  /** the committed topology's operator fence mark (Topology.fenced); absent: none */
+  fenced?: readonly string[];
   tilt: boolean;
 }
 

@@ -66,6 +66,13 @@ export const METRICS = {
     NODE,
     'WAL position of the node in bytes (primary: current write LSN, standby: last received LSN); rate() is its WAL rate',
   ),
+  topologyFenced: m(
+    'topology_node_fenced',
+    'gauge',
+    'sentinel',
+    NODE,
+    '1 while the committed topology marks the node fenced by the operator (pgvigil fence, POST /fence)',
+  ),
   probeDuration: m(
     'probe_duration_seconds',
     'histogram',

@@ -33,6 +33,7 @@ export class SentinelMetrics implements SentinelMetricsPort {
   readonly lagBytes: Gauge<'cluster' | 'node'>;
   readonly lagSeconds: Gauge<'cluster' | 'node'>;
   readonly walLsn: Gauge<'cluster' | 'node'>;
+  readonly topologyFenced: Gauge<'cluster' | 'node'>;
   readonly probeDuration: Histogram<'cluster' | 'node'>;
   readonly isLeader: Gauge<'cluster'>;
   readonly downVotes: Gauge<'cluster'>;
@@ -52,6 +53,7 @@ export class SentinelMetrics implements SentinelMetricsPort {
     this.lagBytes = gaugeOf(METRICS.lagBytes, r);
     this.lagSeconds = gaugeOf(METRICS.lagSeconds, r);
     this.walLsn = gaugeOf(METRICS.walLsn, r);
+    this.topologyFenced = gaugeOf(METRICS.topologyFenced, r);
     this.probeDuration = histogramOf(METRICS.probeDuration, r);
     this.isLeader = gaugeOf(METRICS.isLeader, r);
     this.downVotes = gaugeOf(METRICS.downVotes, r);
@@ -101,6 +103,7 @@ export class SentinelMetrics implements SentinelMetricsPort {
       if (v.lagSeconds !== null) this.lagSeconds.set({ cluster, node }, v.lagSeconds);
       if (v.lsn !== null) this.walLsn.set({ cluster, node }, v.lsn);
       if (v.probe) this.probeDuration.observe({ cluster, node }, v.probe.durationMs / 1000);
+      this.topologyFenced.set({ cluster, node }, t.fenced?.includes(node) ? 1 : 0);
     }
     this.isLeader.set({ cluster }, t.leader ? 1 : 0);
     this.downVotes.set({ cluster }, t.downVotes);

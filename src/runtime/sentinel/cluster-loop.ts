@@ -311,6 +311,7 @@ export class ClusterLoop {
       leader: this.#leader,
       downVotes: decision.odown?.count ?? countDownVotes(this.#coord.votes, this.#topology),
       epoch: this.#topology?.epoch ?? null,
+      fenced: this.#topology?.fenced ?? [],
       tilt: this.#observeOnly,
     });
   }
