@@ -3,7 +3,9 @@
  * session open before the fence is ended with its transaction, a fresh connection is refused,
  * and neither `SET default_transaction_read_only = off` nor `BEGIN READ WRITE` gets a write in.
  * Fencing the primary starts no failover (it pauses automatic failover, with events);
- * `pgvigil unfence pg1` makes it writable again and resumes.
+ * `POST /unfence {"node":"pg1"}` on the sentinel API (the same function) makes it writable again
+ * and resumes. The fence is marked in the committed topology (`fenced`, one epoch up, same
+ * primary) and `status` (text and --json) shows it.
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -78,7 +80,20 @@ describe('operator fence (sentinel side, SQL)', () => {
 
     // the fenced primary fails every probe: still no failover (paused), events say why
     await sleep(3 * 3000);
-    expect(await h.topology()).toMatchObject({ primary: 'pg1', epoch: 1 });
+    expect(await h.topology()).toMatchObject({ primary: 'pg1', epoch: 2, fenced: ['pg1'] });
+    const st = await run(process.execPath, [cliEntry(), 'status', '--config', h.state.config]).catch(
+      (e: { stdout: string }) => e, // exit 1: the pause is a warning
+    );
+    expect(st.stdout).toMatch(/^\s+pg1\s+primary\*\s+fenced/m);
+    expect(st.stdout).toMatch(/fenced by the operator: pg1/);
+    const sj = await run(process.execPath, [
+      cliEntry(),
+      'status',
+      '--json',
+      '--config',
+      h.state.config,
+    ]).catch((e: { stdout: string }) => e);
+    expect(JSON.parse(sj.stdout)).toMatchObject({ fenced: ['pg1'], paused: true });
     await eventually(async () =>
       h.events.some((e) => e.type === 'node-fenced' && e.node === 'pg1') &&
       h.events.some((e) => e.type === 'paused')
@@ -86,14 +101,22 @@ describe('operator fence (sentinel side, SQL)', () => {
         : undefined,
     );
 
-    const un = await run(process.execPath, [
-      cliEntry(),
-      'unfence',
-      'pg1',
-      '--config',
-      h.state.config,
-    ]);
-    expect(un.stdout).toMatch(/^pg1: unfenced/);
+    const bad = await fetch(`${h.state.api}/unfence`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"node":"pg9"}',
+    });
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toMatch(/unknown node pg9 in cluster local/);
+    const un = await fetch(`${h.state.api}/unfence`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"node":"pg1"}',
+      signal: AbortSignal.timeout(30_000),
+    });
+    const unBody = (await un.json()) as { message: string };
+    expect(un.status).toBe(200);
+    expect(unBody.message).toMatch(/^pg1: unfenced.*resumed/);
     expect(await attempt(h, ['INSERT INTO f VALUES (5)'])).toBe('written');
     const rows = await sql<{ id: number }>(h.node('pg1'), 'SELECT id FROM f ORDER BY id');
     expect(rows.map((r) => r.id)).toEqual([5]); // nothing of the fenced period got in
@@ -103,6 +126,8 @@ describe('operator fence (sentinel side, SQL)', () => {
         : undefined,
     );
     await sleep(3000);
-    expect(await h.topology()).toMatchObject({ primary: 'pg1', epoch: 1 });
+    const t = await h.topology();
+    expect(t).toMatchObject({ primary: 'pg1', epoch: 3 });
+    expect(t?.fenced).toBeUndefined();
   });
 });
