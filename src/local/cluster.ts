@@ -76,6 +76,8 @@ export interface LocalUpOptions {
   token?: boolean;
   /** TLS everywhere (tls-certs.ts): PostgreSQL verify-full with client certificates, rediss:// */
   tls?: boolean;
+  /** the first primary's pg_wal directory (initdb --waldir; tests: WAL on a freezable fs) */
+  primaryWalDir?: string;
 }
 
 export const LOCAL_CLUSTER = 'local';
@@ -257,6 +259,7 @@ async function startNodes(
     replPassword,
     standbys: names.slice(1),
     tls,
+    walDir: plan.opts.primaryWalDir,
   });
   started.push({ stop: () => stopNode(primary) });
   const nodes = [primary];

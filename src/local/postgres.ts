@@ -69,6 +69,8 @@ export interface InitPrimaryOptions {
   runAs?: RunAs;
   /** ssl=on, hostssl lines with clientcert=verify-full, our sessions with a client certificate */
   tls?: LocalTls | undefined;
+  /** initdb --waldir: pg_wal a symlink to this (absolute, absent or empty) directory */
+  walDir?: string | undefined;
 }
 
 export interface InitStandbyOptions {
@@ -215,6 +217,7 @@ async function initdb(o: InitPrimaryOptions, runAs: RunAs | undefined): Promise<
       '--no-sync',
       '--no-instructions',
     );
+    if (o.walDir !== undefined) args.push(`--waldir=${o.walDir}`);
     const r = await runPg('initdb', args, { runAs, cwd: dirname(o.dir) });
     if (r.code !== 0)
       throw new UserError(`initdb of ${o.name} in ${o.dir} failed: ${lastLines(r.output)}`);
