@@ -4,7 +4,7 @@
  *
  * Method, per trial and per system/profile: a fresh 2-node PostgreSQL 15 cluster of that system
  * in a temp dir (the peers from their Debian packages, run as the postgres user); the idle CPU
- * (utime+stime from /proc/<pid>/stat over `--idle-s`) and RSS (/proc/<pid>/status) of the
+ * (utime+stime from /proc/<pid>/stat over `--idle-s` after `--warmup-s`) and RSS (/proc/<pid>/status) of the
  * system's own processes (not the data nodes' postgres); then a writer on loopback (one
  * connection, used only after `pg_is_in_recovery()` is false, trying every port in turn)
  * commits an INSERT every `--interval-ms`; after 1 s, t0 and SIGKILL of the primary's
@@ -34,6 +34,7 @@ function args(): {
   json: boolean;
   intervalMs: number;
   idleSeconds: number;
+  warmupSeconds: number;
   timeoutMs: number;
 } {
   const { values } = parseArgs({
@@ -43,6 +44,7 @@ function args(): {
       json: { type: 'boolean', default: false },
       'interval-ms': { type: 'string', default: '10' },
       'idle-s': { type: 'string', default: '10' },
+      'warmup-s': { type: 'string', default: '10' },
       'timeout-s': { type: 'string', default: '120' },
     },
     strict: true,
@@ -63,6 +65,7 @@ function args(): {
     json: values.json,
     intervalMs: int('interval-ms', values['interval-ms'], 1),
     idleSeconds: int('idle-s', values['idle-s'], 1),
+    warmupSeconds: int('warmup-s', values['warmup-s'], 0),
     timeoutMs: int('timeout-s', values['timeout-s'], 5) * 1000,
   };
 }
@@ -140,23 +143,10 @@ function trialLine(t: PeerTrial): string {
 function report(rows: Row[], out: (l: string) => void): void {
   out('\ncrash -> first acknowledged write on the new primary (s, nearest-rank):');
   for (const l of table([
-    [
-      'system',
-      'profile',
-      'settings',
-      'trials',
-      'failed',
-      'p50',
-      'p95',
-      'max',
-      'lost',
-      'idle CPU %',
-      'RSS MB',
-    ],
+    ['system', 'profile', 'trials', 'failed', 'p50', 'p95', 'max', 'lost', 'idle CPU %', 'RSS MB'],
     ...rows.map((r) => [
       r.system,
       r.profile,
-      r.settings,
       String(r.trials),
       String(r.failed),
       sec(r.p50),
@@ -168,6 +158,8 @@ function report(rows: Row[], out: (l: string) => void): void {
     ]),
   ]))
     out(l);
+  out('settings:');
+  for (const r of rows) out(`  ${r.system} / ${r.profile}: ${r.settings}`);
   const ours = rows.filter((r) => r.system.startsWith('pgvigil'));
   const peers = rows.filter((r) => !r.system.startsWith('pgvigil'));
   if (!ours.length || !peers.length) return;
@@ -192,7 +184,7 @@ async function main(): Promise<number> {
   if ((a.only.includes('patroni') || a.only.includes('pgaf')) && !ensureInstalled(out)) return 1;
   out(
     `bench:peers: ${a.trials} trial(s) per system/profile (${a.only.join(', ')}), 2 nodes, write every ` +
-      `${a.intervalMs} ms, idle footprint over ${a.idleSeconds} s, crash = SIGKILL of the primary's postmaster and its HA agent`,
+      `${a.intervalMs} ms, idle footprint over ${a.idleSeconds} s after ${a.warmupSeconds} s, crash = SIGKILL of the primary's postmaster and its HA agent`,
   );
   out(
     `machine: ${cpus().length} x ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, Node ${process.version}`,

@@ -143,14 +143,30 @@ export function killTree(pid: number, sig: NodeJS.Signals): void {
   }
 }
 
-/** SIGTERM a process tree, SIGKILL after `graceMs`. */
+/**
+ * SIGTERM the tree's top process that is not `runuser` (the HA agent, which stops its own
+ * postgres), then after `graceMs` SIGSTOP and SIGKILL whatever is left of the tree (stopped
+ * first so that a supervisor cannot restart a child meanwhile).
+ */
 export async function stopTree(pid: number | undefined, graceMs = 5000): Promise<void> {
   if (!pid || !alive(pid)) return;
   const tree = descendants(pid);
-  killTree(pid, 'SIGTERM');
+  const main = tree.find((p) => comm(p) !== 'runuser') ?? pid;
+  try {
+    process.kill(main, 'SIGTERM');
+  } catch {
+    /* gone */
+  }
   const until = Date.now() + graceMs;
   while (Date.now() < until && tree.some(alive)) await sleep(100);
-  for (const p of tree) if (alive(p)) process.kill(p, 'SIGKILL');
+  const rest = [...new Set([...tree, ...descendants(pid)])].filter(alive);
+  for (const sig of ['SIGSTOP', 'SIGKILL'] as const)
+    for (const p of rest)
+      try {
+        process.kill(p, sig);
+      } catch {
+        /* gone */
+      }
 }
 
 /** CPU % of one core and total RSS of `pids` over `seconds` (pids re-read at the end for RSS). */

@@ -38,6 +38,7 @@ export interface PeerTrial {
 export interface TrialOptions {
   intervalMs: number;
   idleSeconds: number;
+  warmupSeconds: number;
   timeoutMs: number;
 }
 
@@ -88,6 +89,7 @@ export async function peerTrial(
       db.query('CREATE TABLE bench (id bigint PRIMARY KEY, at timestamptz NOT NULL DEFAULT now())'),
     );
     await waitTable(c);
+    await sleep(o.warmupSeconds * 1000);
     const idle = await footprint(() => c.haPids(), o.idleSeconds);
     r.idleCpuPct = idle.cpuPct;
     r.idleRssMb = idle.rssMb;
