@@ -164,16 +164,19 @@ function report(rows: Row[], out: (l: string) => void): void {
   const peers = rows.filter((r) => !r.system.startsWith('pgvigil'));
   if (!ours.length || !peers.length) return;
   out(
-    '\npgvigil p50 as a fraction of each peer p50 (lower is faster; "x faster" = peer / pgvigil):',
+    '\npgvigil / peer ratios (p50 crash -> first write, idle CPU, RSS; below 1 = pgvigil lower):',
   );
   for (const o of ours)
     for (const p of peers) {
       const ratio = o.p50 / p.p50;
+      const x = (a: number, b: number): string =>
+        Number.isFinite(a / b) ? (a / b).toFixed(2) : 'n/a';
       out(
-        `  pgvigil ${o.profile} vs ${p.system} ${p.profile}: ` +
+        `  pgvigil ${o.profile} vs ${p.system} ${p.profile}: time ` +
           (Number.isFinite(ratio)
             ? `${ratio.toFixed(3)} (${(p.p50 / o.p50).toFixed(1)}x faster)`
-            : 'n/a'),
+            : 'n/a') +
+          `, idle CPU ${x(o.idleCpuPct, p.idleCpuPct)}, RSS ${x(o.idleRssMb, p.idleRssMb)}`,
       );
     }
 }

@@ -11,6 +11,7 @@ import {
   descendants,
   freePort,
   launch,
+  onAbort,
   type RunningCluster,
   stopTree,
   type SystemUnderTest,
@@ -98,6 +99,14 @@ export function patroni(profile: string, t: PatroniTimings): SystemUnderTest {
         join(dir, 'etcd.log'),
       );
       const members: { name: string; port: number; proc: ChildProcess }[] = [];
+      // Patroni's postmaster is not its child (reparented to init): kill it by postmaster.pid.
+      const killPostmasters = (): void => {
+        for (const m of members) {
+          const pm = postmasterPid(join(dir, m.name));
+          if (pm && alive(pm)) process.kill(pm, 'SIGKILL');
+        }
+      };
+      const dropAbort = onAbort(killPostmasters);
       const cluster: RunningCluster = {
         ports: [p1!, p2!],
         conn: { host: '127.0.0.1', user: 'postgres', password: 'bench', database: 'postgres' },
@@ -114,11 +123,9 @@ export function patroni(profile: string, t: PatroniTimings): SystemUnderTest {
         },
         async teardown() {
           await Promise.all(members.map((m) => stopTree(m.proc.pid, 15_000)));
-          for (const m of members) {
-            const pm = postmasterPid(join(dir, m.name));
-            if (pm && alive(pm)) process.kill(pm, 'SIGKILL');
-          }
+          killPostmasters();
           await stopTree(etcd.pid);
+          dropAbort();
         },
       };
       try {
