@@ -6,7 +6,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', '.bench-build/', 'node_modules/', '.pgvigil-local/', 'coverage/'] },
+  { ignores: ['dist/', '.bench-build/', '.monitoring-build/', 'node_modules/', '.pgvigil-local/', 'coverage/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   { languageOptions: { globals: { ...globals.node } } },

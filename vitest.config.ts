@@ -53,6 +53,17 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      {
+        test: {
+          // the docker-compose stack on a Docker engine of its own: `npm run test:containers`
+          name: 'containers',
+          sequence: { groupOrder: 4 },
+          include: ['test/containers/**/*.test.ts'],
+          testTimeout: 600_000,
+          hookTimeout: 1_800_000,
+          fileParallelism: false,
+        },
+      },
     ],
   },
 });

@@ -11,6 +11,7 @@
 import { Command, Option } from 'commander';
 
 import { runAgent } from './commands/agent.js';
+import { addBackupCommands } from './commands/backup-cli.js';
 import {
   dirOption,
   intChoiceOption,
@@ -25,6 +26,8 @@ import {
 import { runConnstring } from './commands/connstring.js';
 import { runDemo } from './commands/demo.js';
 import { runEvents } from './commands/events.js';
+import { runFence } from './commands/fence.js';
+import { addLocalNetCommands } from './commands/local-net.js';
 import { runPause } from './commands/pause.js';
 import { runSentinel } from './commands/sentinel.js';
 import { runStatus } from './commands/status.js';
@@ -104,6 +107,8 @@ local
     'TLS everywhere: a local CA, PostgreSQL verify-full with client certs, rediss://',
   )
   .option('--no-agents', 'do not start a node agent beside each postgres')
+  .option('--netns', 'each node, sentinel and Redis server in a network namespace (root)')
+  .option('--no-backups', 'no WAL archiving and no pgBackRest repository')
   .addOption(
     intOption(
       '--api-port <port>',
@@ -127,6 +132,8 @@ local
       token?: boolean;
       tls?: boolean;
       agents: boolean;
+      netns?: boolean;
+      backups: boolean;
       apiPort: number;
       detach?: boolean;
     }) => {
@@ -164,6 +171,24 @@ local
   .action(async (name: string, opts: { dir: string; signal: 'KILL' | 'STOP' | 'CONT' }) => {
     process.stdout.write(`${await localKill({ dir: opts.dir, name, signal: opts.signal })}\n`);
   });
+addLocalNetCommands(local);
+
+for (const [cmd, fenced] of [
+  ['fence', true],
+  ['unfence', false],
+] as const)
+  program
+    .command(`${cmd} <node>`)
+    .description(
+      fenced
+        ? 'fence a node over SQL: connections to every database but template1 refused, every session ended (a primary: automatic failover paused)'
+        : 'lift `pgvigil fence` (and the pause it set)',
+    )
+    .addOption(configOption())
+    .option('--cluster <name>', 'the cluster of the node (default: the one that has it)')
+    .action(async (node: string, opts: { config?: string; cluster?: string }) =>
+      runFence({ ...opts, node, fenced }),
+    );
 
 program
   .command('status')
@@ -251,6 +276,8 @@ program
   .action(async (opts: { config?: string; cluster?: string }) =>
     runIntent({ ...opts, op: 'failback' }),
   );
+
+addBackupCommands(program, configOption);
 
 program
   .command('demo')

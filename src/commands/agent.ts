@@ -7,6 +7,8 @@
 import { buildAgentApi } from '../adapters/http/agent-api.js';
 import { assertSafeBind, listenOn } from '../adapters/http/common.js';
 import { createLogger } from '../adapters/logging/logger.js';
+import { AgentMetrics } from '../adapters/metrics/agent-metrics.js';
+import { readSlots } from '../adapters/postgres/agent-slots.js';
 import { LocalObserver, type SessionParams } from '../adapters/postgres/index.js';
 import { AgentNodeProcess, LocalPostgres, usePgBinDir } from '../adapters/process/index.js';
 import { loadConfigWithWarnings, resolveConfigPath } from '../config/load.js';
@@ -18,6 +20,7 @@ import { Agent } from '../runtime/agent/agent.js';
 import { systemClock } from '../runtime/clock.js';
 import { EventBus } from '../runtime/events.js';
 import { pgAdapterFor, redisAuthOf, redisStoreFor } from './adapters.js';
+import { startBackupSchedule } from './backup-service.js';
 import { preflightPostgres, preflightRedis } from './preflight.js';
 
 /** The cluster and node this agent serves, with what an agent needs from the config. */
@@ -56,12 +59,14 @@ async function preflight(config: Config, cluster: ClusterConfig, node: NodeConfi
   await preflightPostgres([{ cluster, index, nodes: [node] }], config.timing.connectTimeoutMs);
 }
 
-/** `pgvigil agent --node N`: runs until SIGTERM/SIGINT; postgres keeps running after it. */
-export async function runAgent(opts: {
+export interface AgentOptions {
   config?: string;
   node: string;
   cluster?: string;
-}): Promise<void> {
+}
+
+/** `pgvigil agent --node N`: runs until SIGTERM/SIGINT; postgres keeps running after it. */
+export async function runAgent(opts: AgentOptions): Promise<void> {
   const file = resolveConfigPath(opts.config);
   const { config, warnings } = loadConfigWithWarnings({ file });
   const { cluster, node } = agentTarget(config, opts.node, opts.cluster);
@@ -113,6 +118,7 @@ export async function runAgent(opts: {
       tls: cluster.replication.tls,
     },
   });
+  const bus = new EventBus(store, log);
   const agent = new Agent({
     cluster: clusterSpec(cluster),
     node: node.name,
@@ -120,7 +126,7 @@ export async function runAgent(opts: {
     keepOldDataDirs: config.agent.keepOldDataDirs,
     store,
     pg,
-    bus: new EventBus(store, log),
+    bus,
     log,
     clock: systemClock,
     process: process_,
@@ -129,6 +135,7 @@ export async function runAgent(opts: {
   });
   const api = buildAgentApi({
     token,
+    metrics: agentMetrics(agent, bus, cluster.name, node.name, session).registry,
     health: () => agent.health(),
     primary: () => agent.primary(),
     replica: (lag) => agent.replica(lag),
@@ -143,6 +150,7 @@ export async function runAgent(opts: {
     hint: `free it or change clusters[${cluster.name}].nodes[${node.name}].agent.url`,
   });
   agent.start();
+  const backups = startBackupSchedule(config, cluster.name, node.name, store, log);
   log.info(
     { cluster: cluster.name, node: node.name, api: node.agent.url, dataDir: node.dataDir },
     'agent started',
@@ -152,8 +160,27 @@ export async function runAgent(opts: {
     process.once('SIGTERM', resolve);
   });
   log.info({ cluster: cluster.name, node: node.name }, 'agent stopping (postgres keeps running)');
-  await agent.stop();
-  await api.close();
+  for (const close of [() => backups?.stop(), () => agent.stop(), () => api.close()]) await close();
   await pg.close();
   await store.close();
+}
+
+/** The agent's /metrics: its node's series from the last loop, slots at scrape, rejoin events. */
+function agentMetrics(
+  agent: Agent,
+  bus: EventBus,
+  cluster: string,
+  node: string,
+  session: SessionParams,
+): AgentMetrics {
+  const metrics = new AgentMetrics({
+    cluster,
+    node,
+    view: () => agent.status(),
+    slots: () => readSlots({ ...session, applicationName: `${session.applicationName}-metrics` }),
+  });
+  bus.onEvent((e) => {
+    if (e.type === 'node-rejoined' && e.node === node) metrics.rejoined(e.method, Date.parse(e.at));
+  });
+  return metrics;
 }

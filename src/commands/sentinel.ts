@@ -9,6 +9,7 @@ import { AgentClient } from '../adapters/http/agent-client.js';
 import { assertSafeBind, buildSentinelApi, listenOn } from '../adapters/http/api.js';
 import { createLogger } from '../adapters/logging/logger.js';
 import { SentinelMetrics } from '../adapters/metrics/metrics.js';
+import { checkPersistence } from '../adapters/redis/persistence.js';
 import { loadConfigWithWarnings, resolveConfigPath } from '../config/load.js';
 import { resolveSentinelId } from '../config/sentinel-id.js';
 import { clusterSpec } from '../config/slices.js';
@@ -20,6 +21,7 @@ import { systemClock } from '../runtime/clock.js';
 import { Sentinel } from '../runtime/sentinel/sentinel.js';
 import { packageVersion } from '../version.js';
 import { pgAdapterFor, redisAuthOf, redisStoreFor } from './adapters.js';
+import { sentinelBackups } from './backup-service.js';
 import { preflightPostgres, preflightRedis } from './preflight.js';
 
 /** Wrong TLS files, CA, client certificate or password: one line, before anything starts. */
@@ -60,6 +62,7 @@ export async function runSentinel(opts: {
       { sentinel: resolved.id },
       'sentinel.peers not set: votes from any sentinel id count toward the quorum',
     );
+  void warnUnpersisted(config, log);
   const process_ = await startSentinel(config, resolved.id, log);
   log.info({ config: file, clusters: config.clusters.map((c) => c.name) }, 'sentinel started');
   await new Promise<void>((resolve) => {
@@ -82,7 +85,13 @@ async function startSentinel(
   const pgs = new Map(
     config.clusters.map((c) => [c.name, pgAdapterFor(c, config.timing, appName)]),
   );
-  const metrics = new SentinelMetrics();
+  const metrics = new SentinelMetrics(undefined, {
+    quorum: Object.fromEntries(config.clusters.map((c) => [c.name, c.quorum])),
+    liveSentinels: {
+      clusters: config.clusters.map((c) => c.name),
+      count: async (c) => (await store.readPresence(c)).value.length,
+    },
+  });
   const sentinel = new Sentinel({
     sentinelId,
     peers: config.sentinel.peers,
@@ -99,6 +108,7 @@ async function startSentinel(
     apiUrl: `http://${host}:${port}`,
     version: packageVersion(),
   });
+  const backups = sentinelBackups(config, store, log, metrics.registry);
   const api = buildSentinelApi({
     host,
     port,
@@ -114,10 +124,12 @@ async function startSentinel(
       failback: (c, body, meta) => sentinel.submit('failback', c, body, meta.requestedBy),
       switchover: (c, body, meta) => sentinel.submit('switchover', c, body, meta.requestedBy),
     },
+    ...(backups ? { backups: backups.api } : {}),
   });
   const stop = async (): Promise<void> => {
     await sentinel.stop();
     await api.close();
+    await backups?.close();
     await Promise.all([...pgs.values()].map((p) => p.close()));
     await store.close();
   };
@@ -155,4 +167,19 @@ function testHooks(log: Logger): { afterAction?: (type: string) => void } {
       process.kill(process.pid, 'SIGSTOP');
     },
   };
+}
+
+/** Start-up warning for each coordination server without an append-only file (issue 7). */
+async function warnUnpersisted(config: Config, log: Logger): Promise<void> {
+  const list = await checkPersistence(
+    config.coordination.redis,
+    redisAuthOf(config),
+    Math.max(config.timing.redisTimeoutMs, 1000),
+  );
+  for (const p of list)
+    if (p.persists === false)
+      log.warn(
+        { server: p.server },
+        `coordination server ${p.server} does not persist (${p.detail}): set appendonly yes`,
+      );
 }

@@ -1,6 +1,9 @@
+import { checkPersistence } from '../adapters/redis/persistence.js';
 import { CoordinationUnavailable } from '../core/errors.js';
 import { formatBytes } from '../core/format.js';
 import type { NodeView, SentinelPresence, SlotView, Topology } from '../core/model.js';
+import { redisAuthOf } from './adapters.js';
+import { backupStatus } from './backup-status.js';
 import { openStore, selectClusters } from './common.js';
 
 export interface ClusterStatus {
@@ -15,6 +18,8 @@ export interface ClusterStatus {
   slots: SlotView[];
   coordination: { answered: number; total: number };
   warnings: string[];
+  /** the backup line (backup-status.ts), when backups ran */
+  backup?: string;
 }
 
 /** `pgvigil status`: exit 0 when healthy, 2 without a coordination majority, 1 on warnings. */
@@ -55,8 +60,23 @@ export async function runStatus(opts: {
         return 2;
       }
     }
+    const persistence = await checkPersistence(
+      config.coordination.redis,
+      redisAuthOf(config),
+      1000,
+    );
+    const backups = await backupStatus(
+      config,
+      out.map((s) => s.cluster),
+    );
+    for (const s of out) {
+      const b = backups.get(s.cluster);
+      if (b) s.backup = b.line;
+      if (b?.warning) s.warnings.push(b.warning);
+    }
     if (opts.json) {
       const json = out.map((s) => ({
+        coordination: persistence,
         ...(s.topology ?? { cluster: s.cluster, primary: null, epoch: 0 }),
         paused: s.paused.paused,
         leader: s.leader,
@@ -69,6 +89,9 @@ export async function runStatus(opts: {
       );
     } else {
       for (const s of out) process.stdout.write(render(s));
+      for (const p of persistence)
+        if (p.persists === false)
+          process.stdout.write(`  coordination ${p.server} does not persist (${p.detail})\n`);
     }
     return out.some((s) => s.warnings.length > 0) ? 1 : 0;
   } finally {
@@ -155,6 +178,7 @@ export function render(s: ClusterStatus): string {
     lines.push(
       `  slot ${slot.name}: ${slot.active ? 'active' : 'inactive'}, retains ${slot.retainedBytes === null ? '-' : formatBytes(slot.retainedBytes)}${slot.walStatus ? ` (${slot.walStatus})` : ''}`,
     );
+  if (s.backup) lines.push(s.backup);
   for (const w of s.warnings) lines.push(`  warning: ${w}`);
   return `${lines.join('\n')}\n`;
 }

@@ -12,7 +12,7 @@ import type { Timing } from './types.js';
  * Both profiles pass every rule of rules.ts (test/unit/config/rules.test.ts checks it).
  */
 export const TIMING_DEFAULTS: Readonly<
-  Record<Timing['profile'], Readonly<Omit<Timing, 'profile' | 'voteTtlMs' | 'leaseMs'>>>
+  Record<Timing['profile'], Readonly<Omit<Timing, 'profile' | 'voteTtlMs' | 'leaseMs' | 'fenceMs'>>>
 > = {
   default: {
     probeIntervalMs: 300,
@@ -54,11 +54,13 @@ export const VOTE_TTL_FACTOR = 2;
 /**
  * The agent's lease (`leaseMs`, when not set) is this share of `downAfterMs`, so it follows an
  * explicit `downAfterMs` and keeps running out before the sentinels can promote another node
- * (rules.ts `leaseIssues`: leaseMs <= downAfterMs - redisTimeoutMs - 2*probeIntervalMs). That
- * gives 1500 ms with the default profile (at most 1900 allowed) and 500 with `fast` (at most
- * 550, and more than agentIntervalMs + redisTimeoutMs = 450).
+ * (rules.ts `leaseIssues`: leaseMs + fenceMs + probeIntervalMs <= downAfterMs). With
+ * FENCE_FACTOR that gives 1500 + 900 + 300 <= 3000 with the default profile and 500 + 300 +
+ * 100 <= 1000 with `fast` (whose lease is more than agentIntervalMs + redisTimeoutMs = 450).
  */
 export const LEASE_FACTOR = 0.5;
+/** The fence budget (`fenceMs`, when not set): this share of `downAfterMs`. */
+export const FENCE_FACTOR = 0.3;
 
 export const DEFAULTS = {
   sentinels: 3,

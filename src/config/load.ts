@@ -221,7 +221,24 @@ function resolveConfig(
       runAsUser: p.agent.runAsUser,
       ...(p.agent.pgBinDir === undefined ? {} : { pgBinDir: p.agent.pgBinDir }),
     },
+    backup: backupConfig(p.backup, ctx.baseDir),
     clusters,
+  };
+}
+
+function backupConfig(b: ParsedConfig['backup'], baseDir: string): CoordinationConfig['backup'] {
+  const repository = path.resolve(baseDir, b.repository);
+  return {
+    enabled: b.enabled,
+    repository,
+    workDir: b.workDir
+      ? path.resolve(baseDir, b.workDir)
+      : path.join(path.dirname(repository), '.pgvigil-backup'),
+    options: { ...b.options },
+    retentionFull: b.retentionFull,
+    fromStandby: b.fromStandby,
+    archiveTimeoutS: b.archiveTimeoutS,
+    schedule: { ...b.schedule },
   };
 }
 

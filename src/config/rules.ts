@@ -118,26 +118,27 @@ function timingIssues(t: Timing, add: Add): void {
 }
 
 /**
- * Rule 5 (DESIGN.md): the agent of a primary cut off from the Redis majority fences it before
- * the sentinels on the other side can promote another node, so two primaries never accept
- * writes at once. Both clocks start when the partition does:
- * - the agent counts `leaseMs` from its last confirming read (sent at the latest then), and the
- *   read in flight when the lease runs out fails only after `redisTimeoutMs`; then it fences;
- * - a sentinel's last successful probe may precede the partition by one (jittered) probe
- *   interval, so SDOWN, and at the earliest a promotion, comes `downAfterMs - probeIntervalMs`
- *   after it. (`refusedAfterMs` does not count: a refused connection means the host answered
- *   and no PostgreSQL listens there, so it takes no write.)
- * A second probe interval is the margin for the fence itself (a local ALTER SYSTEM, reload and
- * ending the sessions) and for jitter. Hence leaseMs + redisTimeoutMs + 2*probeIntervalMs <=
- * downAfterMs. Below, the lease must outlast one failed read after a normal agent interval,
+ * Rule 5 (DESIGN.md): the agent of a primary cut off from the Redis majority fences it (an
+ * immediate stop: every session ends, no new one connects) before the sentinels on the other
+ * side can promote another node, so two primaries never acknowledge writes at once. Both clocks
+ * start when the partition does:
+ * - the agent's lease runs `leaseMs` from when its last confirming read was sent (before the
+ *   partition); a watchdog timer fires then, whatever the loop is doing, and the stop it sends
+ *   must be done within `fenceMs`;
+ * - a sentinel's last successful probe may precede the partition by one probe interval, so
+ *   SDOWN, and at the earliest a promotion, comes `downAfterMs - probeIntervalMs` after it.
+ *   (`refusedAfterMs` does not count: a refused connection means no PostgreSQL listens there,
+ *   so it takes no write.)
+ * Hence leaseMs + fenceMs + probeIntervalMs <= downAfterMs (votes, the lock and pg_promote come
+ * on top: margin). Below, the lease must outlast one failed read after a normal agent interval,
  * or a single Redis timeout would fence a healthy primary.
  */
 function leaseIssues(t: Timing, add: Add): void {
-  const max = t.downAfterMs - t.redisTimeoutMs - 2 * t.probeIntervalMs;
+  const max = t.downAfterMs - t.fenceMs - t.probeIntervalMs;
   if (!(t.leaseMs <= max))
     add(
       'timing.leaseMs',
-      `${t.leaseMs} is too long for downAfterMs=${t.downAfterMs}: an isolated primary must fence itself before the sentinels can promote another node, so leaseMs must be <= downAfterMs - redisTimeoutMs - 2*probeIntervalMs = ${t.downAfterMs}-${t.redisTimeoutMs}-${2 * t.probeIntervalMs} = ${max}`,
+      `${t.leaseMs} is too long for downAfterMs=${t.downAfterMs}: an isolated primary must be fenced before the sentinels can promote another node, so leaseMs + fenceMs + probeIntervalMs must be <= downAfterMs, leaseMs <= ${t.downAfterMs}-${t.fenceMs}-${t.probeIntervalMs} = ${max} (shorten timing.leaseMs or timing.fenceMs, or lengthen timing.downAfterMs)`,
     );
   const min = t.agentIntervalMs + t.redisTimeoutMs;
   if (!(t.leaseMs > min))

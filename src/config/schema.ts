@@ -12,7 +12,14 @@
  */
 import { z } from 'zod';
 
-import { DEFAULTS, LEASE_FACTOR, TIMING_DEFAULTS, VOTE_TTL_FACTOR } from './defaults.js';
+import { DEFAULT_SCHEDULE, parseCron } from '../core/backup/schedule.js';
+import {
+  DEFAULTS,
+  FENCE_FACTOR,
+  LEASE_FACTOR,
+  TIMING_DEFAULTS,
+  VOTE_TTL_FACTOR,
+} from './defaults.js';
 import type { Timing } from './types.js';
 
 export const NAME_PATTERN = /^[a-z0-9][a-z0-9_-]*$/;
@@ -77,6 +84,7 @@ const timingKeys = {
   promoteTimeoutMs: int(1).optional(),
   redisTimeoutMs: int(1).optional(),
   leaseMs: int(1).optional(),
+  fenceMs: int(1).optional(),
   agentIntervalMs: int(1).optional(),
   switchoverTimeoutMs: int(1).optional(),
   intentTimeoutMs: int(1).optional(),
@@ -103,6 +111,7 @@ const TimingSchema = z
       promoteTimeoutMs: t.promoteTimeoutMs ?? d.promoteTimeoutMs,
       redisTimeoutMs: t.redisTimeoutMs ?? d.redisTimeoutMs,
       leaseMs: t.leaseMs ?? Math.round(LEASE_FACTOR * downAfterMs),
+      fenceMs: t.fenceMs ?? Math.round(FENCE_FACTOR * downAfterMs),
       agentIntervalMs: t.agentIntervalMs ?? d.agentIntervalMs,
       switchoverTimeoutMs: t.switchoverTimeoutMs ?? d.switchoverTimeoutMs,
       intentTimeoutMs: t.intentTimeoutMs ?? d.intentTimeoutMs,
@@ -193,6 +202,32 @@ const ClusterSchema = z.strictObject({
   nodes: z.array(NodeSchema).min(1, 'needs at least one node'),
 });
 
+const cron = (dflt: string) =>
+  nonEmpty.default(dflt).refine((v) => typeof parseCron(v) !== 'string', {
+    error: (i) => String(parseCron(String(i.input))),
+  });
+
+/** Backups on pgBackRest (DESIGN.md, Backups); paths relative to the config file. */
+const BackupSchema = z.strictObject({
+  /** agents (and sentinels) run the schedule and keep archive_command set */
+  enabled: bool.default(false),
+  repository: nonEmpty.default('./backups'),
+  /** config file, lock, log and spool of pgBackRest (default `<repository>/../.pgvigil-backup`) */
+  workDir: nonEmpty.optional(),
+  /** extra pgBackRest [global] options passed through, e.g. repo1-type: s3 */
+  options: z.record(z.string(), z.union([z.string(), z.number()]).transform(String)).default({}),
+  retentionFull: int(1).default(2),
+  fromStandby: bool.default(false),
+  archiveTimeoutS: int(1).default(60),
+  schedule: z
+    .strictObject({
+      full: cron(DEFAULT_SCHEDULE.full),
+      incr: cron(DEFAULT_SCHEDULE.incr),
+      diff: cron(DEFAULT_SCHEDULE.diff),
+    })
+    .prefault({}),
+});
+
 export const RawConfigSchema = z.strictObject({
   /** dotenv-style file of PGVIGIL_...=value lines (environment overrides, below the real env) */
   secretsFile: nonEmpty.optional(),
@@ -240,6 +275,7 @@ export const RawConfigSchema = z.strictObject({
       runAsUser: nonEmpty.default('postgres'),
     })
     .prefault({}),
+  backup: BackupSchema.prefault({}),
   clusters: z.array(ClusterSchema).min(1, 'needs at least one cluster'),
 });
 

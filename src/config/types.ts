@@ -74,7 +74,20 @@ export interface CoordinationConfig {
     /** OS user postgres runs as when the agent runs as root (default `postgres`) */
     runAsUser: string;
   };
+  backup: BackupConfig;
   clusters: ClusterSettings[];
+}
+
+/** `backup:` of the config file, paths absolute. */
+export interface BackupConfig {
+  enabled: boolean;
+  repository: string;
+  workDir: string;
+  options: Readonly<Record<string, string>>;
+  retentionFull: number;
+  fromStandby: boolean;
+  archiveTimeoutS: number;
+  schedule: { full: string; incr: string; diff: string };
 }
 
 /** The full configuration, PostgreSQL passwords included (what `sentinel` and `agent` load). */

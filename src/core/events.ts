@@ -44,6 +44,7 @@ export type PgvigilEvent =
   | (Base & { type: 'resumed'; by: string })
   | (Base & { type: 'node-fenced'; node: string; by: string; reason: string })
   | (Base & { type: 'slot-dropped'; node: string; slot: string; by: string; reason: string })
+  | (Base & { type: 'node-unfenced'; node: string; by: string; reason: string })
   | (Base & { type: 'node-rejoined'; node: string; method: 'restart' | 'rewind' | 'basebackup' })
   | (Base & { type: 'topology-changed'; topology: Topology })
   | (Base & { type: 'backup-started'; backupType: string; node: string })

@@ -35,6 +35,11 @@ export interface Timing {
   redisTimeoutMs: number;
   /** agent: a primary that cannot confirm its epoch on a Redis majority this long fences itself */
   leaseMs: number;
+  /**
+   * agent: the most an expired lease's fence (an immediate stop) may take; rules.ts requires
+   * leaseMs + fenceMs + probeIntervalMs <= downAfterMs
+   */
+  fenceMs: number;
   /** agent: reconcile loop interval */
   agentIntervalMs: number;
   /** switchover/failback: how long the target may take to replay the old primary's final LSN */

@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { nsExec } from '../adapters/process/index.js';
 import { cliEntry } from './cli-entry.js';
 import { DAEMON_NODE_FLAGS } from './node-flags.js';
 import { isAlive, type LocalAgentState } from './state.js';
@@ -18,17 +19,19 @@ export function spawnAgent(o: {
   config: string;
   node: string;
   logFile: string;
+  /** run inside this network namespace (`local up --netns`) */
+  netns?: string | undefined;
 }): number {
   const log = openSync(o.logFile, 'a');
-  const child = spawn(
-    process.execPath,
-    [...DAEMON_NODE_FLAGS, o.cli, 'agent', '--config', o.config, '--node', o.node],
-    {
-      detached: true,
-      stdio: ['ignore', log, log],
-      env: process.env,
-    },
-  );
+  const argv = [...DAEMON_NODE_FLAGS, o.cli, 'agent', '--config', o.config, '--node', o.node];
+  const run = o.netns
+    ? nsExec(o.netns, process.execPath, argv)
+    : { cmd: process.execPath, args: argv };
+  const child = spawn(run.cmd, run.args, {
+    detached: true,
+    stdio: ['ignore', log, log],
+    env: process.env,
+  });
   closeSync(log);
   child.unref();
   return child.pid ?? 0;
@@ -47,6 +50,8 @@ export async function startAgents(
     apis: string[];
     logDir: string;
     progress: (msg: string) => void;
+    /** `--netns`: the namespace of each node */
+    netns?: ((node: string) => string) | undefined;
   },
   started: { stop: () => Promise<void> }[],
 ): Promise<LocalAgentState[]> {
@@ -54,7 +59,13 @@ export async function startAgents(
   for (let i = 0; i < o.apis.length; i++) {
     const node = o.nodes[i]!;
     const logFile = join(o.logDir, `agent-${node}.log`);
-    const pid = spawnAgent({ cli: cliEntry(), config: o.config, node, logFile });
+    const pid = spawnAgent({
+      cli: cliEntry(),
+      config: o.config,
+      node,
+      logFile,
+      netns: o.netns?.(node),
+    });
     started.push({ stop: () => stopAgents([pid], 0) }); // last in, first stopped
     agents.push({ node, api: o.apis[i]!, pid });
   }

@@ -18,6 +18,7 @@ import { defaultRunAs, findPgBinaries, stopNode } from '../adapters/process/inde
 import { UserError } from '../core/errors.js';
 import { startAgents } from './agents.js';
 import { type AppRole, createAppRole } from './app-role.js';
+import { localBackupPaths, setUpLocalBackups } from './backup.js';
 import { cliEntry } from './cli-entry.js';
 import {
   type LocalSecrets,
@@ -29,6 +30,16 @@ import {
 } from './config-file.js';
 import { localDown } from './down.js';
 import { freePort, isPortFree } from './free-port.js';
+import {
+  assertNetnsUsable,
+  createNetns,
+  memberOf,
+  netnsMembers,
+  netnsPath,
+  type NetnsPlan,
+  planNetns,
+  removeNetns,
+} from './netns.js';
 import {
   initPrimary,
   initStandby,
@@ -74,6 +85,13 @@ export interface LocalUpOptions {
   agents?: boolean;
   /** protect the mutating API routes (sentinels and agents) with a generated bearer token */
   token?: boolean;
+  /**
+   * every node (with its agent), sentinel and Redis server in a network namespace of its own
+   * (needs root; netns.ts); the API token is then always on
+   */
+  netns?: boolean;
+  /** WAL archiving + a pgBackRest repository (src/local/backup.ts); `local up` default true */
+  backups?: boolean;
   /** TLS everywhere (tls-certs.ts): PostgreSQL verify-full with client certificates, rediss:// */
   tls?: boolean;
 }
@@ -96,7 +114,11 @@ interface UpPlan {
   withAgents: boolean;
   progress: (msg: string) => void;
   opts: LocalUpOptions;
+  /** `--netns`: the namespaces and addresses (null on loopback) */
+  net: NetnsPlan | null;
 }
+
+const member = (plan: UpPlan, name: string) => memberOf(plan.net, name);
 
 /**
  * Start the embedded cluster: PostgreSQL nodes, Redis servers, the config, sentinels and agents,
@@ -105,6 +127,7 @@ interface UpPlan {
  */
 export async function localUp(opts: LocalUpOptions = {}): Promise<LocalState> {
   const plan = planUp(opts);
+  if (opts.netns) assertNetnsUsable();
   await refuseRunningCluster(plan.dir);
   // Fail early, before anything is created, on what is missing.
   findPgBinaries();
@@ -114,6 +137,16 @@ export async function localUp(opts: LocalUpOptions = {}): Promise<LocalState> {
   const dataRoot = prepareDirs(plan.dir);
   const started: Started[] = [];
   try {
+    if (opts.netns) {
+      const net = planNetns(
+        plan.dir,
+        netnsMembers(plan.names, plan.sentinelCount, plan.redisCount),
+      );
+      plan.net = net;
+      started.push({ stop: async () => removeNetns(plan.dir, net) }); // stopped last
+      createNetns(plan.dir, net);
+      plan.progress(`network namespaces on 169.254.${net.subnet}.0/24, host ${net.hostAddr}`);
+    }
     const secrets = writeSecretsFile(plan.dir, plan.cluster);
     const tls = opts.tls
       ? await makeLocalTls(join(dataRoot, 'tls'), USERS, defaultRunAs())
@@ -131,7 +164,9 @@ export async function localUp(opts: LocalUpOptions = {}): Promise<LocalState> {
       ssl: pgSslOptions(tls && clientTls(tls, SUPERUSER), nodes[0]!.host),
     });
     const redisServers = await startRedisServers(plan, secrets.redisPassword, started, tls);
-    const written = await writeConfig(plan, nodes, redisServers, tls);
+    const written = await writeConfig(plan, nodes, redisServers, tls, dataRoot);
+    if (opts.backups)
+      await setUpLocalBackups({ ...plan, dataRoot, nodes, superPassword: secrets.superPassword });
     await opts.beforeSentinels?.(nodes);
     const logDir = join(plan.dir, 'logs');
     mkdirSync(logDir, { recursive: true, mode: 0o700 });
@@ -144,6 +179,7 @@ export async function localUp(opts: LocalUpOptions = {}): Promise<LocalState> {
         logDir,
         env: opts.sentinelEnv,
         progress: plan.progress,
+        net: plan.net ? (id) => member(plan, id)! : undefined,
       },
       started,
     );
@@ -154,6 +190,7 @@ export async function localUp(opts: LocalUpOptions = {}): Promise<LocalState> {
         apis: written.agentApis,
         logDir,
         progress: plan.progress,
+        netns: plan.net ? (node) => member(plan, node)!.ns : undefined,
       },
       started,
     );
@@ -199,6 +236,7 @@ function planUp(opts: LocalUpOptions): UpPlan {
     withAgents: opts.agents ?? true,
     progress: opts.progress ?? ((m: string) => process.stderr.write(`[local] ${m}\n`)),
     opts,
+    net: null,
   };
 }
 
@@ -249,13 +287,19 @@ async function startNodes(
   const ports: number[] = [];
   for (let i = 0; i < names.length; i++) ports.push(await freePort('127.0.0.1'));
   progress(`initdb primary ${names[0]} on 127.0.0.1:${ports[0]}`);
+  const at = (name: string) => {
+    const m = member(plan, name);
+    return m ? { host: m.addr, netns: m.ns } : {};
+  };
   const primary = await initPrimary({
+    ...at(names[0]!),
     dir: join(dataRoot, names[0]!),
     name: names[0]!,
     port: ports[0]!,
     superPassword,
     replPassword,
     standbys: names.slice(1),
+    ...(plan.opts.backups ? { settings: { archive_mode: 'on' } } : {}),
     tls,
   });
   started.push({ stop: () => stopNode(primary) });
@@ -263,6 +307,7 @@ async function startNodes(
   for (let i = 1; i < names.length; i++) {
     progress(`pg_basebackup standby ${names[i]} on 127.0.0.1:${ports[i]}`);
     const standby = await initStandby({
+      ...at(names[i]!),
       dir: join(dataRoot, names[i]!),
       name: names[i]!,
       port: ports[i]!,
@@ -289,10 +334,13 @@ async function startRedisServers(
   for (let i = 1; i <= plan.redisCount; i++) {
     const redisDir = join(plan.dir, `redis-${i}`);
     mkdirSync(redisDir, { recursive: true, mode: 0o700 });
+    const m = member(plan, `redis-${i}`);
     const r = await startRedisServer({
       dir: redisDir,
       name: `redis-${i}`,
       password,
+      persist: true,
+      ...(m ? { host: m.addr, netns: m.ns } : {}),
       tls: tls && { cert: tls.serverCert, key: tls.serverKey, ca: tls.ca },
     });
     started.push(r);
@@ -318,6 +366,7 @@ async function writeConfig(
   nodes: LocalNode[],
   redisServers: LocalState['redisServers'],
   tls: LocalTls | undefined,
+  dataRoot: string,
 ): Promise<WrittenConfig> {
   const { opts } = plan;
   const apiPorts: number[] = [];
@@ -325,18 +374,21 @@ async function writeConfig(
     apiPorts.push(i === 0 ? await pickPort(opts.apiPort) : await freePort('127.0.0.1'));
   const agentApis: string[] = [];
   for (let i = 0; i < nodes.length && plan.withAgents; i++)
-    agentApis.push(`http://127.0.0.1:${await freePort('127.0.0.1')}`);
-  const tokenFile = opts.token ? writeTokenFile(plan.dir) : undefined;
+    agentApis.push(`http://${nodes[i]!.host}:${await freePort('127.0.0.1')}`);
+  // off loopback (--netns) the API binds every address of its namespace: never without a token
+  const tokenFile = opts.token || plan.net ? writeTokenFile(plan.dir) : undefined;
   const configFile = writeConfigFile(plan.dir, {
     sentinels: plan.sentinelCount,
     redis: redisServers.map((r) => r.url),
     apiPort: apiPorts[0]!,
+    ...(plan.net ? { apiHost: '0.0.0.0' } : {}),
     withToken: tokenFile !== undefined,
     profile: opts.profile ?? 'default',
     timing: opts.timing ?? {},
     cluster: plan.cluster,
     initialPrimary: plan.names[0]!,
     replicationMode: opts.replicationMode,
+    ...(opts.backups ? { backup: localBackupPaths(dataRoot) } : {}),
     ...(tls ? { tls: configTls(tls) } : {}),
     nodes: nodes.map((n, i) => ({
       name: n.name,
@@ -379,13 +431,14 @@ function localState(
       name: n.name,
       host: n.host,
       port: n.port,
-      url: nodeUrl(n.port) + libpqTlsQuery(s.tls && clientTls(s.tls, SUPERUSER)),
+      url: nodeUrl(n.port, undefined, n.host) + libpqTlsQuery(s.tls && clientTls(s.tls, SUPERUSER)),
       dataDir: n.dataDir,
       pid: n.pid,
     })),
     sentinels: s.sentinels,
     agents: s.agents,
     ...(s.tokenFile ? { tokenFile: s.tokenFile } : {}),
+    ...(plan.net ? { netnsFile: netnsPath(plan.dir) } : {}),
     ...(s.tls
       ? { tls: { dir: s.tls.dir, ca: s.tls.ca, superuser: clientTls(s.tls, SUPERUSER) } }
       : {}),

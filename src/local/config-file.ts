@@ -116,6 +116,8 @@ export interface LocalConfig {
   redis: string[];
   /** the API port of the first sentinel (the others get theirs with --api-port) */
   apiPort: number;
+  /** where the sentinels' API binds (default 127.0.0.1; `--netns`: 0.0.0.0 of each namespace) */
+  apiHost?: string;
   /** whether writeTokenFile() wrote the token */
   withToken: boolean;
   profile: 'default' | 'fast';
@@ -124,6 +126,8 @@ export interface LocalConfig {
   cluster: string;
   initialPrimary: string;
   replicationMode?: 'async' | 'sync' | undefined;
+  /** pgBackRest repository and working directory (local/backup.ts) */
+  backup?: { enabled: boolean; repository: string; workDir: string };
   /** `local up --tls`: clusters[].tls, replication.tls, coordination.tls (tls-certs.ts) */
   tls?: { cluster: PgTls; replication: PgTls; coordination: { ca: string } };
   nodes: { name: string; host: string; port: number; dataDir: string; agentUrl?: string }[];
@@ -137,11 +141,12 @@ export function writeConfigFile(dir: string, c: LocalConfig): string {
     secretsFile: SECRETS_FILE,
     coordination: { redis: c.redis, ...(c.tls ? { tls: c.tls.coordination } : {}) },
     timing: { profile: c.profile, ...c.timing },
+    ...(c.backup ? { backup: c.backup } : {}),
     sentinel: {
       // fixed ids s1..sN (each started with --id): a vote from any other id does not count
       peers: Array.from({ length: c.sentinels }, (_, i) => `s${i + 1}`),
       api: {
-        host: '127.0.0.1',
+        host: c.apiHost ?? '127.0.0.1',
         port: c.apiPort,
         ...(c.withToken ? { tokenFile: TOKEN_FILE } : {}),
       },

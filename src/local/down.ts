@@ -2,12 +2,13 @@
  * `local down` and `local kill`: signal the processes a running embedded cluster recorded in
  * `<dir>/state.json` (by PID, never by name).
  */
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 import { readPostmasterPid, stopNode } from '../adapters/process/index.js';
 import { UserError } from '../core/errors.js';
 import { stopAgents } from './agents.js';
+import { readNetns, removeNetns } from './netns.js';
 import { signalNode } from './postgres.js';
 import { DEFAULT_LOCAL_DIR, isAlive, killQuietly, readState, statePath } from './state.js';
 
@@ -21,6 +22,13 @@ export async function localDown(opts: {
   const progress = opts.quiet
     ? () => undefined
     : (opts.progress ?? ((m: string) => process.stderr.write(`[local] ${m}\n`)));
+  const net = readNetns(dir);
+  if (!existsSync(statePath(dir)) && net) {
+    // `local up --netns` crashed before state.json: only the network is left to remove
+    removeNetns(dir, net);
+    progress('removed the network namespaces of a cluster that did not start');
+    return;
+  }
   const state = readState(dir);
   // agents first: they would restart or rejoin the postgres we are about to stop
   const agents = state.agents ?? [];
@@ -53,6 +61,12 @@ export async function localDown(opts: {
   // The embedded cluster is disposable: its data goes with it (logs stay in <dir>/logs).
   rmSync(state.dataRoot, { recursive: true, force: true });
   for (const r of state.redisServers) rmSync(join(dir, r.name), { recursive: true, force: true });
+  if (net) {
+    removeNetns(dir, net);
+    progress(
+      `removed ${net.members.length + 1} network namespaces, the bridge and ${net.hostVeth}`,
+    );
+  }
   rmSync(statePath(dir), { force: true });
 }
 

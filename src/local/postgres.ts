@@ -67,6 +67,10 @@ export interface InitPrimaryOptions {
   /** extra postgresql.conf settings, over the defaults below */
   settings?: Record<string, string>;
   runAs?: RunAs;
+  /** listen and be reached on this address (default 127.0.0.1) */
+  host?: string;
+  /** run inside this network namespace (`local up --netns`) */
+  netns?: string;
   /** ssl=on, hostssl lines with clientcert=verify-full, our sessions with a client certificate */
   tls?: LocalTls | undefined;
 }
@@ -82,6 +86,10 @@ export interface InitStandbyOptions {
   /** the primary's superuser password (the standby is a copy): only for `url` */
   superPassword?: string;
   runAs?: RunAs;
+  /** listen and be reached on this address (default 127.0.0.1) */
+  host?: string;
+  /** run inside this network namespace (`local up --netns`) */
+  netns?: string;
   /** the primary's TLS (pg_basebackup, primary_conninfo and our check use the replication user's certificate) */
   tls?: LocalTls | undefined;
 }
@@ -114,6 +122,10 @@ const HBA = `local all all scram-sha-256
 host all all 127.0.0.1/32 scram-sha-256
 host replication all 127.0.0.1/32 scram-sha-256
 `;
+/** `--netns`: the members' link-local addresses (169.254.0.0/16, only on harness interfaces) */
+const HBA_NETNS = `host all all 169.254.0.0/16 scram-sha-256
+host replication all 169.254.0.0/16 scram-sha-256
+`;
 
 function makeDataDir(dir: string, runAs: RunAs | undefined): void {
   if (existsSync(dir) && readdirSync(dir).length > 0)
@@ -139,9 +151,9 @@ function socketDir(dir: string, port: number, runAs: RunAs | undefined): string 
 }
 
 /** The superuser's URL of a local node; without `password`, one that is safe to print. */
-export function nodeUrl(port: number, password?: string): string {
+export function nodeUrl(port: number, password?: string, host = HOST): string {
   const auth = password === undefined ? SUPERUSER : `${SUPERUSER}:${encodeURIComponent(password)}`;
-  return `postgres://${auth}@${HOST}:${port}/${SUPERUSER_DATABASE}`;
+  return `postgres://${auth}@${host}:${port}/${SUPERUSER_DATABASE}`;
 }
 
 /**
@@ -178,6 +190,7 @@ async function settle(done: () => boolean, timeoutMs = 1000): Promise<void> {
 }
 
 async function sql<T>(
+  host: string,
   port: number,
   user: string,
   password: string,
@@ -185,13 +198,13 @@ async function sql<T>(
   fn: (c: pg.Client) => Promise<T>,
 ): Promise<T> {
   const c = new pg.Client({
-    host: HOST,
+    host,
     port,
     user,
     password,
     database: 'postgres',
     connectionTimeoutMillis: 5000,
-    ssl: pgSslOptions(tls, HOST),
+    ssl: pgSslOptions(tls, host),
   });
   c.on('error', () => undefined);
   await c.connect();
@@ -215,7 +228,7 @@ async function initdb(o: InitPrimaryOptions, runAs: RunAs | undefined): Promise<
       '--no-sync',
       '--no-instructions',
     );
-    const r = await runPg('initdb', args, { runAs, cwd: dirname(o.dir) });
+    const r = await runPg('initdb', args, { runAs, cwd: dirname(o.dir), netns: o.netns });
     if (r.code !== 0)
       throw new UserError(`initdb of ${o.name} in ${o.dir} failed: ${lastLines(r.output)}`);
   } finally {
@@ -229,17 +242,26 @@ async function startNew(o: {
   dir: string;
   port: number;
   superPassword?: string | undefined;
+  host?: string | undefined;
+  netns?: string | undefined;
 }): Promise<LocalNode> {
   const logFile = join(dirname(o.dir), `${o.name}.log`);
-  const pid = await startNode({ name: o.name, dataDir: o.dir, port: o.port, logFile });
+  const pid = await startNode({
+    name: o.name,
+    dataDir: o.dir,
+    port: o.port,
+    logFile,
+    netns: o.netns,
+  });
+  const host = o.host ?? HOST;
   return {
     name: o.name,
-    host: HOST,
+    host,
     port: o.port,
     dataDir: o.dir,
     logFile,
     pid,
-    url: nodeUrl(o.port, o.superPassword),
+    url: nodeUrl(o.port, o.superPassword, host),
   };
 }
 
@@ -253,8 +275,10 @@ export async function initPrimary(o: InitPrimaryOptions): Promise<LocalNode> {
     );
   makeDataDir(o.dir, runAs);
   await initdb(o, runAs);
+  const host = o.host ?? HOST;
   const settings = {
     ...DEFAULT_SETTINGS,
+    listen_addresses: host,
     port: String(o.port),
     unix_socket_directories: socketDir(o.dir, o.port, runAs),
     ...(o.tls ? serverSslSettings(o.tls) : {}),
@@ -264,11 +288,11 @@ export async function initPrimary(o: InitPrimaryOptions): Promise<LocalNode> {
     .map(([k, v]) => confLine(k, v))
     .join('');
   writeFileSync(join(o.dir, 'postgresql.conf'), `\n# pgvigil local\n${conf}`, { flag: 'a' });
-  writeFileSync(join(o.dir, 'pg_hba.conf'), o.tls ? TLS_HBA : HBA);
+  writeFileSync(join(o.dir, 'pg_hba.conf'), (o.tls ? TLS_HBA : HBA) + (o.netns ? HBA_NETNS : ''));
   const node = await startNew(o);
   const tls = o.tls && clientTls(o.tls, SUPERUSER);
   try {
-    await sql(o.port, SUPERUSER, o.superPassword, tls, async (c) => {
+    await sql(host, o.port, SUPERUSER, o.superPassword, tls, async (c) => {
       const role = pg.escapeIdentifier(replUser);
       await c.query(`CREATE ROLE ${role} LOGIN REPLICATION PASSWORD ${lit(o.replPassword)}`);
       // lets the replication role read pg_stat_wal_receiver (initStandby's readiness check)
@@ -317,6 +341,7 @@ export async function initStandby(o: InitStandbyOptions): Promise<LocalNode> {
     runAs,
     cwd: dirname(o.dir),
     env: { PGPASSWORD: o.replPassword, ...libpqTlsEnv(tls) },
+    netns: o.netns,
   });
   if (r.code !== 0)
     throw new UserError(`pg_basebackup of ${o.name} from ${from} failed: ${lastLines(r.output)}`);
@@ -332,6 +357,7 @@ export async function initStandby(o: InitStandbyOptions): Promise<LocalNode> {
     o.dir,
     {
       port: String(o.port),
+      ...(o.host ? { listen_addresses: o.host } : {}),
       unix_socket_directories: socketDir(o.dir, o.port, runAs),
       primary_conninfo: primaryConninfo,
       ...(o.slot ? { primary_slot_name: o.slot } : {}),
@@ -343,7 +369,7 @@ export async function initStandby(o: InitStandbyOptions): Promise<LocalNode> {
   const node = await startNew(o);
   const { logFile } = node;
   try {
-    await waitStreaming(o.port, replUser, o.replPassword, tls);
+    await waitStreaming(o.host ?? HOST, o.port, replUser, o.replPassword, tls);
   } catch (err) {
     await stopNode(node, 'immediate').catch(() => undefined);
     throw new UserError(
@@ -355,13 +381,14 @@ export async function initStandby(o: InitStandbyOptions): Promise<LocalNode> {
 }
 
 async function waitStreaming(
+  host: string,
   port: number,
   user: string,
   password: string,
   tls: PgTls | undefined,
 ): Promise<void> {
   const deadline = Date.now() + STREAMING_TIMEOUT_MS;
-  await sql(port, user, password, tls, async (c) => {
+  await sql(host, port, user, password, tls, async (c) => {
     for (;;) {
       const r = await c.query<{ status: string | null }>('SELECT status FROM pg_stat_wal_receiver');
       if (r.rows[0]?.status === 'streaming') return;

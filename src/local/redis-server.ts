@@ -2,8 +2,8 @@
  * One throwaway `redis-server` process on loopback, for the embedded cluster (`pgvigil local
  * up`) and the tests.
  *
- * - Everything is on the command line but the password: no persistence (`--save ''`,
- *   `--appendonly no`), bound to 127.0.0.1, its log in `<dir>/redis.log`. With a password,
+ * - Everything is on the command line but the password: no RDB snapshots (`--save ''`), an
+ *   append-only file only with `persist` (the local cluster's servers), bound to 127.0.0.1, its log in `<dir>/redis.log`. With a password,
  *   `requirepass` goes into `<dir>/redis.conf` (0600, the dir 0700), never into argv, which
  *   anyone on the host can read with `ps`.
  * - Detached in its own process group and unref'd: a parent that dies (a CLI that exits, a
@@ -17,10 +17,11 @@ import net from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
 
+import { nsExec } from '../adapters/process/index.js';
 import { UserError } from '../core/errors.js';
 import { freePort } from './free-port.js';
 
-const HOST = '127.0.0.1';
+const LOOPBACK = '127.0.0.1';
 const READY_TIMEOUT_MS = 5_000;
 const STOP_GRACE_MS = 2_000;
 const PORT_ATTEMPTS = 3;
@@ -36,6 +37,15 @@ export interface RedisServerOptions {
   extraArgs?: string[];
   /** AUTH password of the `default` user (requirepass), written to `<dir>/redis.conf` */
   password?: string;
+  /** bind and be reached on this address (default 127.0.0.1) */
+  host?: string;
+  /** run inside this network namespace (`local up --netns`; needs root) */
+  netns?: string;
+  /**
+   * persist to an append-only file in `dir` (`appendonly yes`, `appendfsync everysec`: at most
+   * about one second of writes lost on a crash of the machine, none on a crash of the process)
+   */
+  persist?: boolean;
   /** TLS only: `--port 0`, `--tls-port`, this certificate; clients verify it against `ca` */
   tls?: { cert: string; key: string; ca: string } | undefined;
   readyTimeoutMs?: number;
@@ -81,7 +91,7 @@ export async function startRedisServer(options: RedisServerOptions): Promise<Red
   const attempts = options.port === undefined ? PORT_ATTEMPTS : 1;
   let lastError: unknown;
   for (let attempt = 1; attempt <= attempts; attempt++) {
-    const port = options.port ?? (await freePort(HOST));
+    const port = options.port ?? (await freePort(LOOPBACK));
     try {
       return await startOnce(binary, dir, port, options);
     } catch (err) {
@@ -101,6 +111,10 @@ async function startOnce(
   options: RedisServerOptions,
 ): Promise<RedisServerHandle> {
   const name = options.name ?? `redis-${port}`;
+  const HOST = options.host ?? LOOPBACK;
+  const persist = options.persist
+    ? ['--appendonly', 'yes', '--appendfsync', 'everysec']
+    : ['--appendonly', 'no'];
   const logFile = path.join(dir, 'redis.log');
   const outFile = path.join(dir, 'redis.out');
   // prettier-ignore
@@ -109,7 +123,7 @@ async function startOnce(
     ...portArgs(port, options.tls),
     '--bind', HOST,
     '--save', '',
-    '--appendonly', 'no',
+    ...persist,
     '--dir', dir,
     '--daemonize', 'no',
     '--logfile', logFile,
@@ -121,7 +135,12 @@ async function startOnce(
   const out = fs.openSync(outFile, 'a');
   let child;
   try {
-    child = spawn(binary, args, { cwd: dir, detached: true, stdio: ['ignore', out, out] });
+    const inNs = options.netns ? nsExec(options.netns, binary, args) : null;
+    child = spawn(inNs?.cmd ?? binary, inNs?.args ?? args, {
+      cwd: dir,
+      detached: true,
+      stdio: ['ignore', out, out],
+    });
   } finally {
     fs.closeSync(out);
   }

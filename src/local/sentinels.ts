@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { nsExec } from '../adapters/process/index.js';
 import { cliEntry } from './cli-entry.js';
 import { DAEMON_NODE_FLAGS } from './node-flags.js';
 import { killQuietly, type LocalSentinelState } from './state.js';
@@ -19,27 +20,29 @@ export function spawnSentinel(o: {
   apiPort: number;
   logFile: string;
   env?: NodeJS.ProcessEnv | undefined;
+  /** run inside this network namespace (`local up --netns`) */
+  netns?: string | undefined;
 }): number {
   const log = openSync(o.logFile, 'a');
-  const child = spawn(
-    process.execPath,
-    [
-      ...DAEMON_NODE_FLAGS,
-      cliEntry(),
-      'sentinel',
-      '--config',
-      o.config,
-      '--id',
-      o.id,
-      '--api-port',
-      String(o.apiPort),
-    ],
-    {
-      detached: true,
-      stdio: ['ignore', log, log],
-      env: { ...process.env, ...(o.env ?? {}) },
-    },
-  );
+  const argv = [
+    ...DAEMON_NODE_FLAGS,
+    cliEntry(),
+    'sentinel',
+    '--config',
+    o.config,
+    '--id',
+    o.id,
+    '--api-port',
+    String(o.apiPort),
+  ];
+  const run = o.netns
+    ? nsExec(o.netns, process.execPath, argv)
+    : { cmd: process.execPath, args: argv };
+  const child = spawn(run.cmd, run.args, {
+    detached: true,
+    stdio: ['ignore', log, log],
+    env: { ...process.env, ...(o.env ?? {}) },
+  });
   closeSync(log);
   child.unref();
   return child.pid ?? 0;
@@ -78,6 +81,8 @@ export async function startSentinels(
     logDir: string;
     /** extra environment per sentinel id */
     env?: Record<string, NodeJS.ProcessEnv> | undefined;
+    /** `--netns`: each sentinel's namespace and address, by id */
+    net?: ((id: string) => { ns: string; addr: string }) | undefined;
     progress: (msg: string) => void;
   },
   started: { stop: () => Promise<void> }[],
@@ -91,9 +96,11 @@ export async function startSentinels(
       apiPort: o.apiPorts[i]!,
       logFile: join(o.logDir, `${id}.log`),
       env: o.env?.[id],
+      netns: o.net?.(id).ns,
     });
     started.push({ stop: async () => void killQuietly(pid, 'SIGKILL') });
-    sentinels.push({ id, api: `http://127.0.0.1:${o.apiPorts[i]}`, pid });
+    const host = o.net?.(id).addr ?? '127.0.0.1';
+    sentinels.push({ id, api: `http://${host}:${o.apiPorts[i]}`, pid });
   }
   o.progress(`started ${o.count} sentinels; waiting for them to publish the topology`);
   await Promise.all(sentinels.map((s) => waitForSentinel(s.api, join(o.logDir, `${s.id}.log`))));

@@ -65,6 +65,8 @@ export interface LocalState {
   agents?: LocalAgentState[];
   /** the API bearer token file (sentinels and agents), when a token is set */
   tokenFile?: string;
+  /** `--netns`: the namespaces, veths, bridge and addresses (netns.ts), written before creation */
+  netnsFile?: string;
   /** `local up --tls`: the certificates' directory and how the superuser connects (verify-full) */
   tls?: { dir: string; ca: string; superuser: PgTls };
   /** the generated passwords (0600, the config's secretsFile): read it with localSecrets() */

@@ -18,6 +18,7 @@ export function aTiming(overrides: Partial<Timing> = {}): Timing {
     promoteTimeoutMs: 5000,
     redisTimeoutMs: 500,
     leaseMs: 5000,
+    fenceMs: 500,
     agentIntervalMs: 500,
     switchoverTimeoutMs: 10_000,
     intentTimeoutMs: 30_000,

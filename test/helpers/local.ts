@@ -3,6 +3,9 @@
  * fresh temp dir, quiet. `down()` stops everything by PID (call it in afterAll: it also runs on
  * process exit if the test run dies first) and removes the dir.
  *
+ * `netns: true` (root): every member in a network namespace of its own (src/local/netns.ts);
+ * the namespaces are removed by `down()`, and on exit or SIGINT/SIGTERM of the test process.
+ *
  * state.json holds no password: `h.node(name)` adds the superuser's connection (password from
  * the secrets file, `localSecrets`) that `sql()` connects with, and the store uses the Redis
  * password from the same file.
@@ -17,6 +20,7 @@ import { RedisCoordinationStore } from '../../src/adapters/redis/store.js';
 import type { StampedEvent } from '../../src/core/events.js';
 import type { Topology } from '../../src/core/model.js';
 import { localDown, localUp, type LocalUpOptions } from '../../src/local/cluster.js';
+import { readNetns, removeNetns } from '../../src/local/netns.js';
 import {
   type LocalNodeState,
   type LocalSecrets,
@@ -46,6 +50,20 @@ export interface LocalHandle {
 }
 
 const live = new Set<string>();
+/** dirs of `netns: true` clusters: their namespaces go on exit too, whatever happened */
+const withNetns = new Set<string>();
+const removeAllNetns = (): void => {
+  for (const dir of withNetns) {
+    const net = readNetns(dir);
+    if (net) removeNetns(dir, net);
+  }
+};
+process.once('exit', removeAllNetns);
+for (const sig of ['SIGINT', 'SIGTERM'] as const)
+  process.once(sig, () => {
+    removeAllNetns();
+    process.exit(130);
+  });
 process.once('exit', () => {
   // last resort: SIGKILL whatever a crashed run left (pids from state.json are in memory here)
   for (const pids of live)
@@ -61,6 +79,7 @@ export async function startLocal(
   opts: Omit<LocalUpOptions, 'dir' | 'progress'> = {},
 ): Promise<LocalHandle> {
   const dir = mkdtempSync(join(tmpdir(), 'pgvigil-scn-'));
+  if (opts.netns) withNetns.add(dir); // before localUp: it may crash half way
   const state = await localUp({ apiPort: 0, ...opts, dir, progress: () => undefined });
   const pids = [
     ...(state.agents ?? []).map((a) => a.pid), // agents first: they would restart postgres
@@ -95,6 +114,7 @@ export async function startLocal(
       await store.close();
       await localDown({ dir, quiet: true });
       live.delete(pids);
+      withNetns.delete(dir);
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -1,8 +1,8 @@
 /**
  * The agent API's health checks on both nodes, then rule 5's second half: a primary cut off
- * from the Redis majority (the only Redis server SIGSTOPped) fences itself once it could not
- * confirm its epoch for `leaseMs` (read-only, /primary 503), and unfences when Redis comes
- * back and it is still the primary (no failover: the sentinels had no majority either).
+ * from the Redis majority (the only Redis server SIGSTOPped) is stopped by its agent once it
+ * could not confirm its epoch for `leaseMs` (an immediate stop: no session can undo it), and
+ * when Redis comes back exactly one node is the writable primary of the topology.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -69,38 +69,43 @@ describe('agent: health checks and self-fencing', () => {
     expect(((await stop.json()) as { message: string }).message).toMatch(/state ok/);
   });
 
-  it('fences itself without a Redis majority for leaseMs, unfences when it returns', async () => {
+  it('stops itself without a Redis majority for leaseMs; one writable primary once it returns', async () => {
     expect(await writable(h)).toBe(true);
     const stoppedAt = Date.now();
     await localKill({ dir: h.state.dir, name: 'redis-1', signal: 'STOP' });
     const fencedAt = await eventually(
-      async () => ((await writable(h)) ? undefined : Date.now()),
+      async () => ((await writable(h).catch(() => false)) ? undefined : Date.now()),
       LEASE_MS + 5000,
-      50,
+      20,
     );
     const isolatedFor = fencedAt - stoppedAt;
     console.log(`pg1 fenced ${isolatedFor} ms after Redis stopped (leaseMs ${LEASE_MS})`);
     // never before the lease ran out (it was confirmed at most one agent interval before)
     expect(isolatedFor).toBeGreaterThanOrEqual(LEASE_MS - 1000);
-    expect(isolatedFor).toBeLessThanOrEqual(LEASE_MS + 3000);
+    expect(isolatedFor).toBeLessThanOrEqual(LEASE_MS + 1000);
     expect((await get(h, 'pg1', '/primary')).code).toBe(503);
-    await eventually(async () => {
-      const r = await get(h, 'pg1', '/primary');
-      return r.code === 503 && r.body.reason === 'fenced (read-only)' ? true : undefined;
-    }, 3000);
     await sleep(1000);
-    expect(await writable(h)).toBe(false);
+    expect(await writable(h).catch(() => false)).toBe(false);
 
     await localKill({ dir: h.state.dir, name: 'redis-1', signal: 'CONT' });
-    await eventually(async () => ((await writable(h)) ? true : undefined), 10_000, 50);
-    await eventually(async () =>
-      (await get(h, 'pg1', '/primary')).code === 200 ? true : undefined,
-    );
-    const t = await h.topology();
-    expect(t).toMatchObject({ primary: 'pg1', epoch: 1 });
-    // and it stays that way: no failover after Redis came back
-    await sleep(3000);
-    expect(await h.topology()).toMatchObject({ primary: 'pg1', epoch: 1 });
-    expect(await writable(h)).toBe(true);
+    // the sentinels fail over to pg2, or the agent restarts pg1 on the leader's verdict
+    const t = await eventually(async () => {
+      const topo = await h.topology();
+      if (topo?.state !== 'ok') return undefined;
+      const p = h.node(topo.primary);
+      const ok = await sql(p, 'INSERT INTO t VALUES (DEFAULT)').then(
+        () => true,
+        () => false,
+      );
+      return ok ? topo : undefined;
+    }, 30_000);
+    console.log(`after Redis returned: primary ${t.primary}, epoch ${t.epoch}`);
+    const other = t.primary === 'pg1' ? 'pg2' : 'pg1';
+    expect(
+      await sql(h.node(other), 'INSERT INTO t VALUES (DEFAULT)').then(
+        () => true,
+        () => false,
+      ),
+    ).toBe(false);
   });
 });

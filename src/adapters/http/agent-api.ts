@@ -6,6 +6,7 @@
  *   GET  /replica[?lag=B]    200 when it streams as a standby (replay lag <= B bytes), else 503
  *   GET  /health             200 when the agent loop completed recently, else 503
  *   GET  /status             what the agent sees and decided (JSON)
+ *   GET  /metrics            its node's pgvigil_* series (Prometheus text)
  *   POST /stop  {epoch}      clean stop for a switchover; answers the final checkpoint LSN
  *                            (StopResultSchema in src/ports/records.ts, shared with the client)
  *   POST /start {epoch}      restart after an aborted switchover; answers once it accepts connections
@@ -33,6 +34,8 @@ export interface AgentApiDeps {
   primary(): AgentCheck;
   replica(maxLagBytes: number | undefined): AgentCheck;
   status(): unknown;
+  /** the Prometheus exposition of this agent's registry */
+  metrics?: { contentType: string; metrics(): Promise<string> };
   stop(epoch: number): Promise<StopResult>;
   start(epoch: number): Promise<Record<string, unknown>>;
 }
@@ -51,7 +54,7 @@ export function buildAgentApi(deps: AgentApiDeps): FastifyInstance {
   const app = httpApp({
     bodyLimit: 16 * 1024,
     token: deps.token,
-    routesHint: 'GET /primary, /replica, /health, /status; POST /stop, /start',
+    routesHint: 'GET /primary, /replica, /health, /status, /metrics; POST /stop, /start',
   });
 
   const check = (reply: FastifyReply, c: AgentCheck) => reply.code(c.ok ? 200 : 503).send(c);
@@ -71,6 +74,13 @@ export function buildAgentApi(deps: AgentApiDeps): FastifyInstance {
     readQuery(req, {});
     return deps.status();
   });
+  const registry = deps.metrics;
+  if (registry)
+    app.get('/metrics', async (req, reply) => {
+      readQuery(req, {});
+      const body = await registry.metrics();
+      return reply.header('content-type', registry.contentType).send(body);
+    });
   app.post('/stop', async (req) => {
     readQuery(req, {});
     const { epoch } = readBody(req, EpochBody, EPOCH_SHAPE);

@@ -19,6 +19,7 @@ import type { Registry } from 'prom-client';
 import { z } from 'zod';
 
 import type { IntentOp } from '../../ports/records.js';
+import { type BackupApi, backupRoutes } from './backup-routes.js';
 import { ApiError, httpApp, integerParam, type QueryParam, readBody, readQuery } from './common.js';
 
 export { ApiError, assertSafeBind, listenOn } from './common.js';
@@ -39,6 +40,8 @@ export interface SentinelApiDeps {
    * `requestedBy` names the caller for events and the 409 message of a concurrent call.
    */
   intents?: Partial<Record<IntentOp, IntentHandler>>;
+  /** GET/POST /backups (backup-routes.ts); absent: 501 */
+  backups?: BackupApi;
 }
 
 export type { IntentOp } from '../../ports/records.js';
@@ -76,6 +79,7 @@ const COMMANDS: [string, string, string][] = [
   ['Switchover', 'POST', '/switchover -H \'Content-Type: application/json\' -d \'{"to":"pg2"}\''],
   ['Topologia', 'GET', '/topology'],
   ['Eventos', 'GET', '/events?since=0'],
+  ['Backups', 'GET', '/backups'],
   ['Salud', 'GET', '/health'],
   ['Metricas', 'GET', '/metrics'],
 ];
@@ -110,6 +114,7 @@ export function buildSentinelApi(deps: SentinelApiDeps): FastifyInstance {
   const clusters = clustersOf(deps.clusters);
   readRoutes(app, deps, clusters);
   intentRoutes(app, deps, clusters);
+  backupRoutes(app, deps.backups, clusters);
   return app;
 }
 

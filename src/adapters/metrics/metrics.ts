@@ -3,9 +3,28 @@
  * (src/ports/metrics.ts). The Registry is injected, never the global one, so tests and several
  * sentinels in one process stay apart.
  */
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import {
+  collectDefaultMetrics,
+  type Counter,
+  type Gauge,
+  type Histogram,
+  Registry,
+} from 'prom-client';
 
 import type { ClusterTickMetrics, FailoverKind, SentinelMetricsPort } from '../../ports/metrics.js';
+import { DEFAULT_METRICS_PREFIX, METRICS } from './catalogue.js';
+import { counterOf, gaugeOf, histogramOf } from './series.js';
+
+const FAILOVER_KINDS: readonly FailoverKind[] = ['automatic', 'manual', 'switchover', 'failback'];
+
+export interface SentinelMetricsOptions {
+  /** prom-client's Node.js process metrics (default on) */
+  defaults?: boolean;
+  /** clusters[].quorum by cluster name, exported as pgvigil_cluster_quorum (and every per-cluster counter starts at 0) */
+  quorum?: Readonly<Record<string, number>>;
+  /** how many sentinels are live per cluster, read when Prometheus scrapes */
+  liveSentinels?: { clusters: readonly string[]; count(cluster: string): Promise<number> };
+}
 
 export class SentinelMetrics implements SentinelMetricsPort {
   readonly registry: Registry;
@@ -13,97 +32,61 @@ export class SentinelMetrics implements SentinelMetricsPort {
   readonly nodeIsPrimary: Gauge<'cluster' | 'node'>;
   readonly lagBytes: Gauge<'cluster' | 'node'>;
   readonly lagSeconds: Gauge<'cluster' | 'node'>;
+  readonly walLsn: Gauge<'cluster' | 'node'>;
   readonly probeDuration: Histogram<'cluster' | 'node'>;
   readonly isLeader: Gauge<'cluster'>;
   readonly downVotes: Gauge<'cluster'>;
   readonly epoch: Gauge<'cluster'>;
+  readonly quorum: Gauge<'cluster'>;
+  readonly liveSentinels: Gauge<'cluster'>;
   readonly failovers: Counter<'cluster' | 'kind'>;
   readonly failoverDuration: Histogram<'cluster'>;
   readonly tilt: Gauge;
   readonly coordinationMajorityGauge: Gauge;
 
-  constructor(registry: Registry = new Registry(), opts: { defaults?: boolean } = {}) {
+  constructor(registry: Registry = new Registry(), opts: SentinelMetricsOptions = {}) {
     this.registry = registry;
-    const registers = [registry];
-    const node = ['cluster', 'node'] as const;
-    this.nodeUp = new Gauge({
-      name: 'pgvigil_node_up',
-      help: '1 when the last probe of the node succeeded',
-      labelNames: node,
-      registers,
-    });
-    this.nodeIsPrimary = new Gauge({
-      name: 'pgvigil_node_is_primary',
-      help: '1 when the node answered as a primary',
-      labelNames: node,
-      registers,
-    });
-    this.lagBytes = new Gauge({
-      name: 'pgvigil_replication_lag_bytes',
-      help: 'standby replay lag behind the primary in bytes',
-      labelNames: node,
-      registers,
-    });
-    this.lagSeconds = new Gauge({
-      name: 'pgvigil_replication_lag_seconds',
-      help: 'standby replay lag in seconds (0 when caught up)',
-      labelNames: node,
-      registers,
-    });
-    this.probeDuration = new Histogram({
-      name: 'pgvigil_probe_duration_seconds',
-      help: 'duration of one SQL probe',
-      labelNames: node,
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-      registers,
-    });
-    this.isLeader = new Gauge({
-      name: 'pgvigil_sentinel_is_leader',
-      help: '1 while this sentinel holds the cluster leader lock',
-      labelNames: ['cluster'],
-      registers,
-    });
-    this.downVotes = new Gauge({
-      name: 'pgvigil_down_votes',
-      help: 'fresh down votes about the current primary',
-      labelNames: ['cluster'],
-      registers,
-    });
-    this.epoch = new Gauge({
-      name: 'pgvigil_topology_epoch',
-      help: 'epoch of the committed topology',
-      labelNames: ['cluster'],
-      registers,
-    });
-    this.failovers = new Counter({
-      name: 'pgvigil_failovers_total',
-      help: 'failovers and switchovers performed by this sentinel',
-      labelNames: ['cluster', 'kind'],
-      registers,
-    });
-    this.failoverDuration = new Histogram({
-      name: 'pgvigil_failover_duration_seconds',
-      help: 'from the failover decision to the new primary writable and published',
-      labelNames: ['cluster'],
-      buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
-      registers,
-    });
-    this.tilt = new Gauge({
-      name: 'pgvigil_sentinel_tilt',
-      help: '1 while the sentinel is in TILT (observing only)',
-      registers,
-    });
-    this.coordinationMajorityGauge = new Gauge({
-      name: 'pgvigil_coordination_majority',
-      help: '1 when a majority of the Redis servers answered in the last tick',
-      registers,
-    });
+    const r = registry;
+    this.nodeUp = gaugeOf(METRICS.nodeUp, r);
+    this.nodeIsPrimary = gaugeOf(METRICS.nodeIsPrimary, r);
+    this.lagBytes = gaugeOf(METRICS.lagBytes, r);
+    this.lagSeconds = gaugeOf(METRICS.lagSeconds, r);
+    this.walLsn = gaugeOf(METRICS.walLsn, r);
+    this.probeDuration = histogramOf(METRICS.probeDuration, r);
+    this.isLeader = gaugeOf(METRICS.isLeader, r);
+    this.downVotes = gaugeOf(METRICS.downVotes, r);
+    this.epoch = gaugeOf(METRICS.epoch, r);
+    this.quorum = gaugeOf(METRICS.quorum, r);
+    const live = opts.liveSentinels;
+    this.liveSentinels = gaugeOf(
+      METRICS.liveSentinels,
+      r,
+      live
+        ? async function () {
+            // read at scrape time: presence lives in Redis, the tick never reads it
+            const counts = await Promise.all(
+              live.clusters.map(async (c) => [c, await live.count(c).catch(() => -1)] as const),
+            );
+            for (const [cluster, n] of counts) this.set({ cluster }, n);
+          }
+        : undefined,
+    );
+    this.failovers = counterOf(METRICS.failovers, r);
+    this.failoverDuration = histogramOf(METRICS.failoverDuration, r);
+    this.tilt = gaugeOf(METRICS.tilt, r);
+    this.coordinationMajorityGauge = gaugeOf(METRICS.coordinationMajority, r);
+    for (const [cluster, q] of Object.entries(opts.quorum ?? {})) {
+      this.quorum.set({ cluster }, q);
+      // counters start at 0, so increase() sees the first failover (a series born at 1 shows none)
+      for (const kind of FAILOVER_KINDS) this.failovers.inc({ cluster, kind }, 0);
+      this.failoverDuration.zero({ cluster });
+    }
     if (opts.defaults !== false)
       // 100 ms event-loop sampling instead of the default 10 ms: 100 wake-ups a second cost an idle
       // sentinel more CPU than all its probes.
       collectDefaultMetrics({
         register: registry,
-        prefix: 'pgvigil_',
+        prefix: DEFAULT_METRICS_PREFIX,
         eventLoopMonitoringPrecision: 100,
       });
   }
@@ -116,6 +99,7 @@ export class SentinelMetrics implements SentinelMetricsPort {
       this.nodeIsPrimary.set({ cluster, node }, v.role === 'primary' ? 1 : 0);
       if (v.lagBytes !== null) this.lagBytes.set({ cluster, node }, v.lagBytes);
       if (v.lagSeconds !== null) this.lagSeconds.set({ cluster, node }, v.lagSeconds);
+      if (v.lsn !== null) this.walLsn.set({ cluster, node }, v.lsn);
       if (v.probe) this.probeDuration.observe({ cluster, node }, v.probe.durationMs / 1000);
     }
     this.isLeader.set({ cluster }, t.leader ? 1 : 0);

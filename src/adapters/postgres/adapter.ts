@@ -9,6 +9,7 @@ import type { PostgresPort, ProbeOptions } from '../../ports/postgres.js';
 import type { SlotControl } from '../../ports/slots.js';
 import * as control from './control.js';
 import { controlError, errMessage, probeFailure } from './errors.js';
+import { hardFence, hardUnfence } from './hard-fence.js';
 import { type NodeMemo, probeNode, WriteFailed } from './probe.js';
 import { Session } from './session.js';
 import * as slots from './slots.js';
@@ -174,6 +175,23 @@ export class PgAdapter implements PostgresPort, SlotControl {
     return this.#control(node, 'unfence', this.#controlTimeout, (q, where) =>
       control.unfence(q, where),
     );
+  }
+
+  /** The operator's fence (hard-fence.ts); connect this adapter to template1 to unfence. */
+  async operatorFence(node: NodeSpec): Promise<{ databases: string[] }> {
+    let out = { databases: [] as string[] };
+    await this.#control(node, 'fence', this.#controlTimeout, async (q, where) => {
+      out = await hardFence(q, where);
+    });
+    return out;
+  }
+
+  async operatorUnfence(node: NodeSpec): Promise<{ databases: string[] }> {
+    let out = { databases: [] as string[] };
+    await this.#control(node, 'unfence', this.#controlTimeout, async (q) => {
+      out = await hardUnfence(q);
+    });
+    return out;
   }
 
   setSyncStandbyNames(node: NodeSpec, value: string): Promise<void> {

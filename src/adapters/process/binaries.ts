@@ -12,6 +12,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { UserError } from '../../core/errors.js';
+import { nsExec } from './netns-exec.js';
 import type { RunAs } from './run-as.js';
 
 export interface PgBinaries {
@@ -103,6 +104,8 @@ export function runPg(
     cwd: string;
     env?: Record<string, string>;
     timeoutMs?: number;
+    /** run inside this network namespace (`local up --netns`; needs root) */
+    netns?: string | undefined;
   },
 ): Promise<RunResult> {
   const env: NodeJS.ProcessEnv = {};
@@ -110,11 +113,12 @@ export function runPg(
   if (opts.runAs) env.HOME = opts.runAs.home;
   Object.assign(env, opts.env);
   return new Promise((resolve, reject) => {
-    const child = spawn(pgBin(program), args, {
+    const inNs = opts.netns ? nsExec(opts.netns, pgBin(program), args, opts.runAs) : null;
+    const child = spawn(inNs?.cmd ?? pgBin(program), inNs?.args ?? args, {
       cwd: opts.cwd,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
-      ...(opts.runAs ? { uid: opts.runAs.uid, gid: opts.runAs.gid } : {}),
+      ...(opts.runAs && !inNs ? { uid: opts.runAs.uid, gid: opts.runAs.gid } : {}),
     });
     let output = '';
     const take = (b: Buffer): void => {

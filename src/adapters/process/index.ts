@@ -24,6 +24,7 @@ export { portAnswers, startNode, type StartTarget, stopNode, type StopTarget } f
 export { readPostmasterPid, removeStaleLocks } from './postmaster.js';
 export { isLive, nodeProcesses, procState, signalPids } from './procfs.js';
 export { AgentNodeProcess, type NodeCredentials } from './node-process.js';
+export { nsExec } from './netns-exec.js';
 export { moveAside, pgBasebackup, pgRewind, type Source } from './rewind.js';
 export { defaultRunAs, lookupUser, own, type RunAs } from './run-as.js';
 export { confLine, writeNodeSettings } from './settings.js';

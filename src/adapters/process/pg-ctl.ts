@@ -23,6 +23,8 @@ export interface StartTarget {
   dataDir: string;
   port: number;
   logFile?: string;
+  /** start it inside this network namespace (`local up --netns`) */
+  netns?: string | undefined;
 }
 
 /** What stop needs: `pid` is the postmaster last known, for when postmaster.pid is gone. */
@@ -67,6 +69,7 @@ export async function startNode(node: StartTarget): Promise<number> {
     runAs,
     cwd: dirname(node.dataDir),
     timeoutMs: (START_TIMEOUT_S + 5) * 1000,
+    netns: node.netns,
   });
   const pid = readPostmasterPid(node.dataDir);
   if (r.code !== 0 || pid === null) {

@@ -24,6 +24,7 @@ import { RECORDS } from '../../ports/records.js';
 import { LoopTimer } from '../loop-timer.js';
 import { actionFor } from './actions.js';
 import type { AgentDeps } from './deps.js';
+import { LeaseWatchdog } from './lease-watchdog.js';
 import { type AgentStatus, agentStatus, type Check, primaryCheck, replicaCheck } from './views.js';
 
 /** After a failed action, wait this long before acting again (a broken rejoin must not spin). */
@@ -47,6 +48,7 @@ export class Agent {
   #retryAfterMono = 0;
   #lastTickMono: number | null = null;
   readonly #timer: LoopTimer;
+  readonly #watchdog: LeaseWatchdog;
 
   constructor(d: AgentDeps) {
     this.#d = d;
@@ -55,6 +57,15 @@ export class Agent {
     this.#self = n;
     // a fresh agent gives its primary one lease before fencing it without a confirmation
     this.#lastConfirmMono = d.clock.mono();
+    this.#watchdog = new LeaseWatchdog({
+      cluster: d.cluster.name,
+      node: d.node,
+      leaseMs: d.timing.leaseMs,
+      clock: d.clock,
+      process: d.process,
+      bus: d.bus,
+      log: d.log,
+    });
     this.#timer = new LoopTimer({
       clock: d.clock,
       tick: () => this.tick(),
@@ -74,6 +85,7 @@ export class Agent {
   /** Stop looping; an action in flight may finish within `graceMs`. Postgres keeps running. */
   async stop(graceMs = 10_000): Promise<void> {
     await this.#timer.stop();
+    await this.#watchdog.stop();
     // unref'd: a finished action must not keep the process alive for the rest of the grace
     await Promise.race([this.#actionDone, new Promise((r) => setTimeout(r, graceMs).unref())]);
     this.#d.observer.close();
@@ -110,6 +122,12 @@ export class Agent {
     // the lease counts from when the confirming read was sent, not from its answer
     if (topo.ok && this.#topology?.primary === this.#d.node) this.#lastConfirmMono = readStart;
     this.#local = local;
+    this.#watchdog.arm({
+      lastConfirmMono: this.#lastConfirmMono,
+      primary:
+        this.#topology?.primary === this.#d.node && local.running && local.role === 'primary',
+      epoch: this.#topology?.epoch ?? 0,
+    });
     const base: Omit<AgentSnapshot, 'verdict'> = {
       node: this.#d.node,
       nowMono: clock.mono(),

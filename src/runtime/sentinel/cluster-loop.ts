@@ -40,6 +40,7 @@ import type { ClusterLoopDeps } from './deps.js';
 import { FailoverExecutor } from './failover-executor.js';
 import { IntentRunner } from './intents.js';
 import { isInterrupted, settleInterruptedFailover } from './recovery.js';
+import { highestStamp, reseedTopology } from './reseed.js';
 import { SlotKeeper } from './slots.js';
 import { EpochStamps } from './stamps.js';
 import { StrayPrimaryFencer } from './stray-primaries.js';
@@ -101,6 +102,8 @@ export class ClusterLoop {
   #observations: Record<string, NodeObservation> = {};
   #tilt: TiltState = INITIAL_TILT;
   #topology: Topology | null = null;
+  /** the last majority read found no topology at all (servers that came back empty?) */
+  #storeEmpty = false;
   readonly #coord: Coordinator;
   #leader = false;
   /** TILT, or the hold after regaining the Redis majority: observe, do not act */
@@ -157,8 +160,12 @@ export class ClusterLoop {
     const [probes, coordinated] = await Promise.all([this.#probeAll(primary), this.#coordinate()]);
     this.#observe(probes);
     const did: TickStep[] = [];
-    if (coordinated && this.#topology === null) {
-      const t = await bootstrapTopology(this.#d, probes);
+    if (coordinated && (this.#topology === null || this.#storeEmpty)) {
+      // servers that came back empty under a live cluster are re-seeded, never bootstrapped
+      const fresh = this.#topology === null && highestStamp(probes) === 0;
+      const t = fresh
+        ? await bootstrapTopology(this.#d, probes)
+        : await reseedTopology(this.#d, probes, this.#topology);
       if (this.#adopt(t)) did.push({ step: 'bootstrapped', epoch: t.epoch });
     }
     const decision = this.#decide(coordinated);
@@ -229,6 +236,7 @@ export class ClusterLoop {
       this.#coord.lead(),
     ]);
     const coordinated = read !== false;
+    this.#storeEmpty = read === null;
     if (read) this.#adopt(read);
     this.#leader = leader && coordinated;
     if (this.#d.clock.mono() < this.#coord.holdUntilMono) this.#observeOnly = true;

@@ -117,8 +117,8 @@ describe('unsafe combinations are refused, naming the keys', () => {
   it.each<[string, Raw, string]>([
     [
       'a lease that outlasts the sentinels (default profile, downAfterMs 3000)',
-      base({ timing: { leaseMs: 1901 } }),
-      'timing.leaseMs: 1901 is too long for downAfterMs=3000: an isolated primary must fence itself before the sentinels can promote another node, so leaseMs must be <= downAfterMs - redisTimeoutMs - 2*probeIntervalMs = 3000-500-600 = 1900',
+      base({ timing: { leaseMs: 1801 } }),
+      'timing.leaseMs: 1801 is too long for downAfterMs=3000: an isolated primary must be fenced before the sentinels can promote another node, so leaseMs + fenceMs + probeIntervalMs must be <= downAfterMs, leaseMs <= 3000-900-300 = 1800 (shorten timing.leaseMs or timing.fenceMs, or lengthen timing.downAfterMs)',
     ],
     [
       'the old 5 s lease default',
@@ -127,13 +127,13 @@ describe('unsafe combinations are refused, naming the keys', () => {
     ],
     [
       'a lease that outlasts the fast profile',
-      base({ timing: { profile: 'fast', leaseMs: 551 } }),
-      '= 1000-250-200 = 550',
+      base({ timing: { profile: 'fast', leaseMs: 601 } }),
+      'leaseMs <= 1000-300-100 = 600',
     ],
     [
-      'a slow Redis timeout eats the margin',
-      base({ timing: { redisTimeoutMs: 1500 } }),
-      'timing.leaseMs: 1500 is too long for downAfterMs=3000: an isolated primary must fence itself before the sentinels can promote another node, so leaseMs must be <= downAfterMs - redisTimeoutMs - 2*probeIntervalMs = 3000-1500-600 = 900',
+      'a slow fence eats the margin',
+      base({ timing: { fenceMs: 1500 } }),
+      'timing.leaseMs: 1500 is too long for downAfterMs=3000: an isolated primary must be fenced before the sentinels can promote another node, so leaseMs + fenceMs + probeIntervalMs must be <= downAfterMs, leaseMs <= 3000-1500-300 = 1200',
     ],
     [
       'a lease one failed read would break',
@@ -239,8 +239,8 @@ describe('unsafe combinations are refused, naming the keys', () => {
     );
   });
   it('the largest lease allowed is accepted', () => {
-    const c = loadConfig({ file: write(base({ timing: { leaseMs: 1900 } })), env: PW });
-    expect(c.timing.leaseMs).toBe(1900);
+    const c = loadConfig({ file: write(base({ timing: { leaseMs: 1800 } })), env: PW });
+    expect(c.timing.leaseMs).toBe(1800);
   });
   it('the same port on different hosts is fine', () => {
     const raw = base({

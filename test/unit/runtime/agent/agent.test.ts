@@ -84,7 +84,7 @@ describe('Agent.tick', () => {
     expect(a.agent.primary()).toMatchObject({ ok: true });
   });
 
-  it('an isolated primary fences itself once unconfirmed for leaseMs, and unfences once confirmed', async () => {
+  it('an isolated primary is stopped at once when its lease runs out, whatever the loop does', async () => {
     const a = await agentOf('pg1', {});
     await a.time.advance(3000); // the lease counts from the last confirmation, not from the start
     await a.agent.tick(); // confirmed now
@@ -92,24 +92,30 @@ describe('Agent.tick', () => {
     await a.time.advance(1000);
     expect(await a.agent.tick()).toMatchObject({ kind: 'none', reason: 'lease-held' });
     await a.time.advance(timing.leaseMs - 1000 - 1);
-    expect(await a.agent.tick()).toMatchObject({ reason: 'lease-held' });
-    await a.idle();
-    expect(a.pg.calls).toEqual([]);
-    expect(a.pg.node('pg1').fenced).toBe(false);
+    expect(a.process.calls).toEqual([]);
+    expect(a.process.state().running).toBe(true);
 
-    await a.time.advance(1); // leaseMs since the confirming read was sent
-    expect(await a.agent.tick()).toMatchObject({ kind: 'fence', reason: 'lease-expired' });
-    await a.idle();
-    expect(a.pg.calls).toEqual(['fence pg1']);
-    expect(a.pg.node('pg1').fenced).toBe(true);
+    // no tick: the watchdog fires by itself leaseMs after the confirming read was sent
+    await a.time.advance(1);
+    await a.time.advance(10);
+    expect(a.process.calls).toEqual(['stop immediate']);
+    expect(a.process.state().running).toBe(false);
     expect(a.events.map((e) => e.type)).toEqual(['node-fenced']);
-    expect(await a.agent.tick()).toMatchObject({ kind: 'wait', reason: 'fenced-lease-lost' });
+    expect(a.pg.calls).toEqual([]);
 
+    // back in touch: a stopped primary restarts only on a leader verdict, never by itself
     a.reconnect();
-    expect(await a.agent.tick()).toMatchObject({ kind: 'unfence', reason: 'lease-confirmed' });
-    await a.idle();
-    expect(a.pg.calls).toEqual(['fence pg1', 'unfence pg1']);
-    expect(a.pg.node('pg1').fenced).toBe(false);
+    expect(await a.agent.tick()).toMatchObject({ kind: 'wait' });
+    expect(a.process.calls).toEqual(['stop immediate']);
+  });
+
+  it('a confirmed primary is never stopped by the watchdog', async () => {
+    const a = await agentOf('pg1', {});
+    for (let i = 0; i < 4; i++) {
+      await a.agent.tick();
+      await a.time.advance(timing.leaseMs - 100);
+    }
+    expect(a.process.calls).toEqual([]);
   });
 
   it('a demoted primary still running is fenced, rewound and rejoined as a standby of the new one', async () => {

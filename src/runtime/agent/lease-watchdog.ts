@@ -1,0 +1,113 @@
+/**
+ * The lease watchdog of a primary's agent (DESIGN.md rule 5): a timer armed after every
+ * confirming read for `leaseMs` from when that read was sent. When it fires and no read has
+ * confirmed us since, the primary is stopped at once (`pg_ctl stop -m immediate`: SIGQUIT to
+ * the postmaster, every backend exits without finishing its transaction, no new session is
+ * accepted), whatever the agent loop is doing: a loop waiting on a Redis timeout, or an action
+ * in its slot, cannot delay the fence. rules.ts requires leaseMs + fenceMs + probeIntervalMs <=
+ * downAfterMs, so the stop is done before the sentinels on the other side can promote.
+ *
+ * Why a stop and not read-only: `default_transaction_read_only` is a default that any session
+ * can undo (`SET default_transaction_read_only = off`, `BEGIN READ WRITE`); a stopped postmaster
+ * acknowledges nothing. Once a Redis majority answers again, the agent loop decides as for any
+ * stopped primary: restart only on a fresh leader verdict that no failover happens, or rejoin
+ * the new primary when the epoch moved on.
+ */
+import type { Clock } from '../../ports/clock.js';
+import type { Logger } from '../../ports/logger.js';
+import type { NodeProcess } from '../../ports/node-process.js';
+import type { EventSink } from '../events.js';
+
+export interface LeaseWatchdogDeps {
+  cluster: string;
+  node: string;
+  leaseMs: number;
+  clock: Clock;
+  process: Pick<NodeProcess, 'stop' | 'state'>;
+  bus: EventSink;
+  log: Logger;
+}
+
+export interface LeaseView {
+  /** when the last read that confirmed us as the primary was sent (clock.mono) */
+  lastConfirmMono: number;
+  /** the topology names us and postgres runs as a primary */
+  primary: boolean;
+  epoch: number;
+}
+
+export class LeaseWatchdog {
+  readonly #d: LeaseWatchdogDeps;
+  #timer: NodeJS.Timeout | null = null;
+  #view: LeaseView | null = null;
+  #fencing: Promise<void> | null = null;
+  #stopped = false;
+
+  constructor(d: LeaseWatchdogDeps) {
+    this.#d = d;
+  }
+
+  /** After every tick: (re)arm for the lease of `view`, or disarm when we are no primary. */
+  arm(view: LeaseView): void {
+    this.#view = view;
+    this.#clear();
+    if (!view.primary || this.#stopped) return;
+    const left = view.lastConfirmMono + this.#d.leaseMs - this.#d.clock.mono();
+    this.#timer = setTimeout(() => this.#fire(), Math.max(0, left));
+    this.#timer.unref?.();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#clear();
+    await this.#fencing;
+  }
+
+  /** The fence in flight (tests, shutdown). */
+  get fencing(): Promise<void> | null {
+    return this.#fencing;
+  }
+
+  #clear(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+  }
+
+  #fire(): void {
+    this.#timer = null;
+    const v = this.#view;
+    if (!v?.primary || this.#fencing || this.#stopped) return;
+    const unconfirmedMs = this.#d.clock.mono() - v.lastConfirmMono;
+    if (unconfirmedMs < this.#d.leaseMs) return; // a later arm() moved the lease on
+    if (!this.#d.process.state().running) return;
+    this.#fencing = this.#fence(v.epoch, unconfirmedMs).finally(() => {
+      this.#fencing = null;
+    });
+  }
+
+  async #fence(epoch: number, unconfirmedMs: number): Promise<void> {
+    const { log, clock } = this.#d;
+    const ctx = { cluster: this.#d.cluster, node: this.#d.node, epoch };
+    const started = clock.mono();
+    const evidence = `no Redis majority confirmed ${this.#d.node} as primary of epoch ${epoch} for ${unconfirmedMs} ms (lease ${this.#d.leaseMs} ms): stopped (immediate)`;
+    log.warn({ ...ctx, unconfirmedMs }, 'lease expired: stopping postgres at once (fence)');
+    try {
+      await this.#d.process.stop('immediate');
+    } catch (err) {
+      log.error({ ...ctx, err: (err as Error).message }, 'fence stop failed');
+      return;
+    }
+    log.warn({ ...ctx, fenceMs: Math.round(clock.mono() - started) }, 'fenced: postgres stopped');
+    // publishing needs the Redis majority we just lost: logged when it fails
+    await this.#d.bus
+      .emit({
+        type: 'node-fenced',
+        cluster: this.#d.cluster,
+        epoch,
+        node: this.#d.node,
+        by: `agent-${this.#d.node}`,
+        reason: evidence,
+      })
+      .catch((err: Error) => log.warn({ ...ctx, err: err.message }, 'node-fenced not published'));
+  }
+}
