@@ -1,6 +1,6 @@
 /** Shared pieces of `bench:peers`: the system interface, processes, ports, the writer. */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { openSync, readdirSync, readFileSync } from 'node:fs';
+import { openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { performance } from 'node:perf_hooks';
 
@@ -42,9 +42,13 @@ export function onAbort(fn: () => void): () => void {
   return () => abortHooks.delete(fn);
 }
 
+/** Temp dirs of running trials, removed by `killAllStarted` after the kills. */
+export const tempDirs = new Set<string>();
+
 export function killAllStarted(): void {
   for (const fn of abortHooks) fn();
   for (const p of started) if (p.pid && p.exitCode === null) killTree(p.pid, 'SIGKILL');
+  for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
 }
 
 /** Spawn with output to a log file; tracked for the last-resort cleanup. */

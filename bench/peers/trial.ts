@@ -10,6 +10,7 @@ import {
   type RunningCluster,
   sleep,
   type SystemUnderTest,
+  tempDirs,
   waitFor,
   withConn,
   Writer,
@@ -61,6 +62,7 @@ export async function peerTrial(
 ): Promise<PeerTrial> {
   const dir = mkdtempSync(join(tmpdir(), 'pgvigil-peers-'));
   handToPostgres(dir);
+  tempDirs.add(dir);
   const r: PeerTrial = {
     system: sut.system,
     profile: sut.profile,
@@ -123,6 +125,7 @@ export async function peerTrial(
   } finally {
     await writer?.stop().catch(() => undefined);
     await cluster?.teardown().catch((e: Error) => process.stderr.write(`teardown: ${e.message}\n`));
+    tempDirs.delete(dir);
     if (!process.env.PEERS_KEEP) rmSync(dir, { recursive: true, force: true });
   }
   return r;
