@@ -11,7 +11,7 @@
  * each container at its link-local address instead. Tears down what it started.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -73,6 +73,24 @@ const SERVICES = [
   'haproxy',
   'prometheus',
 ];
+
+/** what a failed run needs: every container's state and restart count, and the pgvigil logs */
+function diagnose(e: Engine, tag: string): void {
+  const dir = join(tmpdir(), 'pgvigil-containers-diag');
+  mkdirSync(dir, { recursive: true });
+  const grab = (name: string, args: string[]) => {
+    try {
+      writeFileSync(join(dir, `${tag}-${name}`), e.docker(args));
+    } catch (err) {
+      writeFileSync(join(dir, `${tag}-${name}`), String(err));
+    }
+  };
+  grab('ps', ['ps', '-a', '--format', '{{.Names}} {{.Status}}']);
+  grab('master-state', ['inspect', '-f', '{{json .State}} restarts={{.RestartCount}}', 'postgres_master']);
+  for (const c of ['sentinel1', 'sentinel2', 'sentinel3', 'postgres_slave', 'postgres_master'])
+    grab(`${c}.log`, ['logs', '--timestamps', c]);
+  console.log(`[containers] diagnostics in ${dir}`);
+}
 
 describe.runIf(isRoot)('docker-compose stack for real', () => {
   let e: Engine | undefined;
@@ -233,6 +251,7 @@ describe.runIf(isRoot)('docker-compose stack for real', () => {
     } finally {
       stop = true;
       await writer;
+      diagnose(e!, 'after-kill');
     }
   });
 
