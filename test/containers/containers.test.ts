@@ -122,10 +122,16 @@ describe.runIf(isRoot)('docker-compose stack for real', () => {
     const doc = YAML.parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), {
       merge: true,
     }) as {
-      services: Record<string, { ports?: unknown; build?: { context: string } }>;
+      services: Record<string, { ports?: unknown; dns?: string[]; build?: { context: string } }>;
     };
     for (const s of Object.values(doc.services)) {
       delete s.ports;
+      // No upstream DNS answers inside this engine (iptables off, no NAT): the embedded DNS
+      // would forward the name of a stopped container (postgres_master after docker kill) to
+      // the host's resolver and hang for seconds, and those lookups fill Node's threadpool, so
+      // the sentinel's next connect to postgres_slave timed out too. An upstream on the
+      // container's own loopback refuses at once, as a working resolver answers NXDOMAIN.
+      s.dns = ['127.0.0.1'];
       if (s.build) s.build.context = root;
     }
     delete doc.services.grafana;
