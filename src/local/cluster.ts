@@ -94,6 +94,8 @@ export interface LocalUpOptions {
   backups?: boolean;
   /** TLS everywhere (tls-certs.ts): PostgreSQL verify-full with client certificates, rediss:// */
   tls?: boolean;
+  /** the first primary's pg_wal directory (initdb --waldir; tests: WAL on a freezable fs) */
+  primaryWalDir?: string;
 }
 
 export const LOCAL_CLUSTER = 'local';
@@ -301,6 +303,7 @@ async function startNodes(
     standbys: names.slice(1),
     ...(plan.opts.backups ? { settings: { archive_mode: 'on' } } : {}),
     tls,
+    walDir: plan.opts.primaryWalDir,
   });
   started.push({ stop: () => stopNode(primary) });
   const nodes = [primary];

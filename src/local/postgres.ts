@@ -73,6 +73,8 @@ export interface InitPrimaryOptions {
   netns?: string;
   /** ssl=on, hostssl lines with clientcert=verify-full, our sessions with a client certificate */
   tls?: LocalTls | undefined;
+  /** initdb --waldir: pg_wal a symlink to this (absolute, absent or empty) directory */
+  walDir?: string | undefined;
 }
 
 export interface InitStandbyOptions {
@@ -228,6 +230,7 @@ async function initdb(o: InitPrimaryOptions, runAs: RunAs | undefined): Promise<
       '--no-sync',
       '--no-instructions',
     );
+    if (o.walDir !== undefined) args.push(`--waldir=${o.walDir}`);
     const r = await runPg('initdb', args, { runAs, cwd: dirname(o.dir), netns: o.netns });
     if (r.code !== 0)
       throw new UserError(`initdb of ${o.name} in ${o.dir} failed: ${lastLines(r.output)}`);

@@ -21,7 +21,8 @@ export function makeRacer(
   id: string,
   closers: (() => Promise<void>)[],
 ): { executor: FailoverExecutor; events: StampedEvent[] } {
-  const config = loadConfig({ file: h.state.config, overrides: { sentinel: { id } } });
+  // a racer is an extra executor outside the configured sentinel set (`peers`)
+  const config = loadConfig({ file: h.state.config, overrides: { sentinel: { id, peers: [] } } });
   const cluster = config.clusters[0]!;
   const store = new RedisCoordinationStore({
     urls: config.coordination.redis,

@@ -161,13 +161,19 @@ describe('TLS: PostgreSQL verify-full with client certificates, Redis over TLS w
     const wrong = await makeCa(h.state.dir, 'wrong-ca');
     const raw = parse(readFileSync(config, 'utf8')) as {
       clusters: { tls: Record<string, string> }[];
+      sentinel?: { peers?: string[] };
     };
+    // the extra sentinel `bad` is outside the configured set: without `peers` its config is
+    // valid, so what stops it is the preflight under test
+    delete raw.sentinel?.peers;
+    const open = join(h.state.dir, 'no-peers.yaml');
+    writeFileSync(open, stringify(raw));
     delete raw.clusters[0]!.tls.cert;
     delete raw.clusters[0]!.tls.key;
     const noCert = join(h.state.dir, 'no-client-cert.yaml');
     writeFileSync(noCert, stringify(raw));
     const port = String(await freePort('127.0.0.1'));
-    const sentinel = ['sentinel', '--config', config, '--id', 'bad', '--api-port', port];
+    const sentinel = ['sentinel', '--config', open, '--id', 'bad', '--api-port', port];
     const cases = [
       {
         args: sentinel,

@@ -13,6 +13,7 @@ import { hardFence, hardUnfence } from './hard-fence.js';
 import { type NodeMemo, probeNode, WriteFailed } from './probe.js';
 import { Session } from './session.js';
 import * as slots from './slots.js';
+import { classifyTimeout, readOnlyCheck } from './stuck.js';
 
 export interface PgAdapterOptions {
   user: string;
@@ -103,8 +104,39 @@ export class PgAdapter implements PostgresPort, SlotControl {
       if (err instanceof WriteFailed)
         return { ...base, failure: 'write-failed', message: err.message, role: 'primary' };
       this.#drop(node);
-      return { ...base, failure: probeFailure(err), message: `${phase}: ${errMessage(err)}` };
+      const failure = probeFailure(err);
+      const message = `${phase}: ${errMessage(err)}`;
+      // connected, then the query hung: a stuck commit, or a node gone mid-query (stuck.ts)
+      if (failure !== 'timeout' || phase !== 'query') return { ...base, failure, message };
+      return this.#hung(node, opts, memo, start, message);
     }
+  }
+
+  /** A probe whose query timed out: write-failed when the heartbeat hung but reads answer. */
+  async #hung(
+    node: NodeSpec,
+    opts: ProbeOptions,
+    memo: NodeMemo,
+    start: number,
+    message: string,
+  ): Promise<ProbeResult> {
+    const o = this.#opts;
+    const budgetMs = o.connectTimeoutMs + o.queryTimeoutMs - (opts.nowMono() - start);
+    const r = await classifyTimeout({
+      heartbeat: opts.heartbeat && memo.role !== 'standby',
+      budgetMs,
+      message,
+      check: (ms) => readOnlyCheck(this.#params(node, o.queryTimeoutMs), ms),
+    });
+    const atMono = opts.nowMono();
+    return {
+      node: node.name,
+      ok: false,
+      atMono,
+      durationMs: atMono - start,
+      ...r,
+      ...(r.failure === 'write-failed' ? { role: 'primary' as const } : {}),
+    };
   }
 
   async #control(

@@ -4,7 +4,8 @@
  * - known standby, or no heartbeat: status only (1);
  * - the role changed, or the write failed: status again to learn the role, then at most
  *   one more statement (2-3, only on a change).
- * A primary whose heartbeat cannot commit (read-only, disk full) is a WriteFailed.
+ * A primary whose heartbeat cannot commit (read-only, disk full) is a WriteFailed; one whose
+ * heartbeat hangs while reads still answer (stuck I/O) is classified in stuck.ts.
  */
 import type { ProbeResult, ReplicaStat, WalReceiverStat } from '../../core/model.js';
 import { errCode, errMessage, isStatementError } from './errors.js';

@@ -19,7 +19,7 @@ import type { BootstrapDeps } from './deps.js';
 import { nodeOf } from './deps.js';
 
 export interface ReseedDeps extends BootstrapDeps {
-  store: Pick<CoordinationStore, 'casTopology' | 'updateTopology'>;
+  store: Pick<CoordinationStore, 'casTopology' | 'updateTopology' | 'readTopology'>;
 }
 
 /** The highest epoch stamped in any node that answered (0: none). */
@@ -72,6 +72,11 @@ export async function reseedTopology(
     reason: `re-seed: coordination servers came back empty; highest stamped epoch ${stamp}`,
     committedBy: sentinelId,
   };
+  // read again just before the commit: a sentinel whose empty read raced another's bootstrap or
+  // re-seed (its read saw nothing, its probes already saw the new stamp) adopts that topology
+  // instead of committing a second epoch over it (the CAS accepts a server holding `stamp`)
+  const again = await store.readTopology(cluster.name).catch(() => null);
+  if (again?.value) return again.value;
   const res = await store.casTopology(cluster.name, stamp, next, sentinelId).catch(() => null);
   if (!res?.committed) return null;
   const node = nodeOf(cluster, primary.node);

@@ -7,6 +7,7 @@ import {
   aVote,
   type ClusterBuilder,
   EPOCH,
+  NOW_MONO,
   NOW_WALL,
 } from '../../builders/index.js';
 
@@ -144,6 +145,22 @@ describe('decide: rule 2 and an unwritable primary', () => {
     );
     expect(d.kind).toBe('failover');
     expect(d.reason).toBe('primary-odown');
+  });
+
+  it('stuck I/O: timeouts, then a hung heartbeat classified write-failed, fails over', () => {
+    const d = decide(
+      aCluster()
+        .withPrimaryDown({ failure: 'timeout' })
+        .withProbes(
+          'pg1',
+          aProbe('pg1').primary().at(NOW_MONO - 5000).build(),
+          aProbe('pg1').failed('timeout').at(NOW_MONO - 2000).build(),
+          aProbe('pg1').failed('write-failed').at(NOW_MONO - 100).build(),
+        )
+        .withProbes('pg3', aProbe('pg3').standby().streaming(200).build())
+        .build(),
+    );
+    expect(d.kind).toBe('failover');
   });
 
   it('still holds for a primary we cannot reach while a standby streams from it', () => {

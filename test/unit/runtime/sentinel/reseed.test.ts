@@ -74,6 +74,21 @@ describe('reseedTopology', () => {
     expect(s.pg.calls).toEqual(['stamp pg2 3']);
   });
 
+  it('an empty read that raced a bootstrap adopts the new topology instead of committing over it', async () => {
+    const s = setup();
+    s.pg.set('pg1', { role: 'primary' });
+    // another sentinel bootstrapped epoch 1 and stamped pg1 after our read found the store empty
+    const boot = aTopology({ epoch: 1, primary: 'pg1', committedBy: 's2' });
+    expect((await s.store.casTopology('c1', 0, boot, 's2')).committed).toBe(true);
+    const probes = [stamped(aProbe('pg1').primary().build(), 1), aProbe('pg2').standby().build()];
+    expect(await reseedTopology(s.deps, probes, null)).toMatchObject({
+      epoch: 1,
+      committedBy: 's2',
+    });
+    expect((await s.store.readTopology('c1')).value).toMatchObject({ epoch: 1, committedBy: 's2' });
+    expect(s.pg.calls).toEqual([]);
+  });
+
   it('a stale memory loses to a higher stamp; no primary with that stamp: nothing', async () => {
     const s = setup();
     const probes = [stamped(aProbe('pg2').standby().build(), 4), aProbe('pg1').primary().build()];
