@@ -11,7 +11,7 @@
  * each container at its link-local address instead. Tears down what it started.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -74,6 +74,24 @@ const SERVICES = [
   'prometheus',
 ];
 
+/** what a failed run needs: every container's state and restart count, and the pgvigil logs */
+function diagnose(e: Engine, tag: string): void {
+  const dir = join(tmpdir(), 'pgvigil-containers-diag');
+  mkdirSync(dir, { recursive: true });
+  const grab = (name: string, args: string[]) => {
+    try {
+      writeFileSync(join(dir, `${tag}-${name}`), e.docker(args));
+    } catch (err) {
+      writeFileSync(join(dir, `${tag}-${name}`), String(err));
+    }
+  };
+  grab('ps', ['ps', '-a', '--format', '{{.Names}} {{.Status}}']);
+  grab('master-state', ['inspect', '-f', '{{json .State}} restarts={{.RestartCount}}', 'postgres_master']);
+  for (const c of ['sentinel1', 'sentinel2', 'sentinel3', 'postgres_slave', 'postgres_master'])
+    grab(`${c}.log`, ['logs', '--timestamps', c]);
+  console.log(`[containers] diagnostics in ${dir}`);
+}
+
 describe.runIf(isRoot)('docker-compose stack for real', () => {
   let e: Engine | undefined;
   let work = '';
@@ -104,10 +122,16 @@ describe.runIf(isRoot)('docker-compose stack for real', () => {
     const doc = YAML.parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), {
       merge: true,
     }) as {
-      services: Record<string, { ports?: unknown; build?: { context: string } }>;
+      services: Record<string, { ports?: unknown; dns?: string[]; build?: { context: string } }>;
     };
     for (const s of Object.values(doc.services)) {
       delete s.ports;
+      // No upstream DNS answers inside this engine (iptables off, no NAT): the embedded DNS
+      // would forward the name of a stopped container (postgres_master after docker kill) to
+      // the host's resolver and hang for seconds, and those lookups fill Node's threadpool, so
+      // the sentinel's next connect to postgres_slave timed out too. An upstream on the
+      // container's own loopback refuses at once, as a working resolver answers NXDOMAIN.
+      s.dns = ['127.0.0.1'];
       if (s.build) s.build.context = root;
     }
     delete doc.services.grafana;
@@ -233,6 +257,7 @@ describe.runIf(isRoot)('docker-compose stack for real', () => {
     } finally {
       stop = true;
       await writer;
+      diagnose(e!, 'after-kill');
     }
   });
 

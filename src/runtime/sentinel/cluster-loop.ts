@@ -39,7 +39,7 @@ import { Coordinator } from './coordinator.js';
 import type { ClusterLoopDeps } from './deps.js';
 import { FailoverExecutor } from './failover-executor.js';
 import { IntentRunner } from './intents.js';
-import { isInterrupted, settleInterruptedFailover } from './recovery.js';
+import { isInterrupted, isUnpromoted, settleInterruptedFailover } from './recovery.js';
 import { highestStamp, reseedTopology } from './reseed.js';
 import { SlotKeeper } from './slots.js';
 import { EpochStamps } from './stamps.js';
@@ -337,7 +337,10 @@ export class ClusterLoop {
     const { clock } = this.#d;
     if (coordinated && this.#topology) {
       await this.#verdict.publish(this.#topology, decision);
-      if (isInterrupted(this.#topology, clock.wall(), this.#d.timing)) {
+      if (
+        isInterrupted(this.#topology, clock.wall(), this.#d.timing) ||
+        isUnpromoted(this.#topology, this.#observations, clock.wall(), this.#d.timing)
+      ) {
         const settled = await settleInterruptedFailover(
           this.#d,
           this.#topology,
@@ -350,7 +353,11 @@ export class ClusterLoop {
     const fenced = await this.#strays.fence(this.#topology, this.#observations);
     if (fenced.length > 0) did.push({ step: 'fenced-stray', nodes: fenced });
     if (coordinated) await this.#d.stamps?.retry(this.#topology);
+    // bounded work (connect and query timeouts), not a pause: a slow connect must not TILT us
+    const slotsFrom = clock.mono();
     await this.#slots?.tick(this.#topology, this.#observations);
+    if (clock.mono() - slotsFrom > this.#d.timing.probeIntervalMs)
+      this.#tilt = markTickEnd(this.#tilt, clock.mono());
     if (coordinated && decision.kind !== 'failover') {
       const synced = await this.#sync.reconcile({
         topology: this.#topology,

@@ -29,6 +29,29 @@ export function isInterrupted(topology: Topology, nowWall: number, timing: Timin
   return Number.isFinite(since) && nowWall - since > interruptedAfterMs(timing);
 }
 
+/**
+ * A settled `degraded` topology whose named primary now answers as a standby: its promotion
+ * failed (e.g. a connect timeout on a loaded host) and nothing else would retry it, while the
+ * old primary has already been given up. Rolled forward like an interrupted failover, at most
+ * once per promoteTimeoutMs (a retry that fails commits `degraded` again, one epoch up).
+ */
+export function isUnpromoted(
+  topology: Topology,
+  observations: Readonly<Record<string, NodeObservation | undefined>>,
+  nowWall: number,
+  timing: Timing,
+): boolean {
+  const last = observations[topology.primary]?.last;
+  const since = Date.parse(topology.updatedAt);
+  return (
+    topology.state === 'degraded' &&
+    last?.ok === true &&
+    last.role === 'standby' &&
+    Number.isFinite(since) &&
+    nowWall - since > timing.promoteTimeoutMs
+  );
+}
+
 /** Roll an interrupted failover forward; returns the committed topology, or null. */
 export async function settleInterruptedFailover(
   deps: Omit<FailoverDeps, 'metrics'>,

@@ -14,6 +14,7 @@ import type { FailoverDeps } from '../../../../src/runtime/sentinel/deps.js';
 import {
   interruptedAfterMs,
   isInterrupted,
+  isUnpromoted,
   settleInterruptedFailover,
 } from '../../../../src/runtime/sentinel/recovery.js';
 import {
@@ -76,6 +77,24 @@ describe('isInterrupted', () => {
       false,
     );
     expect(isInterrupted({ ...interrupted, updatedAt: 'garbage' }, at(60_000), timing)).toBe(false);
+  });
+});
+
+describe('isUnpromoted (a degraded failover whose candidate is still a standby)', () => {
+  const degraded: Topology = { ...interrupted, state: 'degraded' };
+  const wall = STARTED_WALL + timing.promoteTimeoutMs + 1;
+  const seen = (p: ProbeResult) => observe([p], NOW_MONO, timing);
+  const standby = seen(aProbe('pg2').standby().at(NOW_MONO).build());
+  it('degraded, the named primary answers as a standby, older than promoteTimeoutMs', () => {
+    expect(isUnpromoted(degraded, standby, wall, timing)).toBe(true);
+    expect(isUnpromoted(degraded, standby, wall - 1, timing)).toBe(false);
+    expect(isUnpromoted({ ...degraded, state: 'ok' }, standby, wall, timing)).toBe(false);
+    expect(
+      isUnpromoted(degraded, seen(aProbe('pg2').primary().at(NOW_MONO).build()), wall, timing),
+    ).toBe(false);
+    expect(
+      isUnpromoted(degraded, seen(aProbe('pg2').refused().at(NOW_MONO).build()), wall, timing),
+    ).toBe(false);
   });
 });
 
