@@ -20,14 +20,10 @@ function pad(n: number, width = 2): string {
 }
 
 /**
- * Wall-clock epoch ms -> ISO 8601 UTC (`2023-11-14T22:13:20.000Z`), identical to
- * `new Date(ms).toISOString()` for years 0..9999. Days-to-civil from H. Hinnant's
- * "chrono-compatible low-level date algorithms".
+ * Days since 1970-01-01 -> proleptic Gregorian year, month (1-12), day (1-31): H. Hinnant's
+ * civil_from_days ("chrono-compatible low-level date algorithms").
  */
-export function isoFromWall(wallMs: number): string {
-  const ms = Math.floor(wallMs);
-  const days = Math.floor(ms / DAY_MS);
-  const inDay = ms - days * DAY_MS;
+export function civilFromDays(days: number): { year: number; month: number; day: number } {
   const z = days + 719_468;
   const era = Math.floor(z / 146_097);
   const doe = z - era * 146_097;
@@ -39,6 +35,19 @@ export function isoFromWall(wallMs: number): string {
   const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
   const month = mp < 10 ? mp + 3 : mp - 9;
   const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  return { year, month, day };
+}
+
+/**
+ * Wall-clock epoch ms -> ISO 8601 UTC (`2023-11-14T22:13:20.000Z`), identical to
+ * `new Date(ms).toISOString()` for years 0..9999. Days-to-civil from H. Hinnant's
+ * "chrono-compatible low-level date algorithms".
+ */
+export function isoFromWall(wallMs: number): string {
+  const ms = Math.floor(wallMs);
+  const days = Math.floor(ms / DAY_MS);
+  const inDay = ms - days * DAY_MS;
+  const { year, month, day } = civilFromDays(days);
   const hh = Math.floor(inDay / 3_600_000);
   const mm = Math.floor((inDay % 3_600_000) / 60_000);
   const ss = Math.floor((inDay % 60_000) / 1000);

@@ -8,6 +8,7 @@
  * Defaults follow the Fase2 schedule: full on day 1 (Monday), incremental on days 2-6,
  * differential on day 7 (Sunday), all at 01:00.
  */
+import { civilFromDays } from '../format.js';
 import type { BackupType, SlotId } from './types.js';
 
 export type BackupSchedule = Readonly<Record<BackupType, string>>;
@@ -40,17 +41,7 @@ export function calendarOf(epochMs: number, offsetMin = 0): Calendar {
   const totalMin = Math.floor(epochMs / MINUTE_MS) + offsetMin;
   const days = Math.floor(totalMin / 1440);
   const minOfDay = totalMin - days * 1440;
-  const z = days + 719_468;
-  const era = Math.floor(z / 146_097);
-  const doe = z - era * 146_097;
-  const yoe = Math.floor(
-    (doe - Math.floor(doe / 1460) + Math.floor(doe / 36_524) - Math.floor(doe / 146_096)) / 365,
-  );
-  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
-  const mp = Math.floor((5 * doy + 2) / 153);
-  const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
-  const month = mp < 10 ? mp + 3 : mp - 9;
-  const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  const { year, month, day } = civilFromDays(days);
   return {
     year,
     month,
