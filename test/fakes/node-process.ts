@@ -142,6 +142,8 @@ export class FakeLocalObserver implements LocalNodeObserver {
   readonly calls: string[] = [];
   /** how many times `observe` ran */
   observed = 0;
+  /** each `observe` answers only after this long (setTimeout): a hung local postgres */
+  hangMs = 0;
   readonly #pg: FakePostgres;
   readonly #name: string;
   readonly #process: Pick<NodeProcess, 'state'>;
@@ -154,6 +156,7 @@ export class FakeLocalObserver implements LocalNodeObserver {
 
   async observe(): Promise<LocalObservation> {
     this.observed++;
+    if (this.hangMs > 0) await new Promise((r) => setTimeout(r, this.hangMs));
     const st = this.#process.state();
     const n = this.#pg.node(this.#name);
     const base = processOnlyObservation(st);

@@ -49,6 +49,9 @@ export class Agent {
   #lastTickMono: number | null = null;
   readonly #timer: LoopTimer;
   readonly #watchdog: LeaseWatchdog;
+  /** renews the lease while a tick waits on the local postgres (`#renewLease`) */
+  #renewal: NodeJS.Timeout | undefined;
+  #renewing = false;
 
   constructor(d: AgentDeps) {
     this.#d = d;
@@ -80,11 +83,40 @@ export class Agent {
 
   start(): void {
     this.#timer.start();
+    this.#renewal ??= setInterval(() => void this.#renewLease(), this.#d.timing.agentIntervalMs);
+    this.#renewal.unref?.();
+  }
+
+  /**
+   * The lease renewed outside the tick. A tick waits for the local observation, and a hung
+   * postgres (SIGSTOP, an I/O stall) holds it for the observer's timeouts: the tick's own read
+   * would then come too late and the watchdog would stop a primary that a Redis majority still
+   * names, turning a stall of `leaseMs` into a failover that `downAfterMs` was set to ride out.
+   * Same rule as the tick: a read confirms only when it names us, from when it was sent.
+   */
+  async #renewLease(): Promise<void> {
+    const { store, clock, cluster, timing, node } = this.#d;
+    if (this.#renewing || this.#topology?.primary !== node) return;
+    if (clock.mono() - this.#lastConfirmMono < timing.agentIntervalMs) return; // ticks confirm
+    this.#renewing = true;
+    const readStart = clock.mono();
+    try {
+      const t = (await store.readTopology(cluster.name)).value;
+      if (t?.primary !== node || t.epoch < (this.#topology?.epoch ?? 0)) return;
+      this.#lastConfirmMono = Math.max(this.#lastConfirmMono, readStart);
+      this.#watchdog.renew(this.#lastConfirmMono);
+    } catch {
+      // no majority answered: no confirmation, the watchdog decides
+    } finally {
+      this.#renewing = false;
+    }
   }
 
   /** Stop looping; an action in flight may finish within `graceMs`. Postgres keeps running. */
   async stop(graceMs = 10_000): Promise<void> {
     await this.#timer.stop();
+    if (this.#renewal) clearInterval(this.#renewal);
+    this.#renewal = undefined;
     await this.#watchdog.stop();
     // unref'd: a finished action must not keep the process alive for the rest of the grace
     await Promise.race([this.#actionDone, new Promise((r) => setTimeout(r, graceMs).unref())]);
@@ -120,7 +152,8 @@ export class Agent {
     )
       this.#topology = topo.value;
     // the lease counts from when the confirming read was sent, not from its answer
-    if (topo.ok && this.#topology?.primary === this.#d.node) this.#lastConfirmMono = readStart;
+    if (topo.ok && this.#topology?.primary === this.#d.node)
+      this.#lastConfirmMono = Math.max(this.#lastConfirmMono, readStart);
     this.#local = local;
     this.#watchdog.arm({
       lastConfirmMono: this.#lastConfirmMono,

@@ -57,6 +57,12 @@ export class LeaseWatchdog {
     this.#timer.unref?.();
   }
 
+  /** A confirming read outside the tick: re-arm the current view from `lastConfirmMono`. */
+  renew(lastConfirmMono: number): void {
+    const v = this.#view;
+    if (v && lastConfirmMono > v.lastConfirmMono) this.arm({ ...v, lastConfirmMono });
+  }
+
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#clear();

@@ -98,6 +98,8 @@ export class ClusterLoop {
   readonly #throttle: Throttle;
   readonly #verdict: VerdictPublisher;
   readonly #timer: LoopTimer;
+  /** beats between ticks for TILT (`#beat`) */
+  #pulse: NodeJS.Timeout | undefined;
   #health = new Map<string, NodeHealth>();
   #observations: Record<string, NodeObservation> = {};
   #tilt: TiltState = INITIAL_TILT;
@@ -146,9 +148,14 @@ export class ClusterLoop {
 
   start(): void {
     this.#timer.start();
+    const { probeIntervalMs, tiltGapMs } = this.#d.timing;
+    this.#pulse ??= setInterval(() => this.#beat(), Math.min(probeIntervalMs, tiltGapMs / 4));
+    this.#pulse.unref?.();
   }
 
   async stop(): Promise<void> {
+    if (this.#pulse) clearInterval(this.#pulse);
+    this.#pulse = undefined;
     await this.#timer.stop();
     if (this.#leader) await this.#d.store.releaseLead(this.name).catch(() => undefined);
   }
@@ -159,6 +166,8 @@ export class ClusterLoop {
     const primary = this.#topology?.primary ?? this.#d.cluster.initialPrimary;
     const [probes, coordinated] = await Promise.all([this.#probeAll(primary), this.#coordinate()]);
     this.#observe(probes);
+    // paused while we waited (the pulse may not have run yet after a SIGCONT)?
+    if (this.#beat()) this.#observeOnly = true;
     const did: TickStep[] = [];
     if (coordinated && (this.#topology === null || this.#storeEmpty)) {
       // servers that came back empty under a live cluster are re-seeded, never bootstrapped
@@ -186,8 +195,18 @@ export class ClusterLoop {
 
   // ---- observe ------------------------------------------------------------------------
 
-  /** TILT: a gap between ticks far over the interval means this process was paused. */
   #enterTick(): void {
+    this.#observeOnly = this.#beat();
+  }
+
+  /**
+   * TILT: a gap between two beats far over the interval means this process was paused. A beat
+   * comes at the start of every tick, before every decision and from a pulse timer of its own
+   * (`start`), so the gap measures the process, not our own awaited I/O: a tick waiting up to
+   * connect + query timeouts on a hung primary is not a pause, and must not hold off that
+   * primary's failover by `tiltMs`. True while TILT lasts.
+   */
+  #beat(): boolean {
     const tilt = tickTilt(this.#tilt, this.#d.clock.mono(), this.#d.timing);
     this.#tilt = tilt.state;
     if (tilt.entered)
@@ -195,7 +214,7 @@ export class ClusterLoop {
         { cluster: this.name, epoch: this.#topology?.epoch, evidence: tilt.evidence },
         'entering TILT: observing only',
       );
-    this.#observeOnly = tilt.tilt;
+    return tilt.tilt;
   }
 
   #probeAll(primary: string): Promise<ProbeResult[]> {

@@ -118,6 +118,24 @@ describe('Agent.tick', () => {
     expect(a.process.calls).toEqual([]);
   });
 
+  it('a confirmed primary whose local postgres hangs keeps its lease: the agent does not fence it', async () => {
+    // each local observation takes 2 leases: the ticks wait that long, the renewal does not
+    const a = await agentOf('pg1', {});
+    a.agent.start();
+    await a.time.advance(timing.agentIntervalMs);
+    a.observer.hangMs = 2 * timing.leaseMs;
+    await a.time.advance(3 * timing.leaseMs);
+    expect(a.process.calls).toEqual([]);
+    expect(a.events).toEqual([]);
+    // the same hang without a Redis majority: the lease runs out and the watchdog stops it
+    a.isolate();
+    await a.time.advance(timing.leaseMs + timing.agentIntervalMs);
+    expect(a.process.calls).toEqual(['stop immediate']);
+    const stopped = a.agent.stop(0);
+    await a.time.advance(2 * timing.leaseMs);
+    await stopped;
+  });
+
   it('a demoted primary still running is fenced, rewound and rejoined as a standby of the new one', async () => {
     const a = await agentOf('pg1', {}, { primary: 'pg2', previousPrimary: 'pg1' });
     a.pg.set('pg2', { role: 'primary' });

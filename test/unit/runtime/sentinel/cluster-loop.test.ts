@@ -222,6 +222,28 @@ describe('ClusterLoop.tick', () => {
     expect(ours).toMatchObject({ down: false, reason: 'tilt' });
   });
 
+  it('a tick waiting on a hung primary longer than tiltGapMs is not a pause: no TILT, it fails over', async () => {
+    // each probe of the hung pg1 answers after 2.5 s, over tiltGapMs (2 s): the ticks are that
+    // far apart, but the process ran all along (the pulse timer beat in between)
+    const s = sentinel({ pg: { probeTimeoutMs: 2500 } });
+    s.loop.start();
+    await s.time.advance(3 * timing.probeIntervalMs);
+    s.pg.hang('pg1').set('pg2', { receiver: null }).set('pg3', { receiver: null }); // no walsender
+    await s.voteFrom('s2', 1);
+    let tilt = false;
+    for (let t = 0; t < 8000; t += 100) {
+      await s.time.advance(100);
+      tilt ||= s.loop.view().tilt;
+      if (t % 1000 === 0) await s.voteFrom('s2', 1);
+      if (s.pg.node('pg2').role === 'primary') break;
+    }
+    const stopped = s.loop.stop(); // waits for the tick in flight, maybe on a hung probe
+    await s.time.advance(3000);
+    await stopped;
+    expect(tilt).toBe(false);
+    expect(s.pg.node('pg2').role).toBe('primary');
+  });
+
   it('fences a stray primary (answers as primary, the topology says standby) once per epoch', async () => {
     const s = sentinel();
     await s.loop.tick();
