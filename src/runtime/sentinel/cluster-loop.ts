@@ -1,7 +1,10 @@
 /**
  * One sentinel's loop for one cluster. Each tick runs named steps, in order:
  *
- * observe:    probe every node (persistent connections) and judge each one's health;
+ * observe:    probe every node (persistent connections) and judge each one's health; probes run
+ *             on their own (as Redis Sentinel's): a tick starts one per node with none in
+ *             flight and waits for them at most one probe interval, so a hung node delays
+ *             neither the other nodes' probes nor the judgement of its own silence;
  * coordinate: read topology, votes and pause from a Redis majority and take or extend the
  *             leader lock (in parallel with observe); bootstrap epoch 1 on a new cluster;
  * decide:     core `decide()` on that snapshot (pure);
@@ -101,6 +104,8 @@ export class ClusterLoop {
   /** beats between ticks for TILT (`#beat`) */
   #pulse: NodeJS.Timeout | undefined;
   #health = new Map<string, NodeHealth>();
+  /** probes still running, by node (at most one per node) */
+  readonly #inFlight = new Map<string, Promise<void>>();
   #observations: Record<string, NodeObservation> = {};
   #tilt: TiltState = INITIAL_TILT;
   #topology: Topology | null = null;
@@ -157,6 +162,7 @@ export class ClusterLoop {
     if (this.#pulse) clearInterval(this.#pulse);
     this.#pulse = undefined;
     await this.#timer.stop();
+    await Promise.all(this.#inFlight.values()); // bounded by the probe timeouts
     if (this.#leader) await this.#d.store.releaseLead(this.name).catch(() => undefined);
   }
 
@@ -164,8 +170,9 @@ export class ClusterLoop {
   async tick(): Promise<TickOutcome> {
     this.#enterTick();
     const primary = this.#topology?.primary ?? this.#d.cluster.initialPrimary;
-    const [probes, coordinated] = await Promise.all([this.#probeAll(primary), this.#coordinate()]);
-    this.#observe(probes);
+    const [, coordinated] = await Promise.all([this.#probeAll(primary), this.#coordinate()]);
+    this.#observe();
+    const probes = this.#latestProbes();
     // paused while we waited (the pulse may not have run yet after a SIGCONT)?
     if (this.#beat()) this.#observeOnly = true;
     const did: TickStep[] = [];
@@ -217,28 +224,56 @@ export class ClusterLoop {
     return tilt.tilt;
   }
 
-  #probeAll(primary: string): Promise<ProbeResult[]> {
-    const { pg, clock, sentinelId } = this.#d;
-    return Promise.all(
-      this.#d.cluster.nodes.map((n) =>
-        pg.probe(n, {
+  /**
+   * Start a probe of every node that has none in flight; each result is folded into its
+   * node's health as soon as it arrives. Waits until every probe in flight has answered, or
+   * one probe interval, whichever comes first: a hung node's probe goes on in the background
+   * (bounded by connect + query timeouts) while the loop keeps judging it by its silence.
+   */
+  async #probeAll(primary: string): Promise<void> {
+    const { pg, clock, sentinelId, log } = this.#d;
+    for (const n of this.#d.cluster.nodes) {
+      if (this.#inFlight.has(n.name)) continue;
+      const run = pg
+        .probe(n, {
           nowMono: () => clock.mono(),
           sentinel: sentinelId,
           heartbeat: n.name === primary,
-        }),
-      ),
-    );
+        })
+        .then(
+          (probe) => {
+            const before = this.#health.get(probe.node) ?? newNodeHealth(probe.node);
+            this.#health.set(probe.node, recordProbe(before, probe));
+          },
+          (err: unknown) =>
+            log.error({ cluster: this.name, node: n.name, err }, 'probe threw (bug): no result'),
+        )
+        .finally(() => this.#inFlight.delete(n.name));
+      this.#inFlight.set(n.name, run);
+    }
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(this.#inFlight.values()),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, this.#d.timing.probeIntervalMs);
+      }),
+    ]);
+    clearTimeout(timer);
   }
 
-  /** SDOWN per node from this tick's probes; `node-down` / `node-up` on a change. */
-  #observe(probes: readonly ProbeResult[]): void {
+  /** The latest probe result of every node that has one (bootstrap and re-seed read them). */
+  #latestProbes(): ProbeResult[] {
+    return [...this.#health.values()].flatMap((h) => (h.last ? [h.last] : []));
+  }
+
+  /** SDOWN of every node from all its probe results so far; `node-down` / `node-up` on a change. */
+  #observe(): void {
     const nowMono = this.#d.clock.mono();
     const epoch = this.#topology?.epoch ?? 0;
-    for (const probe of probes) {
-      const before = this.#health.get(probe.node) ?? newNodeHealth(probe.node);
-      const j = judge(recordProbe(before, probe), nowMono, this.#d.timing);
-      this.#health.set(probe.node, j.health);
-      this.#observations[probe.node] = j.observation;
+    for (const n of this.#d.cluster.nodes) {
+      const j = judge(this.#health.get(n.name) ?? newNodeHealth(n.name), nowMono, this.#d.timing);
+      this.#health.set(n.name, j.health);
+      this.#observations[n.name] = j.observation;
       const event = transitionEvent(this.name, epoch, this.#d.sentinelId, j);
       if (event) void this.#d.bus.emit(event);
     }

@@ -244,6 +244,34 @@ describe('ClusterLoop.tick', () => {
     expect(s.pg.node('pg2').role).toBe('primary');
   });
 
+  it('judges a hung node by its silence while its probe is still in flight (probes run on their own)', async () => {
+    // a probe of the hung pg1 answers only after 8 s, far over downAfterMs (3 s): the loop
+    // must not wait for it to find pg1 down, nor stop probing pg2 and pg3 meanwhile
+    const s = sentinel({ pg: { probeTimeoutMs: 8000 } });
+    s.loop.start();
+    await s.time.advance(3 * timing.probeIntervalMs);
+    s.pg.hang('pg1');
+    const hungAt = s.time.elapsed();
+    const pg2Before = s.pg.probes.filter((p) => p.node === 'pg2').length;
+    let downAt: number | null = null;
+    for (let t = 0; t < 6000 && downAt === null; t += 100) {
+      await s.time.advance(100);
+      if (s.events.some((e) => e.type === 'node-down' && e.node === 'pg1'))
+        downAt = s.time.elapsed();
+    }
+    const pg2Probes = s.pg.probes.filter((p) => p.node === 'pg2').length - pg2Before;
+    const stopped = s.loop.stop(); // waits for the hung probe in flight
+    await s.time.advance(8000);
+    await stopped;
+    expect(downAt).not.toBeNull();
+    // down once silent for downAfterMs (counted from the last answer, up to one interval
+    // before the hang), seen within a tick of it: long before the 8 s probe returns
+    expect(downAt! - hungAt).toBeLessThanOrEqual(timing.downAfterMs + 2 * timing.probeIntervalMs);
+    expect(pg2Probes).toBeGreaterThanOrEqual(
+      Math.floor(timing.downAfterMs / timing.probeIntervalMs) - 1,
+    );
+  });
+
   it('fences a stray primary (answers as primary, the topology says standby) once per epoch', async () => {
     const s = sentinel();
     await s.loop.tick();
