@@ -86,7 +86,12 @@ function diagnose(e: Engine, tag: string): void {
     }
   };
   grab('ps', ['ps', '-a', '--format', '{{.Names}} {{.Status}}']);
-  grab('master-state', ['inspect', '-f', '{{json .State}} restarts={{.RestartCount}}', 'postgres_master']);
+  grab('master-state', [
+    'inspect',
+    '-f',
+    '{{json .State}} restarts={{.RestartCount}}',
+    'postgres_master',
+  ]);
   for (const c of ['sentinel1', 'sentinel2', 'sentinel3', 'postgres_slave', 'postgres_master'])
     grab(`${c}.log`, ['logs', '--timestamps', c]);
   console.log(`[containers] diagnostics in ${dir}`);
