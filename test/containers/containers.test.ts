@@ -10,10 +10,11 @@
  * copy of docker-compose.yml (the host's ports may be taken by other tests): the test reaches
  * each container at its link-local address instead. Tears down what it started.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -320,4 +321,56 @@ describe.runIf(isRoot)('docker-compose stack for real', () => {
     // the backup runner (another issue) writes backup:<type>:<date>; here only the stack's keys
     expect(keys).toContain('pgvigil:');
   });
+
+  it('sigkill-failover scenario with PGVIGIL_TEST_PROVIDER=containers (testcontainers, these images)', async () => {
+    // the compose stack's containers go (its images stay): both cores for the scenario's nine
+    await step('compose down (images kept)', () => compose(['down', '-v', '--remove-orphans']));
+    const file = 'test/scenarios/sigkill-failover.test.ts';
+    const { code, out } = await step(`${file} on the containers provider`, () =>
+      vitestRun(file, {
+        PGVIGIL_TEST_PROVIDER: 'containers',
+        DOCKER_HOST: e!.host,
+        TESTCONTAINERS_RYUK_DISABLED: 'true',
+      }),
+    );
+    const dir = join(tmpdir(), 'pgvigil-containers-diag');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'provider-scenario.log'), out);
+    // its own summary lines stay out of this log: .ci/run sums every "Tests" line it sees
+    const text = stripVTControlCharacters(out);
+    const shown = text.split('\n').filter((l) => !/^\s*(Tests|Test Files)\s/.test(l));
+    const passed = /Tests\s+(\d+) passed/.exec(text)?.[1];
+    console.log(
+      `[containers] ${file} (containers provider): exit ${code}, ${passed ?? 0} passed; log in ${dir}`,
+    );
+    if (code !== 0) console.log(shown.slice(-60).join('\n'));
+    expect(code).toBe(0);
+    expect(Number(passed)).toBeGreaterThan(0);
+    // down() removed what the provider started: no container or network of it is left
+    expect(e!.docker(['ps', '-aq', '--filter', 'label=org.testcontainers']).trim()).toBe('');
+    expect(e!.docker(['network', 'ls', '-q', '--filter', 'label=org.testcontainers']).trim()).toBe(
+      '',
+    );
+  });
 });
+
+/** `vitest run <file>` (project scenarios) in a child process, with `env` added. */
+function vitestRun(
+  file: string,
+  env: Record<string, string>,
+): Promise<{ code: number; out: string }> {
+  const clean = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith('VITEST') && k !== 'NODE_ENV'),
+  );
+  return new Promise((resolve) => {
+    const child = spawn(
+      process.execPath,
+      [join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--project', 'scenarios', file],
+      { cwd: root, env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (out += b.toString()));
+    child.once('close', (code) => resolve({ code: code ?? 1, out }));
+  });
+}
