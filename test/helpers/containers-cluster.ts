@@ -116,17 +116,29 @@ export async function startContainersCluster(o: ClusterOptions): Promise<Cluster
         ),
       ),
     );
+    // the images' HEALTHCHECK with docker's probe timeout raised: Docker 20.10 stops probing
+    // a container for good once one probe times out (a node process can take 3 s to start on
+    // a loaded machine); healthcheck.mjs gives up after 2 s on its own
+    const health = (url: string) => ({
+      test: ['CMD', 'node', '/opt/pgvigil/healthcheck.mjs', url] as ['CMD', ...string[]],
+      interval: 2_000,
+      timeout: 60_000,
+      retries: 60,
+      startPeriod: 120_000,
+    });
     const node = (name: string, env: Record<string, string>) =>
       base(IMAGES.node, name)
         .withEnvironment({ ...SECRETS, ...env, AGENT_HEALTH_ADDR: `${name}:8008` })
         .withCopyContentToContainer([{ content: config, target: CONFIG }])
         .withCommand(['agent', '--config', CONFIG, '--node', name])
+        .withHealthCheck(health(`http://${name}:8008/health`))
         .withWaitStrategy(Wait.forHealthCheck());
     const sentinel = (id: string) =>
       base(IMAGES.sentinel, id)
         .withEnvironment(SECRETS)
         .withCopyContentToContainer([{ content: config, target: CONFIG }])
         .withCommand(['sentinel', '--config', CONFIG, '--id', id])
+        .withHealthCheck(health('http://127.0.0.1:8088/health'))
         .withWaitStrategy(Wait.forHealthCheck());
     // the primary answers once a sentinel has published the first topology: start them together
     const ids = Array.from({ length: o.sentinels }, (_, i) => `sentinel${i + 1}`);
