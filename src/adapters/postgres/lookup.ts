@@ -84,7 +84,8 @@ export function sharedLookup(resolve: ResolveAll = systemResolve, graceMs = GRAC
   };
 
   return (hostname, options, callback) => {
-    const family = options.family === 4 || options.family === 6 ? options.family : 0;
+    const f = options.family;
+    const family = f === 4 || f === 'IPv4' ? 4 : f === 6 || f === 'IPv6' ? 6 : 0;
     const literal = isIP(hostname);
     const found: Promise<LookupAddress[]> = literal
       ? Promise.resolve([{ address: hostname, family: literal }])
