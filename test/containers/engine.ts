@@ -86,6 +86,27 @@ export async function startEngine(): Promise<Engine> {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
   const stop = async () => {
+    // what a failed run left behind (compose down or a provider's down() never ran or failed):
+    // every container with its volumes, every network; the bridges of those networks
+    // (br-<id>) are deleted below, since dockerd leaves them when it stops
+    const bridges: string[] = [];
+    if (child.exitCode === null) {
+      const list = (args: string[]) => {
+        try {
+          return docker(args, { timeoutMs: 60_000 }).split('\n').filter(Boolean);
+        } catch {
+          return [];
+        }
+      };
+      const containers = list(['ps', '-aq']);
+      if (containers.length > 0) list(['rm', '-f', '-v', ...containers]);
+      bridges.push(
+        ...list(['network', 'ls', '--no-trunc', '-q', '--filter', 'driver=bridge']).map(
+          (id) => `br-${id.slice(0, 12)}`,
+        ),
+      );
+      list(['network', 'prune', '-f']);
+    }
     if (child.exitCode === null && child.pid) {
       child.kill('SIGTERM');
       await new Promise((r) => {
@@ -98,7 +119,8 @@ export async function startEngine(): Promise<Engine> {
         });
       });
     }
-    spawnOk('ip', ['link', 'delete', BRIDGE]);
+    for (const b of [BRIDGE, ...bridges])
+      if (spawnOk('ip', ['link', 'show', b])) spawnOk('ip', ['link', 'delete', b]);
     // what dockerd leaves mounted under its roots (netns files, overlay layers), deepest first
     const mounts = readFileSync('/proc/mounts', 'utf8')
       .split('\n')

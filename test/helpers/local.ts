@@ -130,7 +130,7 @@ export function redisAuthOf(
 
 /** One statement on a fresh connection to a node (as the superuser). */
 export async function sql<R extends pg.QueryResultRow = Record<string, unknown>>(
-  node: TestNode,
+  node: Pick<TestNode, 'conn'>,
   text: string,
   params: unknown[] = [],
 ): Promise<R[]> {
@@ -148,7 +148,7 @@ export async function sql<R extends pg.QueryResultRow = Record<string, unknown>>
   }
 }
 
-export async function inRecovery(node: TestNode): Promise<boolean> {
+export async function inRecovery(node: Pick<TestNode, 'conn'>): Promise<boolean> {
   const [row] = await sql<{ r: boolean }>(node, 'SELECT pg_is_in_recovery() AS r');
   return row!.r;
 }

@@ -2,16 +2,18 @@
  * SIGKILL of the primary's postmaster on a 3-node cluster (primary + 2 standbys), 3 sentinels:
  * exactly one promotion, epoch + 1, the surviving standby follows the new primary, a subscriber
  * hears every step, and every row committed and replicated before the crash is still there.
+ * Written against the cluster provider (test/helpers/cluster.ts): `npm run test:containers`
+ * runs it again with PGVIGIL_TEST_PROVIDER=containers, on containers of the compose images.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { localKill } from '../../src/local/cluster.js';
-import { eventually, inRecovery, type LocalHandle, sql, startLocal } from '../helpers/local.js';
+import { type ClusterHandle, providerName, startCluster } from '../helpers/cluster.js';
+import { eventually, inRecovery, sql } from '../helpers/local.js';
 
-describe('SIGKILL of the primary (3 nodes)', () => {
-  let h: LocalHandle;
+describe(`SIGKILL of the primary (3 nodes, ${providerName()} provider)`, () => {
+  let h: ClusterHandle;
   beforeAll(async () => {
-    h = await startLocal({ nodes: 3, sentinels: 3 });
+    h = await startCluster({ nodes: 3, sentinels: 3 });
   });
   afterAll(async () => {
     await h?.down();
@@ -37,7 +39,7 @@ describe('SIGKILL of the primary (3 nodes)', () => {
       });
     }
 
-    await localKill({ dir: h.state.dir, name: 'pg1', signal: 'KILL' });
+    await h.killPostgres('pg1');
     const after = await eventually(async () => {
       const t = await h.topology();
       return t && t.epoch > epochBefore && t.state === 'ok' ? t : undefined;
@@ -77,7 +79,7 @@ describe('SIGKILL of the primary (3 nodes)', () => {
 
     // metrics: one failover counted across the sentinels, every sentinel sees the new roles
     const scrape = async () =>
-      Promise.all(h.state.sentinels.map(async (s) => (await fetch(`${s.api}/metrics`)).text()));
+      Promise.all(h.sentinelApis.map(async (api) => (await fetch(`${api}/metrics`)).text()));
     const metric = (text: string, name: string) =>
       text
         .split('\n')
@@ -86,12 +88,14 @@ describe('SIGKILL of the primary (3 nodes)', () => {
     await eventually(async () => {
       const texts = await scrape();
       const failovers = texts.flatMap((t) =>
-        metric(t, 'pgvigil_failovers_total{cluster="local",kind="automatic"}'),
+        metric(t, `pgvigil_failovers_total{cluster="${h.cluster}",kind="automatic"}`),
       );
       const primaryRole = texts.flatMap((t) =>
-        metric(t, `pgvigil_node_is_primary{cluster="local",node="${after.primary}"}`),
+        metric(t, `pgvigil_node_is_primary{cluster="${h.cluster}",node="${after.primary}"}`),
       );
-      const epochs = texts.flatMap((t) => metric(t, 'pgvigil_topology_epoch{cluster="local"}'));
+      const epochs = texts.flatMap((t) =>
+        metric(t, `pgvigil_topology_epoch{cluster="${h.cluster}"}`),
+      );
       return failovers.reduce((a, b) => a + b, 0) === 1 &&
         primaryRole.length === 3 &&
         primaryRole.every((v) => v === 1) &&
@@ -100,16 +104,17 @@ describe('SIGKILL of the primary (3 nodes)', () => {
         : undefined;
     }, 10_000);
     expect((await scrape())[0]).toMatch(
-      /pgvigil_replication_lag_bytes\{cluster="local",node="pg\d"\} \d+/,
+      new RegExp(`pgvigil_replication_lag_bytes\\{cluster="${h.cluster}",node="pg\\d"\\} \\d+`),
     );
 
     // the surviving standby streams from the new primary and sees new writes
     await eventually(async () => {
-      const [r] = await sql<{ status: string; port: number }>(
+      const [r] = await sql<{ status: string; host: string; port: number }>(
         other,
-        'SELECT status, sender_port AS port FROM pg_stat_wal_receiver',
+        'SELECT status, sender_host AS host, sender_port AS port FROM pg_stat_wal_receiver',
       );
-      return r?.status === 'streaming' && r.port === newPrimary.port ? true : undefined;
+      const { host, port } = h.node(after.primary).advertised;
+      return r?.status === 'streaming' && r.host === host && r.port === port ? true : undefined;
     }, 15_000);
     await sql(newPrimary, "INSERT INTO t VALUES (501, 'after failover')");
     await eventually(async () => {
