@@ -9,7 +9,9 @@
  * - per sentinel and agent: CPU % of one core = utime+stime ticks used over the window /
  *   (clock ticks per second * seconds), read from /proc/<pid>/stat; the same for its reaped
  *   children (cutime+cstime: pg_ctl, psql, pgbackrest it ran and waited for) and for any
- *   descendant alive at a sample; RSS from /proc/<pid>/status at the end and its peak (VmHWM);
+ *   descendant alive at a sample; RSS from /proc/<pid>/status at the end, its peak (VmHWM), its
+ *   anonymous and file-backed parts (the latter: pages of the node binary, shared by every node
+ *   process) and PSS (/proc/<pid>/smaps_rollup: shared pages divided among their users);
  * - per PostgreSQL node: transactions per second (pg_stat_database xact_commit + xact_rollback
  *   deltas over all databases, minus the bench's own statements), rows written per second,
  *   WAL bytes per second, connections held by application_name (pg_stat_activity, max over
@@ -52,10 +54,11 @@ function procTimes(pid: number): ProcTimes | null {
   }
 }
 
-function peakRssMb(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+/** A `/proc/<pid>/<file>` field in kB, as MB (VmHWM: peak RSS; RssAnon/RssFile; Pss). */
+function procMb(pid: number, file: 'status' | 'smaps_rollup', field: string): number {
+  const line = readFileSync(`/proc/${pid}/${file}`, 'utf8')
     .split('\n')
-    .find((l) => l.startsWith('VmHWM:'));
+    .find((l) => l.startsWith(`${field}:`));
   return Number(line?.split(/\s+/)[1] ?? 0) / 1024;
 }
 
@@ -248,7 +251,11 @@ async function main(): Promise<void> {
         childrenPct: pct(after[i]!.children - w.before.children + descTicks, elapsed),
         childrenSeen: w.desc.size,
         rssMb: rssMb(w.pid),
-        peakRssMb: peakRssMb(w.pid),
+        peakRssMb: procMb(w.pid, 'status', 'VmHWM'),
+        // RssFile: pages of the node binary and libraries, shared by every node process
+        anonMb: procMb(w.pid, 'status', 'RssAnon'),
+        fileMb: procMb(w.pid, 'status', 'RssFile'),
+        pssMb: procMb(w.pid, 'smaps_rollup', 'Pss'),
       };
     });
     const nodes = state.nodes.map((n, i) => {
@@ -296,7 +303,7 @@ async function main(): Promise<void> {
       const target = p.kind === 'sentinel' ? 0.5 : 0.3;
       const ok = p.cpuPct <= target && p.rssMb <= 60;
       console.log(
-        `  ${p.name.padEnd(12)} cpu ${p.cpuPct.toFixed(2).padStart(5)} % of a core (children ${p.childrenPct.toFixed(2)} %, ${p.childrenSeen} seen)   rss ${p.rssMb.toFixed(0).padStart(3)} MB (peak ${p.peakRssMb.toFixed(0)})   (target <= ${target} %, <= 60 MB: ${ok ? 'PASS' : 'MISS'})`,
+        `  ${p.name.padEnd(12)} cpu ${p.cpuPct.toFixed(2).padStart(5)} % of a core (children ${p.childrenPct.toFixed(2)} %, ${p.childrenSeen} seen)   rss ${p.rssMb.toFixed(0).padStart(3)} MB (peak ${p.peakRssMb.toFixed(0)}; anon ${p.anonMb.toFixed(0)} + file ${p.fileMb.toFixed(0)}; pss ${p.pssMb.toFixed(0)})   (target <= ${target} %, <= 60 MB: ${ok ? 'PASS' : 'MISS'})`,
       );
     }
     for (const n of nodes) {
