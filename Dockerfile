@@ -23,7 +23,8 @@ COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 COPY --from=build /src/bin ./bin
 COPY docker/healthcheck.mjs /opt/pgvigil/healthcheck.mjs
-ENV NODE_ENV=production
+# the daemon V8 flags (src/local/node-flags.ts; `node file.js` does not read the bin shebang)
+ENV NODE_ENV=production NODE_OPTIONS="--max-semi-space-size=2 --v8-pool-size=1"
 
 FROM runtime AS sentinel
 RUN useradd --system --uid 10001 --home-dir /var/lib/pgvigil --create-home pgvigil

@@ -1,22 +1,34 @@
 /**
- * `npm run bench:scale`: one sentinel watching 300 nodes at 1 Hz (DESIGN.md target: <= 25 % of
- * one core, RSS <= 120 MB).
+ * `npm run bench:scale -- [--nodes 100,300,1000] [--seconds 60] [--warmup 15] [--json]`: one
+ * sentinel watching many node entries at 1 Hz (issue 12 target: 1000 nodes within 25 % of one
+ * core and 150 MB RSS).
  *
- * Method: real PostgreSQL servers (per 50 clusters a primary and two streaming standbys), each
- * listening on 50 loopback addresses 127.0.1.k (Linux routes all of 127/8 to lo; PostgreSQL
- * listens on at most 64 sockets), so the config can describe `--clusters` (default 100)
- * clusters of 3 distinct nodes each (node i of cluster k = 127.0.1.k on that server's port): 300 persistent probe connections, 100 heartbeat
- * writes a second, 100 cluster loops reading Redis, exactly as 100 separate clusters would be
- * watched. One sentinel process (`pgvigil sentinel`, quorum 1 of 1) with probeIntervalMs 1000
- * and one Redis server. After all topologies are committed and a warm-up, utime+stime of the
- * sentinel is read from /proc over `--seconds` (default 60); RSS at the end.
+ * Method: real PostgreSQL servers shared by the entries: per 50 clusters a primary and two
+ * streaming standbys, each listening on 50 loopback addresses 127.0.k.j (Linux routes all of
+ * 127/8 to lo; PostgreSQL listens on at most 64 sockets), so that cluster c of a group has 3
+ * distinct endpoints (node i = its address on server i's port), each with its own persistent
+ * probe connection, its heartbeat write on the primary, its own cluster loop and Redis keys,
+ * as separate clusters would; what they share is the servers' CPU, each server's
+ * max_connections and its pgvigil schema (the heartbeat row of sentinel s1 is written by every
+ * cluster of the group, once a second each, and the epoch stamp is the group's). For each size, in order, a fresh `pgvigil sentinel` (quorum 1 of
+ * 1, probeIntervalMs 1000, one Redis, log level warn) watches ceil(N/3) clusters; once every
+ * topology is committed and after a warm-up, over `--seconds`:
+ * - CPU % of one core (utime+stime from /proc/<pid>/stat), RSS at the end and its peak;
+ * - probe latency p50/p99: `pgvigil_probe_duration_seconds` bucket deltas between two scrapes
+ *   of /metrics, interpolated within the bucket (as PromQL's histogram_quantile);
+ * - event-loop delay p99 and max: prom-client's monitorEventLoopDelay figures at the end
+ *   (reset by the scrape at the start, so they cover the window);
+ * - Redis commands per second: INFO commandstats deltas, minus the bench's own INFO calls;
+ * - connections on each PostgreSQL server (pg_stat_activity) against its max_connections.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
+import { Redis } from 'ioredis';
+import pg from 'pg';
 import { stringify } from 'yaml';
 
 import { stopNode } from '../src/adapters/process/index.js';
@@ -28,36 +40,126 @@ import { spawnSentinel } from '../src/local/sentinels.js';
 import { CLOCK_TICKS, cpuTicks, rssMb } from './lib.js';
 
 const PER_GROUP = 50;
+/** per server: the sentinel's probe sessions of one group, its control sessions, replication */
+const MAX_CONNECTIONS = 2 * PER_GROUP + 50;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Histogram {
+  /** upper bound -> cumulative count, summed over every node */
+  buckets: Map<number, number>;
+}
+
+/** The pgvigil_probe_duration_seconds buckets and a few gauges from one /metrics scrape. */
+async function scrape(api: string): Promise<{ probe: Histogram; gauges: Map<string, number> }> {
+  const text = await (await fetch(`${api}/metrics`)).text();
+  const buckets = new Map<number, number>();
+  const gauges = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const b = /^pgvigil_probe_duration_seconds_bucket\{.*le="([^"]+)".*\} (\S+)$/.exec(line);
+    if (b) {
+      const le = b[1] === '+Inf' ? Infinity : Number(b[1]);
+      buckets.set(le, (buckets.get(le) ?? 0) + Number(b[2]));
+      continue;
+    }
+    const g = /^(pgvigil_nodejs_eventloop_lag_\w+_seconds) (\S+)$/.exec(line);
+    if (g) gauges.set(g[1]!, Number(g[2]));
+  }
+  return { probe: { buckets }, gauges };
+}
+
+/** Quantile q of the observations between two cumulative histograms (histogram_quantile). */
+function quantile(
+  before: Histogram,
+  after: Histogram,
+  q: number,
+): { value: number; count: number } {
+  const bounds = [...after.buckets.keys()].sort((a, b) => a - b);
+  const cum = bounds.map((le) => (after.buckets.get(le) ?? 0) - (before.buckets.get(le) ?? 0));
+  const total = cum.at(-1) ?? 0;
+  if (total === 0) return { value: Number.NaN, count: 0 };
+  const rank = q * total;
+  for (let i = 0; i < bounds.length; i++) {
+    if (cum[i]! < rank) continue;
+    const hi = bounds[i]!;
+    const lo = i === 0 ? 0 : bounds[i - 1]!;
+    if (hi === Infinity) return { value: lo, count: total };
+    const below = i === 0 ? 0 : cum[i - 1]!;
+    return { value: lo + ((hi - lo) * (rank - below)) / (cum[i]! - below), count: total };
+  }
+  return { value: Number.NaN, count: total };
+}
+
+async function redisCalls(r: Redis): Promise<number> {
+  const info = await r.info('commandstats');
+  let calls = 0;
+  for (const m of info.matchAll(/calls=(\d+)/g)) calls += Number(m[1]);
+  return calls;
+}
+
+function peakRssMb(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('VmHWM:'));
+  return Number(line?.split(/\s+/)[1] ?? 0) / 1024;
+}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      clusters: { type: 'string', default: '100' },
+      nodes: { type: 'string', default: '100,300,1000' },
       seconds: { type: 'string', default: '60' },
       warmup: { type: 'string', default: '15' },
+      json: { type: 'boolean', default: false },
     },
   });
-  const clusters = Number(values.clusters);
+  const sizes = values.nodes.split(',').map(Number);
+  if (sizes.some((n) => !Number.isInteger(n) || n < 3))
+    throw new Error(`--nodes ${values.nodes}: a comma-separated list of node counts >= 3`);
   const seconds = Number(values.seconds);
+  const maxClusters = Math.ceil(Math.max(...sizes) / 3);
   const dir = mkdtempSync(join(tmpdir(), 'pgvigil-bench-scale-'));
   chmodSync(dir, 0o755);
-  const addresses = Array.from({ length: clusters }, (_, k) => `127.0.1.${k + 1}`);
+  // cluster k (0-based) of group g = k div 50: address 127.0.(g+1).(k mod 50 + 1)
+  const address = (k: number) => `127.0.${Math.floor(k / PER_GROUP) + 1}.${(k % PER_GROUP) + 1}`;
   const superPassword = randomBytes(12).toString('base64url');
   const replPassword = randomBytes(12).toString('base64url');
   const nodes: LocalNode[] = [];
+  const groupNodes: LocalNode[][] = [];
   let sentinelPid = 0;
   const redis = await startRedisServer({ dir: join(dir, 'redis'), name: 'redis-1' });
+  const redisClient = new Redis(redis.url, { lazyConnect: true });
+  redisClient.on('error', () => undefined);
+  const stopSentinel = async (): Promise<void> => {
+    if (!sentinelPid) return;
+    const pid = sentinelPid;
+    sentinelPid = 0;
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      return;
+    }
+    for (let i = 0; i < 30; i++) {
+      await sleep(100);
+      try {
+        process.kill(pid, 0);
+      } catch {
+        return;
+      }
+    }
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  };
+  const results: Record<string, unknown>[] = [];
   try {
-    // PostgreSQL listens on at most 64 sockets (MAXLISTEN): one replication group of 3 servers
-    // per 50 clusters, each server listening on that group's 50 addresses.
-    const groups = Math.ceil(clusters / PER_GROUP);
-    const groupNodes: LocalNode[][] = [];
+    await redisClient.connect();
+    const groups = Math.ceil(maxClusters / PER_GROUP);
     for (let g = 0; g < groups; g++) {
-      const listen = ['127.0.0.1', ...addresses.slice(g * PER_GROUP, (g + 1) * PER_GROUP)].join(
-        ',',
-      );
+      const addrs = Array.from({ length: PER_GROUP }, (_, j) => address(g * PER_GROUP + j));
+      const listen = ['127.0.0.1', ...addrs].join(',');
       const ports = [await freePort(), await freePort(), await freePort()];
       const group: LocalNode[] = [];
       group.push(
@@ -68,7 +170,7 @@ async function main(): Promise<void> {
           superPassword,
           replPassword,
           standbys: ['pg2', 'pg3'],
-          settings: { listen_addresses: listen, max_connections: String(2 * PER_GROUP + 50) },
+          settings: { listen_addresses: listen, max_connections: String(MAX_CONNECTIONS) },
         }),
       );
       for (const [i, name] of ['pg2', 'pg3'].entries()) {
@@ -87,74 +189,125 @@ async function main(): Promise<void> {
       nodes.push(...group);
       groupNodes.push(group);
     }
+    const servers = groups * 3;
+    console.log(
+      `pgvigil scale bench: ${servers} PostgreSQL 15 servers (${groups} groups of a primary and 2 standbys, each listening on ${PER_GROUP} loopback addresses, max_connections ${MAX_CONNECTIONS}); node entries share them: up to ${PER_GROUP} entries per server; 1 Redis; probe every 1000 ms; ${seconds} s measured per size`,
+    );
     writeFileSync(join(dir, 'pw'), superPassword, { mode: 0o600 });
-    const config = {
-      sentinels: 1,
-      coordination: { redis: [redis.url] },
-      timing: { probeIntervalMs: 1000, downAfterMs: 5000, refusedAfterMs: 2000, lockTtlMs: 5000 },
-      log: { level: 'warn' },
-      clusters: addresses.map((host, k) => ({
-        name: `c${k + 1}`,
-        quorum: 1,
-        passwordFile: 'pw',
-        nodes: groupNodes[Math.floor(k / PER_GROUP)]!.map((n) => ({
-          name: n.name,
-          host,
-          port: n.port,
-        })),
-      })),
-    };
-    const configFile = join(dir, 'pgvigil.yaml');
-    writeFileSync(configFile, stringify(config));
-    sentinelPid = spawnSentinel({
-      config: configFile,
-      id: 's1',
-      apiPort: await freePort(),
-      logFile: join(dir, 's1.log'),
-    });
 
-    const store = new RedisCoordinationStore({
-      urls: [redis.url],
-      prefix: 'pgvigil',
-      commandTimeoutMs: 2000,
-    });
-    const deadline = Date.now() + 120_000;
-    for (;;) {
-      const committed = await Promise.all(
-        config.clusters.map(async (c) => (await store.readTopology(c.name)).value !== null),
+    for (const n of sizes) {
+      const clusters = Math.ceil(n / 3);
+      const config = {
+        sentinels: 1,
+        coordination: { redis: [redis.url] },
+        timing: {
+          probeIntervalMs: 1000,
+          downAfterMs: 5000,
+          refusedAfterMs: 2000,
+          lockTtlMs: 5000,
+        },
+        log: { level: 'warn' },
+        clusters: Array.from({ length: clusters }, (_, k) => ({
+          name: `c${k + 1}`,
+          quorum: 1,
+          passwordFile: 'pw',
+          nodes: groupNodes[Math.floor(k / PER_GROUP)]!.map((node) => ({
+            name: node.name,
+            host: address(k),
+            port: node.port,
+          })),
+        })),
+      };
+      const configFile = join(dir, `pgvigil-${n}.yaml`);
+      writeFileSync(configFile, stringify(config));
+      const apiPort = await freePort();
+      const api = `http://127.0.0.1:${apiPort}`;
+      const logFile = join(dir, `s1-${n}.log`);
+      sentinelPid = spawnSentinel({ config: configFile, id: 's1', apiPort, logFile });
+
+      const store = new RedisCoordinationStore({
+        urls: [redis.url],
+        prefix: 'pgvigil',
+        commandTimeoutMs: 2000,
+      });
+      const startedAt = Date.now();
+      for (;;) {
+        const committed = await Promise.all(
+          config.clusters.map(async (c) => (await store.readTopology(c.name)).value !== null),
+        );
+        if (committed.every(Boolean)) break;
+        if (Date.now() - startedAt > 180_000)
+          throw new Error(`not every topology committed in 180 s: see ${logFile}`);
+        await sleep(1000);
+      }
+      await store.close();
+      const readyS = (Date.now() - startedAt) / 1000;
+      await sleep(Number(values.warmup) * 1000);
+
+      const m0 = await scrape(api);
+      const calls0 = await redisCalls(redisClient);
+      const cpu0 = cpuTicks(sentinelPid);
+      const t0 = Date.now();
+      await sleep(seconds * 1000);
+      const elapsed = (Date.now() - t0) / 1000;
+      const cpu = ((cpuTicks(sentinelPid) - cpu0) / CLOCK_TICKS / elapsed) * 100;
+      const calls1 = await redisCalls(redisClient);
+      const m1 = await scrape(api);
+      const rss = rssMb(sentinelPid);
+      const peak = peakRssMb(sentinelPid);
+      const p50 = quantile(m0.probe, m1.probe, 0.5);
+      const p99 = quantile(m0.probe, m1.probe, 0.99);
+      // connections per server: the busiest one and its max_connections
+      const conns = await Promise.all(
+        nodes.map(async (node) => {
+          const c = new pg.Client({
+            host: '127.0.0.1',
+            port: node.port,
+            user: 'postgres',
+            password: superPassword,
+            database: 'postgres',
+          });
+          await c.connect();
+          try {
+            const r = await c.query<{ n: string }>(
+              `SELECT count(*) AS n FROM pg_stat_activity WHERE application_name LIKE 'pgvigil-sentinel-%'`,
+            );
+            return Number(r.rows[0]!.n);
+          } finally {
+            await c.end();
+          }
+        }),
       );
-      if (committed.every(Boolean)) break;
-      if (Date.now() > deadline)
-        throw new Error(`not every topology committed in 120 s: see ${join(dir, 's1.log')}`);
-      await sleep(1000);
+      const result = {
+        nodes: 3 * clusters,
+        clusters,
+        seconds: elapsed,
+        readySeconds: readyS,
+        cpuPct: cpu,
+        rssMb: rss,
+        peakRssMb: peak,
+        probes: p99.count,
+        probesPerSec: p99.count / elapsed,
+        probeP50Ms: p50.value * 1000,
+        probeP99Ms: p99.value * 1000,
+        loopLagP99Ms: (m1.gauges.get('pgvigil_nodejs_eventloop_lag_p99_seconds') ?? NaN) * 1000,
+        loopLagMaxMs: (m1.gauges.get('pgvigil_nodejs_eventloop_lag_max_seconds') ?? NaN) * 1000,
+        // the bench's own INFO (the first one) is one call
+        redisCommandsPerSec: (calls1 - calls0 - 1) / elapsed,
+        sentinelConnsPerServerMax: Math.max(...conns),
+        maxConnections: MAX_CONNECTIONS,
+      };
+      results.push(result);
+      const ok = cpu <= 25 && rss <= 150;
+      console.log(
+        `  ${String(result.nodes).padStart(4)} nodes (${clusters} clusters, all committed ${readyS.toFixed(0)} s after start): cpu ${cpu.toFixed(1)} % of one core, rss ${rss.toFixed(0)} MB (peak ${peak.toFixed(0)}), ${result.probesPerSec.toFixed(0)} probes/s, probe p50 ${result.probeP50Ms.toFixed(1)} ms p99 ${result.probeP99Ms.toFixed(1)} ms, event-loop delay p99 ${result.loopLagP99Ms.toFixed(0)} ms max ${result.loopLagMaxMs.toFixed(0)} ms, Redis ${result.redisCommandsPerSec.toFixed(0)} commands/s, sentinel sessions per server <= ${result.sentinelConnsPerServerMax} of max_connections ${MAX_CONNECTIONS}${n >= 1000 ? `   (target <= 25 %, <= 150 MB: ${ok ? 'PASS' : 'MISS'})` : ''}`,
+      );
+      await stopSentinel();
     }
-    await store.close();
-    await sleep(Number(values.warmup) * 1000);
-    const before = cpuTicks(sentinelPid);
-    await sleep(seconds * 1000);
-    const cpu = ((cpuTicks(sentinelPid) - before) / CLOCK_TICKS / seconds) * 100;
-    const rss = rssMb(sentinelPid);
-    console.log(
-      `pgvigil scale bench: 1 sentinel, ${clusters} clusters x 3 nodes = ${3 * clusters} nodes, probe every 1000 ms, ${seconds} s measured`,
-    );
-    console.log(
-      `  cpu ${cpu.toFixed(1)} % of one core (target <= 25 %: ${cpu <= 25 ? 'PASS' : 'MISS'})`,
-    );
-    console.log(`  rss ${rss.toFixed(0)} MB (target <= 120 MB: ${rss <= 120 ? 'PASS' : 'MISS'})`);
+    if (values.json) console.log(JSON.stringify({ servers, results }));
   } finally {
-    if (sentinelPid) {
-      try {
-        process.kill(sentinelPid, 'SIGTERM');
-      } catch {
-        // gone
-      }
-      await sleep(1500);
-      try {
-        process.kill(sentinelPid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }
+    await stopSentinel();
+    redisClient.disconnect();
     for (const n of nodes.reverse()) await stopNode(n).catch(() => undefined);
     await redis.stop();
     if (!process.env.BENCH_KEEP) rmSync(dir, { recursive: true, force: true });

@@ -7,10 +7,12 @@
  * refuses it while parsing argv, before a command body reads a config or writes a file: every
  * numeric or enumerated option has a parser from commands/cli-options.ts); `status` adds 2 (no
  * coordination majority) and uses 1 for warnings. Every error line starts with `pgvigil: `.
+ *
+ * Each command body is imported when that command runs, so a long-running sentinel or agent does
+ * not keep the embedded cluster, the demo or the other commands in its heap (`bench:idle`).
  */
 import { Command, Option } from 'commander';
 
-import { runAgent } from './commands/agent.js';
 import { addBackupCommands } from './commands/backup-cli.js';
 import {
   dirOption,
@@ -23,20 +25,14 @@ import {
   PORT_MAX,
   streamId,
 } from './commands/cli-options.js';
-import { runConnstring } from './commands/connstring.js';
-import { runDemo } from './commands/demo.js';
-import { runEvents } from './commands/events.js';
-import { runFence } from './commands/fence.js';
+import type { runConnstring } from './commands/connstring.js';
 import { addLocalNetCommands } from './commands/local-net.js';
-import { runPause } from './commands/pause.js';
-import { runSentinel } from './commands/sentinel.js';
-import { runStatus } from './commands/status.js';
-import { runIntent } from './commands/switchover.js';
 import { DEFAULTS } from './config/defaults.js';
 import { REDIS_COUNTS } from './config/rules.js';
 import { ConfigError, UserError } from './core/errors.js';
-import { localDown, localKill, localUp } from './local/cluster.js';
 import { packageVersion } from './version.js';
+
+type ConnstringOptions = Parameters<typeof runConnstring>[0];
 
 const program = new Command();
 program
@@ -67,6 +63,7 @@ program
     intOption('--api-port <port>', 'admin API port (overrides sentinel.api.port)', 1, PORT_MAX),
   )
   .action(async (opts: { config?: string; id?: string; apiPort?: number }) => {
+    const { runSentinel } = await import('./commands/sentinel.js');
     await runSentinel(opts);
   });
 
@@ -86,6 +83,7 @@ program
     nameOption('--cluster <name>', 'cluster of the node (needed only when the name is in several)'),
   )
   .action(async (opts: { config?: string; node: string; cluster?: string }) => {
+    const { runAgent } = await import('./commands/agent.js');
     await runAgent(opts);
   });
 
@@ -137,6 +135,7 @@ local
       apiPort: number;
       detach?: boolean;
     }) => {
+      const { localDown, localUp } = await import('./local/cluster.js');
       const state = await localUp({
         ...opts,
         profile: opts.fast ? 'fast' : 'default',
@@ -158,7 +157,7 @@ local
   .command('down')
   .description('stop everything `local up` started, by PID')
   .addOption(dirOption('the local cluster directory'))
-  .action(async (opts: { dir: string }) => localDown(opts));
+  .action(async (opts: { dir: string }) => (await import('./local/cluster.js')).localDown(opts));
 local
   .command('kill <name>')
   .description('inject a fault: a node (pg1...), a sentinel (s1...) or a Redis server (redis-1...)')
@@ -169,6 +168,7 @@ local
   )
   .addOption(dirOption('the local cluster directory'))
   .action(async (name: string, opts: { dir: string; signal: 'KILL' | 'STOP' | 'CONT' }) => {
+    const { localKill } = await import('./local/cluster.js');
     process.stdout.write(`${await localKill({ dir: opts.dir, name, signal: opts.signal })}\n`);
   });
 addLocalNetCommands(local);
@@ -187,7 +187,7 @@ for (const [cmd, fenced] of [
     .addOption(configOption())
     .option('--cluster <name>', 'the cluster of the node (default: the one that has it)')
     .action(async (node: string, opts: { config?: string; cluster?: string }) =>
-      runFence({ ...opts, node, fenced }),
+      (await import('./commands/fence.js')).runFence({ ...opts, node, fenced }),
     );
 
 program
@@ -197,6 +197,7 @@ program
   .addOption(nameOption('--cluster <name>', 'cluster (default: every cluster)'))
   .option('--json', 'print the topology JSON')
   .action(async (opts: { config?: string; cluster?: string; json?: boolean }) => {
+    const { runStatus } = await import('./commands/status.js');
     process.exitCode = await runStatus(opts);
   });
 
@@ -219,7 +220,7 @@ program
       since: string;
       follow?: boolean;
       json?: boolean;
-    }) => runEvents(opts),
+    }) => (await import('./commands/events.js')).runEvents(opts),
   );
 
 program
@@ -232,7 +233,9 @@ program
   .option('--read-only', 'target_session_attrs=prefer-standby (standbys first)')
   .option('--user <name>', "user in the URL (default: the cluster's user)")
   .option('--database <name>', "database in the URL (default: the cluster's database)")
-  .action(async (opts: Parameters<typeof runConnstring>[0]) => runConnstring(opts));
+  .action(async (opts: ConnstringOptions) =>
+    (await import('./commands/connstring.js')).runConnstring(opts),
+  );
 
 for (const paused of [true, false]) {
   program
@@ -244,7 +247,7 @@ for (const paused of [true, false]) {
     .addOption(nameOption('--cluster <name>', 'cluster (default: every cluster)'))
     .addOption(new Option('--reason <text>', 'why (shown by status)').argParser(nonEmpty))
     .action(async (opts: { config?: string; cluster?: string; reason?: string }) =>
-      runPause({ ...opts, paused }),
+      (await import('./commands/pause.js')).runPause({ ...opts, paused }),
     );
 }
 
@@ -255,7 +258,7 @@ program
   .addOption(nameOption('--to <node>', 'the standby to promote').makeOptionMandatory())
   .addOption(nameOption('--cluster <name>', 'cluster (default: the only one)'))
   .action(async (opts: { config?: string; to: string; cluster?: string }) =>
-    runIntent({ ...opts, op: 'switchover' }),
+    (await import('./commands/switchover.js')).runIntent({ ...opts, op: 'switchover' }),
   );
 program
   .command('failover')
@@ -266,7 +269,7 @@ program
   .addOption(nameOption('--to <node>', 'the standby to promote (default: the best candidate)'))
   .addOption(nameOption('--cluster <name>', 'cluster (default: the only one)'))
   .action(async (opts: { config?: string; to?: string; cluster?: string }) =>
-    runIntent({ ...opts, op: 'failover' }),
+    (await import('./commands/switchover.js')).runIntent({ ...opts, op: 'failover' }),
   );
 program
   .command('failback')
@@ -274,7 +277,7 @@ program
   .addOption(configOption())
   .addOption(nameOption('--cluster <name>', 'cluster (default: the only one)'))
   .action(async (opts: { config?: string; cluster?: string }) =>
-    runIntent({ ...opts, op: 'failback' }),
+    (await import('./commands/switchover.js')).runIntent({ ...opts, op: 'failback' }),
   );
 
 addBackupCommands(program, configOption);
@@ -284,7 +287,9 @@ program
   .description('start the local cluster and show live status (what `npm run demo` runs)')
   .addOption(dirOption('where to keep everything'))
   .option('--fast', 'use the fast timing profile')
-  .action(async (opts: { dir: string; fast?: boolean }) => runDemo(opts));
+  .action(async (opts: { dir: string; fast?: boolean }) =>
+    (await import('./commands/demo.js')).runDemo(opts),
+  );
 
 try {
   await program.parseAsync(process.argv);

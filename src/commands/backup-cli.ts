@@ -2,8 +2,6 @@
 import { type Command, Option } from 'commander';
 
 import { BACKUP_TYPES, type BackupType } from '../core/backup/types.js';
-import { runBackupList, runBackupRun, runBackupVerify } from './backup.js';
-import { runBackupRestore } from './backup-restore.js';
 import { nameOption, nonEmpty } from './cli-options.js';
 
 export function addBackupCommands(program: Command, configOption: () => Option): void {
@@ -23,7 +21,7 @@ export function addBackupCommands(program: Command, configOption: () => Option):
     )
     .option('--json', 'print the record as JSON')
     .action(async (opts: { config?: string; cluster?: string; type: BackupType; json?: boolean }) =>
-      runBackupRun(opts),
+      (await import('./backup.js')).runBackupRun(opts),
     );
   backup
     .command('list')
@@ -32,7 +30,7 @@ export function addBackupCommands(program: Command, configOption: () => Option):
     .addOption(cluster())
     .option('--json', 'one JSON object')
     .action(async (opts: { config?: string; cluster?: string; json?: boolean }) =>
-      runBackupList(opts),
+      (await import('./backup.js')).runBackupList(opts),
     );
   backup
     .command('restore')
@@ -55,12 +53,14 @@ export function addBackupCommands(program: Command, configOption: () => Option):
         to: string;
         start?: boolean;
         json?: boolean;
-      }) => runBackupRestore(opts),
+      }) => (await import('./backup-restore.js')).runBackupRestore(opts),
     );
   backup
     .command('verify')
     .description('check every backup and WAL file in the repository')
     .addOption(configOption())
     .addOption(cluster())
-    .action(async (opts: { config?: string; cluster?: string }) => runBackupVerify(opts));
+    .action(async (opts: { config?: string; cluster?: string }) =>
+      (await import('./backup.js')).runBackupVerify(opts),
+    );
 }

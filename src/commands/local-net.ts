@@ -5,8 +5,6 @@
  */
 import type { Command } from 'commander';
 
-import { heal, partition } from '../local/netns.js';
-import { localStart } from '../local/start.js';
 import { dirOption } from './cli-options.js';
 
 export function addLocalNetCommands(local: Command): void {
@@ -17,14 +15,16 @@ export function addLocalNetCommands(local: Command): void {
     )
     .option('--oneway', 'drop only what a sends to b')
     .addOption(dirOption('the local cluster directory'))
-    .action((a: string, b: string, opts: { dir: string; oneway?: boolean }) => {
+    .action(async (a: string, b: string, opts: { dir: string; oneway?: boolean }) => {
+      const { partition } = await import('../local/netns.js');
       process.stdout.write(`${partition(opts.dir, a, b, opts.oneway ?? false)}\n`);
     });
   local
     .command('heal [a] [b]')
     .description('restore the links cut by `local partition` (all of them without names)')
     .addOption(dirOption('the local cluster directory'))
-    .action((a: string | undefined, b: string | undefined, opts: { dir: string }) => {
+    .action(async (a: string | undefined, b: string | undefined, opts: { dir: string }) => {
+      const { heal } = await import('../local/netns.js');
       process.stdout.write(`${heal(opts.dir, a, b)}\n`);
     });
   local
@@ -33,6 +33,7 @@ export function addLocalNetCommands(local: Command): void {
     .option('--wipe', 'a Redis server starts empty (its append-only file removed)')
     .addOption(dirOption('the local cluster directory'))
     .action(async (name: string, opts: { dir: string; wipe?: boolean }) => {
+      const { localStart } = await import('../local/start.js');
       process.stdout.write(
         `${await localStart({ dir: opts.dir, name, wipe: opts.wipe ?? false })}\n`,
       );

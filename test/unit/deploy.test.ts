@@ -13,6 +13,7 @@ import YAML from 'yaml';
 
 import { agentTarget } from '../../src/commands/agent.js';
 import { loadConfig } from '../../src/config/load.js';
+import { DAEMON_NODE_FLAGS } from '../../src/local/node-flags.js';
 
 const root = join(import.meta.dirname, '../..');
 const read = (p: string) => readFileSync(join(root, p), 'utf8');
@@ -205,5 +206,15 @@ describe('Dockerfile and systemd units', () => {
       expect(unit).toMatch(/^Restart=always$/m);
       expect(unit).toMatch(/^NoNewPrivileges=yes$/m);
     }
+  });
+
+  it('users get the daemon V8 flags of the local cluster: bin shebang, units, Dockerfile', () => {
+    const flags = DAEMON_NODE_FLAGS.join(' ');
+    expect(read('bin/pgvigil.js').split('\n')[0]).toBe(`#!/usr/bin/env -S node ${flags}`);
+    // `node bin/pgvigil.js` (units, images) does not read the shebang: NODE_OPTIONS does it
+    for (const f of ['pgvigil-sentinel.service', 'pgvigil-agent@.service'])
+      expect(read(`deploy/systemd/${f}`)).toContain(`Environment="NODE_OPTIONS=${flags}"`);
+    const runtime = dockerfile.split(/^FROM /m).find((s) => s.includes(' AS runtime\n'))!;
+    expect(runtime).toContain(`NODE_OPTIONS="${flags}"`);
   });
 });

@@ -5,7 +5,7 @@
  */
 import { collectDefaultMetrics, type Counter, type Gauge, Registry } from 'prom-client';
 
-import { DEFAULT_METRICS_PREFIX, METRICS } from './catalogue.js';
+import { DEFAULT_METRICS_PREFIX, EVENT_LOOP_SAMPLE_MS, METRICS } from './catalogue.js';
 import { counterOf, gaugeOf } from './series.js';
 
 /** What the agent's loop last saw (a subset of its GET /status answer). */
@@ -119,7 +119,7 @@ export class AgentMetrics {
       collectDefaultMetrics({
         register: r,
         prefix: DEFAULT_METRICS_PREFIX,
-        eventLoopMonitoringPrecision: 100,
+        eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS,
       });
   }
 

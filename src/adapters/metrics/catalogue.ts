@@ -265,6 +265,15 @@ export const METRIC_LIST: readonly MetricSpec[] = Object.values(METRICS);
 /** Node.js process metrics exported by every pgvigil process (prom-client defaults). */
 export const DEFAULT_METRICS_PREFIX = 'pgvigil_';
 
+/**
+ * How often the Node.js default metrics sample event-loop delay (prom-client
+ * `eventLoopMonitoringPrecision`, a libuv timer). At 10 ms (prom-client's default) and still at
+ * 100 ms these wake-ups outnumbered an idle agent's own (2 ticks a second): 100 ms cost a bare
+ * process 0.05 % of a core over 1000 ms (`bench:idle`, README). Any stall longer than this is
+ * recorded; shorter ones only when a sample falls inside them.
+ */
+export const EVENT_LOOP_SAMPLE_MS = 1000;
+
 /** The README table of the catalogue (checked by a unit test). */
 export function metricsMarkdown(): string {
   const rows = METRIC_LIST.map(

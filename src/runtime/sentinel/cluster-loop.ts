@@ -285,6 +285,11 @@ export class ClusterLoop {
   async #coordinate(): Promise<boolean> {
     const primary = this.#topology?.primary;
     const failingHere = primary !== undefined && this.#observations[primary]?.last?.ok === false;
+    const hasTopology = this.#topology !== null && !this.#storeEmpty;
+    if (!this.#coord.refreshDue({ leader: this.#leader, failingHere, hasTopology })) {
+      if (this.#d.clock.mono() < this.#coord.holdUntilMono) this.#observeOnly = true;
+      return true; // a follower between refreshes: the last read had a majority
+    }
     const [read, leader] = await Promise.all([
       this.#coord.read({ votesNeeded: failingHere, epoch: this.#topology?.epoch }),
       this.#coord.lead(),

@@ -12,6 +12,15 @@ import type { Throttle } from './throttle.js';
 
 export type CoordinationState = 'majority' | 'no-majority' | 'unknown';
 
+/**
+ * Idle cost: how often a follower that has nothing to act on refreshes what it knows from Redis
+ * (topology, pause, votes and its bid for the lead), at most; a tick between two refreshes
+ * decides on the last majority read. A bid every tick cost each follower a redlock attempt per
+ * server three times a second (evalsha, the lock script's EXISTS, an error object per refusal)
+ * while the leader held the lock anyway; `bench:idle` measures the difference.
+ */
+export const FOLLOWER_REFRESH_MS = 1000;
+
 export interface CoordinatorDeps extends ClusterContext {
   store: LeaderLock & Pick<CoordinationStore, 'readTopology' | 'readVotes' | 'readPause'>;
   metrics: Pick<SentinelMetricsPort, 'coordinationMajority'>;
@@ -43,6 +52,23 @@ export class Coordinator {
   /** Replace our own vote in the list (what we just published). */
   recordOwnVote(vote: Vote): void {
     this.votes = [...this.votes.filter((v) => v.sentinel !== vote.sentinel), vote];
+  }
+
+  /**
+   * Whether this tick reads Redis and bids for (or extends) the lead. Every tick for the leader
+   * (it acts on what it reads: a pause set a moment ago must stop its failover), for a sentinel
+   * that sees the primary fail (its votes and its bid are what detection waits for), and for one
+   * with no topology or no majority yet; otherwise every FOLLOWER_REFRESH_MS (a quarter of the
+   * lock TTL at most): a leader that died is replaced at most that much after its lock expires.
+   * A new leader always starts from a fresh read: its bid comes with one.
+   */
+  refreshDue(o: { leader: boolean; failingHere: boolean; hasTopology: boolean }): boolean {
+    if (o.leader || o.failingHere || !o.hasTopology || this.state !== 'majority') {
+      this.#throttle.mark('refresh');
+      return true;
+    }
+    const every = Math.min(FOLLOWER_REFRESH_MS, this.#d.timing.lockTtlMs / 4);
+    return this.#throttle.due('refresh', '', every);
   }
 
   /** Take or extend the leader lock; a held lock is extended only when a third of its TTL is gone. */

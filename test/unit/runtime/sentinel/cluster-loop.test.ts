@@ -11,6 +11,7 @@ import type { StampedEvent } from '../../../../src/core/events.js';
 import type { Vote } from '../../../../src/core/model.js';
 import { EventBus } from '../../../../src/runtime/events.js';
 import { ClusterLoop, type TickOutcome } from '../../../../src/runtime/sentinel/cluster-loop.js';
+import { FOLLOWER_REFRESH_MS } from '../../../../src/runtime/sentinel/coordinator.js';
 import { aClusterConfig, aTiming } from '../../../builders/index.js';
 import { FakeAgentControl } from '../../../fakes/agent-control.js';
 import { fakeClock } from '../../../fakes/clock.js';
@@ -289,6 +290,47 @@ describe('ClusterLoop.tick', () => {
 
 describe('ClusterLoop.start/stop', () => {
   const ticks = (pg: FakePostgres): number => pg.probes.filter((p) => p.node === 'pg1').length;
+
+  it('a follower reads Redis and bids for the lead once a second while the primary answers here, every tick once it fails', async () => {
+    const s = sentinel();
+    const leader = new FakeCoordinationStore({ backend: s.backend });
+    expect(await leader.tryLead('c1', timing.lockTtlMs)).toBe(true); // another sentinel leads
+    await s.loop.tick(); // bootstraps epoch 1 (no topology yet: a read every tick)
+    const reads = vi.spyOn(s.store, 'readTopology');
+    const bids = vi.spyOn(s.store, 'tryLead');
+    // the other sentinel keeps its lock (extended after each of our ticks)
+    const renew = () => void leader.tryLead('c1', timing.lockTtlMs);
+    const healthy = await s.tickUntil(() => (renew(), false), 8); // 8 ticks, 500 ms apart
+    expect(healthy.map((o) => o.decision.reason)).toEqual(Array(8).fill('not-leader'));
+    expect(s.loop.view()).toMatchObject({ leader: false, coordination: 'majority' });
+    // every FOLLOWER_REFRESH_MS (1000 ms): 4 of 8 ticks, not 8
+    expect(reads).toHaveBeenCalledTimes(4);
+    expect(bids).toHaveBeenCalledTimes(4);
+    reads.mockClear();
+    bids.mockClear();
+    s.pg.down('pg1');
+    await s.tickUntil(() => (renew(), false), 4);
+    expect(s.loop.view().leader).toBe(false);
+    // the first tick decides on the probe it started; from then on every tick reads and bids
+    expect(reads.mock.calls.length).toBeGreaterThanOrEqual(3);
+    expect(bids.mock.calls.length).toBe(reads.mock.calls.length);
+  });
+
+  it('a follower takes the lead within FOLLOWER_REFRESH_MS of the leader lock expiring', async () => {
+    const s = sentinel();
+    const leader = new FakeCoordinationStore({ backend: s.backend });
+    expect(await leader.tryLead('c1', timing.lockTtlMs)).toBe(true);
+    const lockedAt = s.time.clock.wall();
+    await s.loop.tick();
+    const seen = await s.tickUntil(() => s.loop.view().leader, 20);
+    expect(s.loop.view().leader).toBe(true);
+    const tookOver = s.time.clock.wall() - lockedAt;
+    expect(seen.length).toBeGreaterThan(1);
+    expect(tookOver).toBeGreaterThanOrEqual(timing.lockTtlMs - 100);
+    expect(tookOver).toBeLessThanOrEqual(
+      timing.lockTtlMs + FOLLOWER_REFRESH_MS + timing.probeIntervalMs,
+    );
+  });
 
   it('ticks at once, then every probeIntervalMs jittered by +-10%', async () => {
     const random = vi.spyOn(Math, 'random').mockReturnValue(0); // the shortest: 0.9 x 500 ms
