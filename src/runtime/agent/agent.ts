@@ -158,14 +158,18 @@ export class Agent {
     this.#watchdog.arm({
       lastConfirmMono: this.#lastConfirmMono,
       primary:
-        this.#topology?.primary === this.#d.node && local.running && local.role === 'primary',
+        this.#d.unsafeSkipLease !== true && // TEST-ONLY switch (deps.ts): no lease watchdog
+        this.#topology?.primary === this.#d.node &&
+        local.running &&
+        local.role === 'primary',
       epoch: this.#topology?.epoch ?? 0,
     });
     const base: Omit<AgentSnapshot, 'verdict'> = {
       node: this.#d.node,
       nowMono: clock.mono(),
       nowWall: clock.wall(),
-      timing,
+      // TEST-ONLY switch (deps.ts): a lease that never runs out, so `lease-expired` never fences
+      timing: this.#d.unsafeSkipLease ? { ...timing, leaseMs: Number.POSITIVE_INFINITY } : timing,
       topology: this.#topology,
       coordinationOk: topo.ok,
       lastConfirmMono: this.#lastConfirmMono,
