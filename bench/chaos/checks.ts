@@ -12,10 +12,13 @@
  * (b) lost writes: an acknowledged sequence number missing from the final primary. In sync
  *     mode every one is a violation. In async mode a lost write must be explained by the first
  *     change of primary away from its server after its ack, and that change must be a failover
- *     (a switchover or failback loses nothing, rule 7), and the lost WAL (LSN span of the lost
- *     writes) must be within the failover's reported `lostBytesUpperBound` plus the WAL the
- *     server wrote in the last `staleMs` before its last ack (the sentinel's last LSN reading of
- *     the primary is up to one probe old when it crashes).
+ *     (a switchover or failback loses nothing, rule 7). The sentinels cannot see what the old
+ *     primary wrote after they lost sight of it (the start of the fault that justified the
+ *     failover, less `staleMs` = a few probe intervals of reading staleness; without such a
+ *     fault, `staleMs` before its last ack), so the lost WAL (LSN span of the lost writes) must
+ *     be within the failover's reported `lostBytesUpperBound` plus what the server wrote after
+ *     that moment; and no lost write may have been SENT later than `fenceByMs` (leaseMs +
+ *     fenceMs) after that fault started: by then the old primary's lease has fenced it.
  * (c) converged: one primary and every other node streaming from it within `boundMs` after
  *     the last fault was reverted (measured by run.ts, judged here).
  * (d) events agree with the final topology: the newest topology-changed event carries the
@@ -134,6 +137,11 @@ export function checkLostWrites(o: {
   mode: 'async' | 'sync';
   events: readonly StampedEvent[];
   staleMs: number;
+  /** the faults run, and how long after one started a failover may be justified by it */
+  faults?: readonly ExecutedFault[];
+  graceMs?: number;
+  /** leaseMs + fenceMs: the old primary is fenced by then */
+  fenceByMs?: number;
 }): { lost: Ack[]; violations: Violation[] } {
   const lost = o.acks.filter((a) => !o.present.has(a.seq));
   if (lost.length === 0) return { lost, violations: [] };
@@ -170,25 +178,43 @@ export function checkLostWrites(o: {
       });
       continue;
     }
+    const server = ws[0]!.server;
+    const changeAt = wallOf(change);
+    const before = o.acks.filter(
+      (a) => a.server === server && a.ackAt <= changeAt && a.lsn !== null,
+    );
+    const lastAck = before.length ? Math.max(...before.map((a) => a.ackAt)) : changeAt;
+    const cause = (o.faults ?? []).find(
+      (f) =>
+        KINDS[f.kind].justifiesFailover &&
+        changeAt >= f.startAt &&
+        changeAt <= f.endAt + (o.graceMs ?? 0),
+    );
+    const sightLost = (cause ? cause.startAt : lastAck) - o.staleMs;
+    if (cause && o.fenceByMs !== undefined) {
+      const late = ws.filter((a) => a.sendAt > cause.startAt + o.fenceByMs!);
+      if (late.length > 0)
+        violations.push({
+          check: 'lost-write',
+          message: `${late.length} lost write(s) were sent to ${server} more than leaseMs + fenceMs = ${o.fenceByMs} ms after #${cause.n} ${cause.kind} began, when its lease must have fenced it`,
+          count: late.length,
+          sample: late.slice(0, 5).map((a) => ({ seq: a.seq, server: a.server, writer: a.writer })),
+        });
+    }
     const lsns = ws.map((a) => a.lsn).filter((l): l is number => l !== null);
     if (lsns.length === 0) continue;
     const span = Math.max(...lsns) - Math.min(...lsns);
-    const server = ws[0]!.server;
-    const before = o.acks.filter(
-      (a) => a.server === server && a.ackAt <= wallOf(change) && a.lsn !== null,
-    );
-    const lastAck = Math.max(...before.map((a) => a.ackAt));
-    const recent = before.filter((a) => a.ackAt >= lastAck - o.staleMs).map((a) => a.lsn!);
-    const stale = recent.length ? Math.max(...recent) - Math.min(...recent) : 0;
+    const unseen = before.filter((a) => a.ackAt >= sightLost).map((a) => a.lsn!);
+    const stale = unseen.length ? Math.max(...unseen) - Math.min(...unseen) : 0;
     const bound = change.lostBytesUpperBound;
     if (span > bound + stale)
       violations.push({
         check: 'lost-write',
-        message: `${ws.length} write(s) lost in the failover ${change.from} -> ${change.to} (epoch ${change.epoch}) span ${span} bytes of WAL, more than its reported lostBytesUpperBound ${bound} + ${stale} written in the last ${o.staleMs} ms`,
+        message: `${ws.length} write(s) lost in the failover ${change.from} -> ${change.to} (epoch ${change.epoch}) span ${span} bytes of WAL, more than its reported lostBytesUpperBound ${bound} + ${stale} written after the sentinels lost sight of ${server}`,
         count: ws.length,
         spanBytes: span,
         lostBytesUpperBound: bound,
-        staleBytes: stale,
+        unseenBytes: stale,
         sample,
       });
   }

@@ -11,8 +11,8 @@ import { randomInt } from 'node:crypto';
 import { parseArgs } from 'node:util';
 
 import {
-  type ChaosReport,
   abortChaos,
+  type ChaosReport,
   DEFAULT_CONVERGE_MS,
   replayCommand,
   runChaos,

@@ -11,7 +11,7 @@
  *   acknowledged write came from that primary less than 2 s ago; then `SETTLE_MS` of quiet;
  * - after the last fault: the same predicate within `convergeMs` (check c);
  * - check a: `GAP_MS` between acks splits a server's periods; check b: `staleMs` = 3 probe
- *   intervals; check e: `GRACE_MS` after a justifying fault ends.
+ *   intervals, `fenceByMs` = leaseMs + fenceMs of the cluster's config; check e: `GRACE_MS` after a justifying fault ends.
  *
  * Teardown: `localDown` (PIDs of state.json, namespaces of netns.json) in `finally`, and from
  * `abortChaos()` on SIGINT/SIGTERM (main.ts).
@@ -24,6 +24,7 @@ import pg from 'pg';
 
 import { RedisCoordinationStore } from '../../src/adapters/redis/store.js';
 import { TIMING_DEFAULTS } from '../../src/config/defaults.js';
+import { loadConfig } from '../../src/config/load.js';
 import type { StampedEvent } from '../../src/core/events.js';
 import type { Topology } from '../../src/core/model.js';
 import { subscribe } from '../../src/events/subscribe.js';
@@ -376,9 +377,15 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       await sleep(SETTLE_MS);
     }
 
-    // (c) convergence after the last fault
+    // (c) convergence after the last fault: the first healthy observation after its revert
+    // (waited for above), confirmed once more now
+    const lastRec = faults.at(-1)?.recoveredMs;
     const conv = await waitHealthy(get, Math.max(0, convergeMs - (now() - lastRevert)));
-    const convMs = conv.h.ok ? Math.round(now() - lastRevert) : null;
+    const convMs = conv.h.ok
+      ? lastRec !== null && lastRec !== undefined
+        ? lastRec
+        : Math.round(now() - lastRevert)
+      : null;
     violations.push(
       ...checkConverged({
         ok: conv.h.ok,
@@ -405,12 +412,16 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       present = new Set(rows.map((r) => Number(r.seq)));
     }
     violations.push(...checkSinglePrimary(acks, GAP_MS));
+    const { timing } = loadConfig({ file: state.config });
     const lost = checkLostWrites({
       acks,
       present,
       mode: o.mode,
       events,
       staleMs: 3 * probeIntervalMs,
+      faults,
+      graceMs: GRACE_MS,
+      fenceByMs: timing.leaseMs + timing.fenceMs,
     });
     violations.push(...lost.violations);
     violations.push(...checkEventsAgree(events, final, state.nodes[0]!.name));

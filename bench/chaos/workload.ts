@@ -43,9 +43,8 @@ export interface Workload {
 
 const NODE_WRITER = `
 const pg = require('pg');
-const { performance } = require('perf_hooks');
 const [host, port, writer, base] = process.argv.slice(1);
-const now = () => performance.timeOrigin + performance.now();
+const now = () => globalThis.performance.timeOrigin + globalThis.performance.now();
 let stop = false;
 let n = 0;
 process.on('SIGTERM', () => { stop = true; });
@@ -69,7 +68,8 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
           throw e;
         }
       }
-    } catch {
+    } catch (e) {
+      if (process.env.CHAOS_DEBUG) process.stderr.write(writer + ': ' + e.message + '\\n');
       await sleep(50);
     } finally {
       await c.end().catch(() => undefined);
@@ -109,7 +109,7 @@ function nodeWriter(
         PGUSER: state.client.user,
         PGDATABASE: state.client.database,
       },
-      stdio: ['ignore', 'pipe', 'ignore'],
+      stdio: ['ignore', 'pipe', 'inherit'],
     },
   );
   createInterface({ input: child.stdout! }).on('line', (l) => {
