@@ -155,6 +155,10 @@ export async function applyFault(f: Fault, c: Ctx): Promise<Applied> {
       return cut(f.target, [sentinels, ...nodes].join(','), true);
     case 'cut-primary-redis':
       return cut(P, redis, false);
+    case 'split-minority': {
+      const side = f.target.split('+');
+      return cut(side.join(','), others(side).join(','), false);
+    }
     case 'switchover': {
       const to = standbyOf(t);
       return {

@@ -38,6 +38,7 @@ export const FAULT_KINDS = [
   'split-redis',
   'split-redis-oneway',
   'cut-primary-redis',
+  'split-minority',
   'switchover',
   'failback',
 ] as const;
@@ -151,6 +152,11 @@ export const KINDS: Record<FaultKind, KindInfo> = {
     justifiesFailover: true,
     what: 'the primary (its agent) cut (two-way) from every Redis server: its lease runs out',
   },
+  'split-minority': {
+    hold: [3000, 10000],
+    justifiesFailover: false,
+    what: 'one sentinel and one Redis server cut (two-way) from everything else: a minority side',
+  },
   switchover: {
     hold: [0, 0],
     justifiesFailover: false,
@@ -203,6 +209,8 @@ function targetOf(rng: Rng, kind: FaultKind, o: ScheduleOptions): string {
     case 'stop-sentinel':
     case 'split-sentinels':
       return sentinel();
+    case 'split-minority':
+      return `${sentinel()}+${redis()}`;
     case 'kill-agent':
     case 'stop-agent':
       return pick(rng, ['agent:primary', 'agent:standby']);

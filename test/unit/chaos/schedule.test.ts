@@ -45,7 +45,7 @@ describe('chaos schedule', () => {
       expect(f.holdMs).toBeGreaterThanOrEqual(lo);
       expect(f.holdMs).toBeLessThanOrEqual(hi);
       expect(f.target).toMatch(
-        /^(primary|standby|s[1-3]|redis-[1-3]|agent:(primary|standby)|api)$/,
+        /^(primary|standby|s[1-3]|redis-[1-3]|s[1-3]\+redis-[1-3]|agent:(primary|standby)|api)$/,
       );
     }
     // the operator's calls are in the middle
