@@ -10,13 +10,7 @@
 import { randomInt } from 'node:crypto';
 import { parseArgs } from 'node:util';
 
-import {
-  abortChaos,
-  type ChaosReport,
-  DEFAULT_CONVERGE_MS,
-  replayCommand,
-  runChaos,
-} from './run.js';
+import { abortChaos, type ChaosReport, replayCommand, runChaos } from './run.js';
 import { type FaultKind, parseKinds } from './schedule.js';
 
 function parseDuration(v: string): number {
@@ -34,7 +28,7 @@ function options(): {
   json: boolean;
   kinds?: FaultKind[];
   profile: 'default' | 'fast';
-  convergeMs: number;
+  convergeMs?: number;
 } {
   const { values } = parseArgs({
     options: {
@@ -44,7 +38,7 @@ function options(): {
       json: { type: 'boolean', default: false },
       faults: { type: 'string' },
       profile: { type: 'string', default: 'default' },
-      'converge-ms': { type: 'string', default: String(DEFAULT_CONVERGE_MS) },
+      'converge-ms': { type: 'string' },
     },
     strict: true,
   });
@@ -53,8 +47,9 @@ function options(): {
     throw new Error(`--seed ${values.seed}: use an integer from 0 to 4294967295`);
   if (values.profile !== 'default' && values.profile !== 'fast')
     throw new Error(`--profile ${values.profile}: use default or fast`);
-  const convergeMs = Number(values['converge-ms']);
-  if (!Number.isInteger(convergeMs) || convergeMs < 1000)
+  const convergeMs =
+    values['converge-ms'] === undefined ? undefined : Number(values['converge-ms']);
+  if (convergeMs !== undefined && (!Number.isInteger(convergeMs) || convergeMs < 1000))
     throw new Error(`--converge-ms ${values['converge-ms']}: use an integer >= 1000`);
   return {
     seed,
@@ -63,7 +58,7 @@ function options(): {
     json: values.json,
     ...(values.faults ? { kinds: parseKinds(values.faults) } : {}),
     profile: values.profile,
-    convergeMs,
+    ...(convergeMs === undefined ? {} : { convergeMs }),
   };
 }
 

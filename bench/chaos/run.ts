@@ -4,8 +4,9 @@
  * of workload.ts, the faults of schedule.ts one at a time, then the checks of checks.ts.
  *
  * Bounds (stated, README "Fault runner"):
- * - between faults: the cluster must be healthy again within `convergeMs` (default 60 s)
- *   after a fault is reverted, else a `recovery` violation and the run stops there; healthy =
+ * - between faults: the cluster must be healthy again within `convergeMs` (default
+ *   cooldownMs + 30 s = 90 s: a primary lost within the cooldown of the last failover stays
+ *   without a successor until the cooldown ends, rule 6) after a fault is reverted, else a `recovery` violation and the run stops there; healthy =
  *   the committed topology `ok`, its primary not in recovery, every other node in recovery
  *   with its WAL receiver streaming from that primary, and the pool writer's latest
  *   acknowledged write came from that primary less than 2 s ago; then `SETTLE_MS` of quiet;
@@ -53,7 +54,10 @@ import { CREATE_TABLE, now, startWorkload, TABLE, type Workload } from './worklo
 export const SETTLE_MS = 3000;
 export const GAP_MS = 1000;
 export const GRACE_MS = 15_000;
-export const DEFAULT_CONVERGE_MS = 60_000;
+/** over the cooldown: a primary lost within it gets no successor before it ends (rule 6) */
+export const CONVERGE_MARGIN_MS = 30_000;
+export const defaultConvergeMs = (profile: 'default' | 'fast'): number =>
+  TIMING_DEFAULTS[profile].cooldownMs + CONVERGE_MARGIN_MS;
 const FRESH_ACK_MS = 2000;
 
 export interface ChaosOptions {
@@ -236,7 +240,7 @@ async function waitHealthy(
 export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const log = o.log ?? (() => undefined);
   const profile = o.profile ?? 'default';
-  const convergeMs = o.convergeMs ?? DEFAULT_CONVERGE_MS;
+  const convergeMs = o.convergeMs ?? defaultConvergeMs(profile);
   const probeIntervalMs = TIMING_DEFAULTS[profile].probeIntervalMs;
   const schedule = drawSchedule({
     seed: o.seed,
