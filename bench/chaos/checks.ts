@@ -24,9 +24,10 @@
  * (d) events agree with the final topology: the newest topology-changed event carries the
  *     epoch and primary of the topology on the Redis majority, and the last failover- or
  *     switchover-completed names that primary as `to`.
- * (e) no false failover: every failover-started lies within a fault that justifies it
- *     (schedule.ts `justifiesFailover`: primary down, or cut off from standbys and Redis) or
- *     within `graceMs` after it ends.
+ * (e) no false failover: every failover-started is the doing of a fault that justifies it
+ *     (schedule.ts `justifiesFailover`: primary down, or cut off from standbys and Redis):
+ *     `faultBehind`, the last fault started before it, while the cluster had not yet recovered
+ *     from it (+ 2 s) or within `graceMs` of its end.
  */
 import type { StampedEvent } from '../../src/core/events.js';
 import type { Topology } from '../../src/core/model.js';
@@ -67,6 +68,32 @@ export interface ExecutedFault {
   resolved: string;
   startAt: number;
   endAt: number;
+  /** ms from its revert until the cluster was healthy again (null: never; absent: unknown) */
+  recoveredMs?: number | null;
+}
+
+/** After the cluster recovered from a fault, how long a failover may still be its doing. */
+export const AFTER_RECOVERY_MS = 2000;
+
+/**
+ * The fault a failover at `at` is the doing of: the last one started before it (faults run one
+ * at a time), if `at` lies before the cluster recovered from it (+ AFTER_RECOVERY_MS) or within
+ * `graceMs` of its end. A primary lost within the cooldown of the last failover gets its
+ * successor only when the cooldown ends (rule 6), long after the fault: the recovery window
+ * covers that.
+ */
+export function faultBehind(
+  faults: readonly ExecutedFault[],
+  at: number,
+  graceMs: number,
+): ExecutedFault | undefined {
+  const f = faults.filter((x) => x.startAt <= at).sort((a, b) => b.startAt - a.startAt)[0];
+  if (!f) return undefined;
+  const recovered =
+    f.recoveredMs === null
+      ? Number.POSITIVE_INFINITY
+      : f.endAt + (f.recoveredMs ?? 0) + AFTER_RECOVERY_MS;
+  return at <= Math.max(f.endAt + graceMs, recovered) ? f : undefined;
 }
 
 // ---- (a) ---------------------------------------------------------------------------------
@@ -296,11 +323,8 @@ export function checkNoFalseFailover(
   for (const e of events) {
     if (e.type !== 'failover-started') continue;
     const at = wallOf(e);
-    const why = faults.find(
-      (f) => KINDS[f.kind].justifiesFailover && at >= f.startAt && at <= f.endAt + graceMs,
-    );
-    if (why) continue;
-    const during = faults.find((f) => at >= f.startAt && at <= f.endAt + graceMs);
+    const during = faultBehind(faults, at, graceMs);
+    if (during && KINDS[during.kind].justifiesFailover) continue;
     out.push({
       check: 'false-failover',
       message: `failover ${e.from} -> ${e.to} (epoch ${e.epoch}, ${e.kind}) at ${e.at} with no fault that justifies it${during ? ` (during #${during.n} ${during.kind} ${during.resolved}, which leaves the primary healthy and reachable by a quorum)` : ''}`,

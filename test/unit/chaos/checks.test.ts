@@ -261,6 +261,20 @@ describe('check (e) no false failover', () => {
   it('a failover during a primary crash passes', () => {
     expect(checkNoFalseFailover([started], [fault('kill-primary', 2000, 4000)], 15000)).toEqual([]);
   });
+  it('a failover held by the cooldown until long after the crash is still the crash', () => {
+    const late = ev(
+      { type: 'failover-started', epoch: 3, from: 'pg1', to: 'pg2', kind: 'automatic' },
+      50_000,
+    );
+    const crash = { ...fault('kill-primary', 2000, 4000), recoveredMs: 47_000 };
+    expect(checkNoFalseFailover([late], [crash], 15000)).toEqual([]);
+    // once the cluster had recovered from it, the same crash explains nothing
+    expect(checkNoFalseFailover([late], [{ ...crash, recoveredMs: 1000 }], 15000)).toHaveLength(1);
+    // nor does a crash before a later fault that does not justify one
+    const later = { ...fault('stop-agent', 30_000, 35_000), n: 2, recoveredMs: 20_000 };
+    expect(checkNoFalseFailover([late], [crash, later], 15000)).toHaveLength(1);
+  });
+
   it('a failover while only the sentinels were cut from the primary fails, as one with no fault', () => {
     const v = checkNoFalseFailover([started], [fault('cut-sentinels-primary', 2000, 8000)], 15000);
     expect(v).toHaveLength(1);
