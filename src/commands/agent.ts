@@ -16,12 +16,14 @@ import { clusterSpec } from '../config/slices.js';
 import type { ClusterConfig, Config, NodeConfig } from '../config/types.js';
 import { ConfigError } from '../core/errors.js';
 import { redactSecrets } from '../core/redact.js';
+import type { Logger } from '../ports/logger.js';
 import { Agent } from '../runtime/agent/agent.js';
 import { systemClock } from '../runtime/clock.js';
 import { EventBus } from '../runtime/events.js';
 import { pgAdapterFor, redisAuthOf, redisStoreFor } from './adapters.js';
 import { startBackupSchedule } from './backup-service.js';
 import { preflightPostgres, preflightRedis } from './preflight.js';
+import { testUnsafe } from './test-unsafe.js';
 
 /** The cluster and node this agent serves, with what an agent needs from the config. */
 export function agentTarget(
@@ -57,6 +59,15 @@ async function preflight(config: Config, cluster: ClusterConfig, node: NodeConfi
   await preflightRedis(config, redisAuthOf(config), redactSecrets);
   const index = config.clusters.indexOf(cluster);
   await preflightPostgres([{ cluster, index, nodes: [node] }], config.timing.connectTimeoutMs);
+}
+
+/** TEST-ONLY PGVIGIL_TEST_UNSAFE (test-unsafe.ts): the lease off, logged loudly. */
+function unsafeSwitches(log: Logger): { unsafeSkipLease?: boolean } {
+  if (!testUnsafe().has('skip-lease')) return {};
+  log.warn(
+    'TEST-ONLY PGVIGIL_TEST_UNSAFE=skip-lease: the lease fence is OFF (never in production)',
+  );
+  return { unsafeSkipLease: true };
 }
 
 export interface AgentOptions {
@@ -120,6 +131,7 @@ export async function runAgent(opts: AgentOptions): Promise<void> {
   });
   const bus = new EventBus(store, log);
   const agent = new Agent({
+    ...unsafeSwitches(log),
     cluster: clusterSpec(cluster),
     node: node.name,
     timing: config.timing,

@@ -24,6 +24,7 @@ import { pgAdapterFor, redisAuthOf, redisStoreFor } from './adapters.js';
 import { sentinelBackups } from './backup-service.js';
 import { sentinelFenceApi } from './fence.js';
 import { preflightPostgres, preflightRedis } from './preflight.js';
+import { testUnsafe } from './test-unsafe.js';
 
 /** Wrong TLS files, CA, client certificate or password: one line, before anything starts. */
 async function preflight(config: Config): Promise<void> {
@@ -97,6 +98,7 @@ async function startSentinel(
     sentinelId,
     peers: config.sentinel.peers,
     ...testHooks(log),
+    ...unsafeSwitches(log),
     timing: config.timing,
     clusters: config.clusters.map(clusterSpec),
     store,
@@ -169,6 +171,13 @@ function testHooks(log: Logger): { afterAction?: (type: string) => void } {
       process.kill(process.pid, 'SIGSTOP');
     },
   };
+}
+
+/** TEST-ONLY PGVIGIL_TEST_UNSAFE (test-unsafe.ts): rule 2 off, logged loudly. */
+function unsafeSwitches(log: Logger): { unsafeSkipRule2?: boolean } {
+  if (!testUnsafe().has('skip-rule2')) return {};
+  log.warn('TEST-ONLY PGVIGIL_TEST_UNSAFE=skip-rule2: safety rule 2 is OFF (never in production)');
+  return { unsafeSkipRule2: true };
 }
 
 /** Start-up warning for each coordination server without an append-only file (issue 7). */

@@ -37,6 +37,11 @@ export interface DecisionInput {
   votes: readonly Vote[];
   /** the configured sentinel set: votes of any other id do not count (empty or absent: any) */
   peers?: readonly string[];
+  /**
+   * TEST-ONLY (commands/test-unsafe.ts, PGVIGIL_TEST_UNSAFE=skip-rule2): rule 2 is not applied,
+   * so the fault runner can show that it then fails over a primary that is alive
+   */
+  unsafeSkipRule2?: boolean;
 }
 
 export type DecisionReason =
@@ -207,7 +212,7 @@ function clusterGuards(input: DecisionInput, topology: Topology, vote: Vote, hol
   // did reach the primary and it could not commit the heartbeat: that primary is alive but
   // useless (disk full, stuck I/O), and its walsender may well keep streaming.
   const unwritable = input.health[from]?.last?.failure === 'write-failed';
-  if (streaming.holds && !unwritable) {
+  if (streaming.holds && !unwritable && input.unsafeSkipRule2 !== true) {
     return hold('standby-still-streaming', streaming.evidence, {
       odown: verdict,
       streamingStandby: streaming.standby,

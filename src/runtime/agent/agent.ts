@@ -51,7 +51,8 @@ export class Agent {
   readonly #watchdog: LeaseWatchdog;
   /** renews the lease while a tick waits on the local postgres (`#renewLease`) */
   #renewal: NodeJS.Timeout | undefined;
-  #renewing = false;
+  /** the renewal read in flight (the watchdog awaits it after a pause) */
+  #renewing: Promise<void> | null = null;
 
   constructor(d: AgentDeps) {
     this.#d = d;
@@ -66,6 +67,9 @@ export class Agent {
       leaseMs: d.timing.leaseMs,
       clock: d.clock,
       process: d.process,
+      // after a pause of this process, one renewal read before a fence (lease-watchdog.ts)
+      recheck: () => this.#renewLease(),
+      pauseMs: d.timing.agentIntervalMs,
       bus: d.bus,
       log: d.log,
     });
@@ -94,11 +98,19 @@ export class Agent {
    * names, turning a stall of `leaseMs` into a failover that `downAfterMs` was set to ride out.
    * Same rule as the tick: a read confirms only when it names us, from when it was sent.
    */
-  async #renewLease(): Promise<void> {
-    const { store, clock, cluster, timing, node } = this.#d;
-    if (this.#renewing || this.#topology?.primary !== node) return;
-    if (clock.mono() - this.#lastConfirmMono < timing.agentIntervalMs) return; // ticks confirm
-    this.#renewing = true;
+  #renewLease(): Promise<void> {
+    const { clock, timing, node } = this.#d;
+    if (this.#renewing) return this.#renewing;
+    if (this.#topology?.primary !== node) return Promise.resolve();
+    if (clock.mono() - this.#lastConfirmMono < timing.agentIntervalMs) return Promise.resolve(); // ticks confirm
+    this.#renewing = this.#renewRead().finally(() => {
+      this.#renewing = null;
+    });
+    return this.#renewing;
+  }
+
+  async #renewRead(): Promise<void> {
+    const { store, clock, cluster, node } = this.#d;
     const readStart = clock.mono();
     try {
       const t = (await store.readTopology(cluster.name)).value;
@@ -107,8 +119,6 @@ export class Agent {
       this.#watchdog.renew(this.#lastConfirmMono);
     } catch {
       // no majority answered: no confirmation, the watchdog decides
-    } finally {
-      this.#renewing = false;
     }
   }
 
@@ -158,14 +168,18 @@ export class Agent {
     this.#watchdog.arm({
       lastConfirmMono: this.#lastConfirmMono,
       primary:
-        this.#topology?.primary === this.#d.node && local.running && local.role === 'primary',
+        this.#d.unsafeSkipLease !== true && // TEST-ONLY switch (deps.ts): no lease watchdog
+        this.#topology?.primary === this.#d.node &&
+        local.running &&
+        local.role === 'primary',
       epoch: this.#topology?.epoch ?? 0,
     });
     const base: Omit<AgentSnapshot, 'verdict'> = {
       node: this.#d.node,
       nowMono: clock.mono(),
       nowWall: clock.wall(),
-      timing,
+      // TEST-ONLY switch (deps.ts): a lease that never runs out, so `lease-expired` never fences
+      timing: this.#d.unsafeSkipLease ? { ...timing, leaseMs: Number.POSITIVE_INFINITY } : timing,
       topology: this.#topology,
       coordinationOk: topo.ok,
       lastConfirmMono: this.#lastConfirmMono,

@@ -29,6 +29,11 @@ export interface AgentDeps {
   observer: LocalNodeObserver;
   /** the longest one local observation may take (its query timeout): health allows for it */
   observeTimeoutMs: number;
+  /**
+   * TEST-ONLY (commands/test-unsafe.ts, PGVIGIL_TEST_UNSAFE=skip-lease): the lease is never
+   * enforced (no watchdog, no `lease-expired` fence), so the fault runner can show two primaries
+   */
+  unsafeSkipLease?: boolean;
 }
 
 /** What the I/O behind one decision needs (actions.ts). */

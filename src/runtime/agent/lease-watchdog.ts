@@ -12,6 +12,14 @@
  * acknowledges nothing. Once a Redis majority answers again, the agent loop decides as for any
  * stopped primary: restart only on a fresh leader verdict that no failover happens, or rejoin
  * the new primary when the epoch moved on.
+ *
+ * A timer that fires more than `pauseMs` after it was due means THIS process did not run (it
+ * was SIGSTOPped, its VM frozen): the missing confirmations are our own silence, not Redis's,
+ * and the primary it guards served on meanwhile. Fencing it at once on waking would stop a
+ * healthy primary that a Redis majority still names (found by the fault runner, `npm run chaos
+ * -- --seed 1 --duration 1s --faults stop-agent`: a failover of a live primary). So it first
+ * awaits one confirming read (`recheck`, at most one Redis timeout): if a majority still names
+ * us at our epoch the lease is renewed; otherwise, or if the read fails, it fences.
  */
 import type { Clock } from '../../ports/clock.js';
 import type { Logger } from '../../ports/logger.js';
@@ -26,6 +34,10 @@ export interface LeaseWatchdogDeps {
   process: Pick<NodeProcess, 'stop' | 'state'>;
   bus: EventSink;
   log: Logger;
+  /** one confirming read (it calls renew() when a majority names us), awaited after a pause */
+  recheck?: () => Promise<void>;
+  /** a timer firing later than this (ms) means this process was paused */
+  pauseMs?: number;
 }
 
 export interface LeaseView {
@@ -42,6 +54,10 @@ export class LeaseWatchdog {
   #view: LeaseView | null = null;
   #fencing: Promise<void> | null = null;
   #stopped = false;
+  /** when the armed timer is due (clock.mono) */
+  #dueMono = 0;
+  /** the due time a pause recheck was made for (once per due time) */
+  #recheckedDue: number | null = null;
 
   constructor(d: LeaseWatchdogDeps) {
     this.#d = d;
@@ -52,8 +68,9 @@ export class LeaseWatchdog {
     this.#view = view;
     this.#clear();
     if (!view.primary || this.#stopped) return;
-    const left = view.lastConfirmMono + this.#d.leaseMs - this.#d.clock.mono();
-    this.#timer = setTimeout(() => this.#fire(), Math.max(0, left));
+    const left = Math.max(0, view.lastConfirmMono + this.#d.leaseMs - this.#d.clock.mono());
+    this.#dueMono = this.#d.clock.mono() + left;
+    this.#timer = setTimeout(() => this.#fire(), left);
     this.#timer.unref?.();
   }
 
@@ -86,6 +103,28 @@ export class LeaseWatchdog {
     const unconfirmedMs = this.#d.clock.mono() - v.lastConfirmMono;
     if (unconfirmedMs < this.#d.leaseMs) return; // a later arm() moved the lease on
     if (!this.#d.process.state().running) return;
+    const lateMs = this.#d.clock.mono() - this.#dueMono;
+    const recheck = this.#d.recheck;
+    if (recheck && lateMs > (this.#d.pauseMs ?? 0) && this.#recheckedDue !== this.#dueMono) {
+      // we were paused (see the header): one read decides; a renewal re-arms the timer
+      this.#recheckedDue = this.#dueMono;
+      this.#d.log.warn(
+        {
+          cluster: this.#d.cluster,
+          node: this.#d.node,
+          epoch: v.epoch,
+          lateMs: Math.round(lateMs),
+        },
+        'lease timer fired late (this process was paused): one confirming read before fencing',
+      );
+      this.#fencing = recheck()
+        .catch(() => undefined)
+        .then(() => {
+          this.#fencing = null;
+          if (this.#timer === null) this.#fire();
+        });
+      return;
+    }
     this.#fencing = this.#fence(v.epoch, unconfirmedMs).finally(() => {
       this.#fencing = null;
     });

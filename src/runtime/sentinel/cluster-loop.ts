@@ -320,6 +320,7 @@ export class ClusterLoop {
       health: this.#observations,
       votes: this.#coord.votes,
       peers: this.#d.peers ?? [],
+      ...(this.#d.unsafeSkipRule2 ? { unsafeSkipRule2: true } : {}),
     });
     this.#logDecisionChange(decision);
     const held = this.#leader ? heldEvent(this.name, sentinelId, decision, this.#decision) : null;

@@ -94,6 +94,8 @@ export interface ClusterLoopDeps extends ClusterContext {
   peers?: readonly string[];
   /** test hook, see FailoverDeps */
   afterAction?: (type: string) => void;
+  /** TEST-ONLY: safety rule 2 off (commands/test-unsafe.ts) */
+  unsafeSkipRule2?: boolean;
   /** replication slots on the primary (slots.ts); absent: slots are not looked after */
   slots?: SlotControl;
 }

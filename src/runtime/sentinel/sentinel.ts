@@ -25,6 +25,8 @@ export interface SentinelDeps {
   slots?: (cluster: string) => SlotControl;
   /** test hook: see FailoverDeps.afterAction */
   afterAction?: (type: string) => void;
+  /** TEST-ONLY: safety rule 2 off (commands/test-unsafe.ts) */
+  unsafeSkipRule2?: boolean;
   timing: Timing;
   clusters: readonly ClusterSpec[];
   store: CoordinationStore;
@@ -61,6 +63,7 @@ export class Sentinel {
           sentinelId: deps.sentinelId,
           peers: deps.peers ?? [],
           ...(deps.afterAction ? { afterAction: deps.afterAction } : {}),
+          ...(deps.unsafeSkipRule2 ? { unsafeSkipRule2: true } : {}),
           ...(deps.slots ? { slots: deps.slots(cluster.name) } : {}),
           clock: deps.clock,
           log: deps.log,

@@ -136,6 +136,40 @@ describe('Agent.tick', () => {
     await stopped;
   });
 
+  it('an agent paused past its lease (SIGSTOP) reads once on waking, and does not fence a primary Redis still names', async () => {
+    const a = await agentOf('pg1', {});
+    a.agent.start();
+    await a.time.advance(timing.agentIntervalMs);
+    // paused: the clock moved and no timer ran; on waking every overdue timer runs (libuv order)
+    // before any read started by one of them can answer
+    a.time.jump(3 * timing.leaseMs);
+    vi.advanceTimersByTime(timing.leaseMs);
+    await a.time.advance(timing.agentIntervalMs);
+    expect(a.process.calls).toEqual([]);
+    expect(a.events).toEqual([]);
+    await a.time.advance(2 * timing.leaseMs); // and the lease goes on being renewed
+    expect(a.process.calls).toEqual([]);
+    const stopped = a.agent.stop(0);
+    await a.time.advance(timing.leaseMs);
+    await stopped;
+  });
+
+  it('an agent paused past its lease that wakes without a Redis majority fences its primary', async () => {
+    const a = await agentOf('pg1', {});
+    a.agent.start();
+    await a.time.advance(timing.agentIntervalMs);
+    a.isolate();
+    a.time.jump(3 * timing.leaseMs);
+    vi.advanceTimersByTime(timing.leaseMs);
+    await a.time.advance(timing.agentIntervalMs + timing.redisTimeoutMs);
+    expect(a.process.calls).toEqual(['stop immediate']);
+    // the loop's own lease-expired fence may report it too
+    expect(new Set(a.events.map((e) => e.type))).toEqual(new Set(['node-fenced']));
+    const stopped = a.agent.stop(0);
+    await a.time.advance(timing.leaseMs);
+    await stopped;
+  });
+
   it('a demoted primary still running is fenced, rewound and rejoined as a standby of the new one', async () => {
     const a = await agentOf('pg1', {}, { primary: 'pg2', previousPrimary: 'pg1' });
     a.pg.set('pg2', { role: 'primary' });
