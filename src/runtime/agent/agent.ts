@@ -171,7 +171,10 @@ export class Agent {
         this.#d.unsafeSkipLease !== true && // TEST-ONLY switch (deps.ts): no lease watchdog
         this.#topology?.primary === this.#d.node &&
         local.running &&
-        local.role === 'primary',
+        // a live postmaster that does not answer (hung, SIGSTOPped) and has no standby.signal
+        // may still be a primary: keep its lease armed, or it acknowledges writes on waking
+        // after the sentinels promoted another node (found by the fault runner, seed 20261203)
+        (local.role === 'primary' || (!local.reachable && !local.standbySignal)),
       epoch: this.#topology?.epoch ?? 0,
     });
     const base: Omit<AgentSnapshot, 'verdict'> = {
