@@ -3,6 +3,7 @@
  * the fault-injection signals that the integration and scenario tests depend on (STOP must
  * freeze every process of the node).
  */
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import {
@@ -63,6 +64,29 @@ describe('local postgres nodes', () => {
     }
     expect(nodeProcesses(p.dataDir, p.pid).map(procState)).not.toContain('T');
     expect(await sqlOn(p, 'SELECT 1 AS one')).toEqual([{ one: 1 }]);
+  });
+
+  it('stopNode immediate (the fence) kills a frozen node without waking it: nothing waiting commits', async () => {
+    const p = pair.primary;
+    await sqlOn(p, 'CREATE TABLE IF NOT EXISTS fence_probe (id int)');
+    const session = new pg.Client({ connectionString: p.url, connectionTimeoutMillis: 3000 });
+    session.on('error', () => undefined);
+    await session.connect();
+    await signalNode(p, 'STOP');
+    // an INSERT sent to the frozen backend waits in its socket, as a client's would
+    const pending = session.query('INSERT INTO fence_probe VALUES (1)').then(
+      () => 'committed',
+      (e: Error) => `failed: ${e.message}`,
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    await stopNode(p, 'immediate');
+    expect(nodeProcesses(p.dataDir, p.pid)).toEqual([]);
+    expect(await pending).toMatch(/^failed: /);
+    await session.end().catch(() => undefined);
+    const pid = await startNode(p);
+    expect(readPostmasterPid(p.dataDir)).toBe(pid);
+    expect(await sqlOn(p, 'SELECT count(*)::int AS n FROM fence_probe')).toEqual([{ n: 0 }]);
+    p.pid = pid;
   });
 
   it('stopNode cleans up after a crash whose orphans are frozen', async () => {

@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { UserError } from '../../core/errors.js';
 import { lastLines, runPg } from './binaries.js';
 import { readPostmasterPid, removeStaleLocks } from './postmaster.js';
-import { isLive, nodeProcesses, signalPids } from './procfs.js';
+import { isLive, nodeProcesses, procState, signalPids } from './procfs.js';
 import { own, ownerOf } from './run-as.js';
 
 /** Where startNode looks for another server on the node's port. */
@@ -83,7 +83,16 @@ export async function startNode(node: StartTarget): Promise<number> {
 
 /**
  * Stop cleanly (`pg_ctl stop -m mode`); when that fails (hung, already half dead) SIGKILL
- * every process of the node. A node stopped by SIGSTOP is continued first.
+ * every process of the node.
+ *
+ * A node frozen by SIGSTOP (a paused VM, a debugger, `local kill --signal STOP`): `fast` and
+ * `smart` continue it first, so it can shut down cleanly. `immediate` is the fence (the lease
+ * watchdog, a demotion that must not wait) and must not wake it: a continued backend runs what
+ * waits in its socket, a continued postmaster accepts the connections queued in its backlog,
+ * and they commit and acknowledge in the milliseconds before pg_ctl's SIGQUIT reaches them,
+ * while another node is already the primary (the fault runner found 2-27 ms of such writes:
+ * seed 1, `stop-primary`). SIGKILL ends a stopped process without running it, and leaves what
+ * `-m immediate` leaves: a data directory that needs crash recovery.
  */
 export async function stopNode(
   node: StopTarget,
@@ -91,7 +100,12 @@ export async function stopNode(
 ): Promise<void> {
   if (!existsSync(node.dataDir)) return;
   const pid = readPostmasterPid(node.dataDir) ?? node.pid;
-  signalPids(nodeProcesses(node.dataDir, pid), 'SIGCONT');
+  const procs = nodeProcesses(node.dataDir, pid);
+  if (mode === 'immediate' && procs.some((p) => procState(p) === 'T')) {
+    await killAll(node, pid);
+    return;
+  }
+  signalPids(procs, 'SIGCONT');
   // a crashed postmaster may linger as a zombie: pg_ctl would wait for it in vain
   if (readPostmasterPid(node.dataDir) !== null && isLive(pid)) {
     const args = ['stop', '-w', '-t', '15', '-m', mode, '-D', node.dataDir];
@@ -102,6 +116,11 @@ export async function stopNode(
     });
     if (r.code === 0) return;
   }
+  await killAll(node, pid);
+}
+
+/** SIGKILL every process of the node until none is left. */
+async function killAll(node: StopTarget, pid: number): Promise<void> {
   for (let i = 0; i < 50; i++) {
     const left = nodeProcesses(node.dataDir, pid);
     if (left.length === 0) return;

@@ -63,10 +63,12 @@ export function actionFor(d: AgentDecision, c: ActionContext): (() => Promise<vo
       return async () => {
         await recheck(c, d.epoch, d.primary);
         // fenced before it is stopped: sessions that write now would be lost by the rewind
+        let unfenced = false;
         if (d.fenceFirst)
-          await fence(c, d.epoch, d.evidence).catch((err: Error) =>
-            log.warn({ err: err.message }, 'fence before rejoin failed: stopping anyway'),
-          );
+          await fence(c, d.epoch, d.evidence).catch((err: Error) => {
+            unfenced = true;
+            log.warn({ err: err.message }, 'fence before rejoin failed: stopping it at once');
+          });
         const method = await rejoin(
           {
             process: local,
@@ -82,6 +84,7 @@ export function actionFor(d: AgentDecision, c: ActionContext): (() => Promise<vo
             primary: spec(d.primary),
             epoch: d.epoch,
             running: c.running,
+            unfenced,
             rewind: d.rewind,
           },
         );

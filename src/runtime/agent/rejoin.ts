@@ -24,6 +24,12 @@ export interface RejoinPlan {
   epoch: number;
   /** postgres runs (a demoted primary, already fenced by the caller): stop it first */
   running: boolean;
+  /**
+   * The caller's fence did not take (postgres does not answer: frozen, hung): stop it with
+   * `immediate`, which SIGKILLs a SIGSTOPped instance without waking it (pg-ctl.ts), where
+   * `fast` would continue it and let its sessions commit for a few milliseconds.
+   */
+  unfenced?: boolean;
   rewind: boolean;
 }
 
@@ -39,7 +45,8 @@ const NEXT: Record<RejoinMethod, RejoinMethod | null> = {
 export async function rejoin(d: RejoinDeps, plan: RejoinPlan): Promise<RejoinMethod> {
   const { process: local, pg, log } = d;
   const ctx = { primary: plan.primary.name }; // the logger carries cluster, node and epoch
-  if (plan.running) await local.stop('fast'); // the caller fenced a running primary first
+  // the caller fenced a running primary first (or says it could not)
+  if (plan.running) await local.stop(plan.unfenced ? 'immediate' : 'fast');
   await local.clearOrphans();
   let method: RejoinMethod = plan.rewind ? 'rewind' : 'restart';
   for (;;) {
