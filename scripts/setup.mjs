@@ -33,6 +33,13 @@ if (!onPath('pgbackrest')) missing.push('pgbackrest');
 if (!onPath('openssl')) missing.push('openssl');
 if (!onPath('promtool')) missing.push('prometheus');
 if (!onPath('haproxy')) missing.push('haproxy');
+// network namespaces and partitions (`local up --netns`, the fault runner, the partition
+// tests): root only, the tests that need them skip otherwise
+if (process.getuid?.() === 0) {
+  if (!onPath('ip')) missing.push('iproute2');
+  if (!onPath('nft')) missing.push('nftables');
+  if (!onPath('nsenter')) missing.push('util-linux');
+}
 
 if (missing.length > 0) {
   const cmd = `apt-get update && apt-get install -y ${missing.join(' ')}`;
