@@ -136,6 +136,38 @@ describe('Agent.tick', () => {
     await stopped;
   });
 
+  it('a primary whose postmaster lives but does not answer (SIGSTOP) keeps its lease: isolated, it is fenced', async () => {
+    // the local observation returns at once, unreachable (a frozen postmaster's connect
+    // timeout), so the loop cannot tell its role; no standby.signal: it may still be a primary
+    const a = await agentOf('pg1', {});
+    a.agent.start();
+    await a.time.advance(timing.agentIntervalMs);
+    a.pg.hang('pg1');
+    await a.time.advance(2 * timing.leaseMs); // a Redis majority names it: renewed, no fence
+    expect(a.process.calls).toEqual([]);
+    a.isolate();
+    await a.time.advance(timing.leaseMs + timing.agentIntervalMs);
+    // it would wake and acknowledge writes after the sentinels promoted another node
+    expect(a.process.calls).toEqual(['stop immediate']);
+    expect(a.events.map((e) => e.type)).toContain('node-fenced');
+    const stopped = a.agent.stop(0);
+    await a.time.advance(2 * timing.leaseMs);
+    await stopped;
+  });
+
+  it('an unanswering node with standby.signal is a standby: no lease, never fenced by one', async () => {
+    const a = await agentOf('pg2', {});
+    a.agent.start();
+    await a.time.advance(timing.agentIntervalMs);
+    a.pg.hang('pg2');
+    a.isolate();
+    await a.time.advance(3 * timing.leaseMs);
+    expect(a.process.calls).not.toContain('stop immediate');
+    const stopped = a.agent.stop(0);
+    await a.time.advance(2 * timing.leaseMs);
+    await stopped;
+  });
+
   it('an agent paused past its lease (SIGSTOP) reads once on waking, and does not fence a primary Redis still names', async () => {
     const a = await agentOf('pg1', {});
     a.agent.start();
