@@ -441,6 +441,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       join(outDir, 'ledger.jsonl'),
       acks.map((a) => JSON.stringify(a)).join('\n') + '\n',
     );
+    // the sequence numbers the final primary holds: the lost-write check can be redone offline
+    writeFileSync(
+      join(outDir, 'present.json'),
+      JSON.stringify([...present].sort((x, y) => x - y)) + '\n',
+    );
     writeFileSync(
       join(outDir, 'events.jsonl'),
       events.map((e) => JSON.stringify(e)).join('\n') + '\n',
