@@ -13,6 +13,11 @@ export interface ProcessState {
   running: boolean;
   pid: number | null;
   standbySignal: boolean;
+  /**
+   * The postmaster is stopped by a signal (SIGSTOP, a debugger; /proc state T): it serves
+   * nothing now, and will serve again the moment it is continued.
+   */
+  frozen: boolean;
 }
 
 export interface ControlData {

@@ -39,6 +39,8 @@ export class FakeNodeProcess implements NodeProcess {
   };
   /** `standby.signal` exists */
   standbySignal: boolean;
+  /** the postmaster is SIGSTOPped (tests set it; stop() and crash() clear it) */
+  frozen = false;
   /** pg_controldata state, updated by stop() and crash() */
   controlState = 'in production';
   #pid = 4242;
@@ -59,13 +61,19 @@ export class FakeNodeProcess implements NodeProcess {
 
   /** The postmaster dies (SIGKILL): no clean shutdown checkpoint. */
   crash(): void {
+    this.frozen = false;
     this.#node.reach = 'down';
     this.controlState = this.#node.role === 'standby' ? 'in archive recovery' : 'in production';
   }
 
   state(): ProcessState {
     const running = this.#node.reach !== 'down';
-    return { running, pid: running ? this.#pid : null, standbySignal: this.standbySignal };
+    return {
+      running,
+      pid: running ? this.#pid : null,
+      standbySignal: this.standbySignal,
+      frozen: running && this.frozen,
+    };
   }
 
   async clearOrphans(): Promise<void> {
@@ -84,6 +92,7 @@ export class FakeNodeProcess implements NodeProcess {
 
   async stop(mode: 'smart' | 'fast' | 'immediate' = 'fast'): Promise<void> {
     this.calls.push(`stop ${mode}`);
+    this.frozen = false;
     const n = this.#node;
     n.reach = 'down';
     this.controlState =

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import {
   findPgBinaries,
+  LocalPostgres,
   nodeProcesses,
   procState,
   readPostmasterPid,
@@ -49,6 +50,12 @@ describe('local postgres nodes', () => {
 
   it('STOP freezes the postmaster and every child, CONT resumes them', async () => {
     const p = pair.primary;
+    const local = new LocalPostgres({
+      name: p.name,
+      dataDir: p.dataDir,
+      port: p.port,
+      runAsUser: 'postgres',
+    });
     expect(readPostmasterPid(p.dataDir)).toBe(p.pid);
     const pids = nodeProcesses(p.dataDir, p.pid);
     expect(pids[0]).toBe(p.pid);
@@ -59,10 +66,13 @@ describe('local postgres nodes', () => {
       const now = nodeProcesses(p.dataDir, p.pid);
       expect(now.length).toBeGreaterThanOrEqual(pids.length - 1);
       expect(now.map(procState)).toEqual(now.map(() => 'T'));
+      // what the agent reads to let the lease of a frozen primary run out
+      expect(local.state()).toMatchObject({ running: true, frozen: true });
     } finally {
       await signalNode(p, 'CONT');
     }
     expect(nodeProcesses(p.dataDir, p.pid).map(procState)).not.toContain('T');
+    expect(local.state()).toMatchObject({ running: true, frozen: false });
     expect(await sqlOn(p, 'SELECT 1 AS one')).toEqual([{ one: 1 }]);
   });
 

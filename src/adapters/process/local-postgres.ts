@@ -13,7 +13,7 @@ import { libpqTlsParams } from '../postgres/tls.js';
 import { type ControlData, readControlData } from './controldata.js';
 import { startNode, stopNode } from './pg-ctl.js';
 import { readPostmasterPid, removeStaleLocks } from './postmaster.js';
-import { isLive, nodeProcesses, signalPids } from './procfs.js';
+import { isLive, nodeProcesses, procState, signalPids } from './procfs.js';
 import { lookupUser, type RunAs, writeOwned } from './run-as.js';
 import { dropAutoConfSettings, writeNodeSettings } from './settings.js';
 
@@ -29,6 +29,8 @@ export interface ProcessState {
   running: boolean;
   pid: number | null;
   standbySignal: boolean;
+  /** the postmaster is stopped by a signal (/proc state T) */
+  frozen: boolean;
 }
 
 /** Settings the fence writes: a rejoined standby must not carry them into a later promotion. */
@@ -65,10 +67,12 @@ export class LocalPostgres {
 
   state(): ProcessState {
     const pid = readPostmasterPid(this.dataDir);
+    const running = pid !== null && isLive(pid);
     return {
-      running: pid !== null && isLive(pid),
+      running,
       pid,
       standbySignal: existsSync(join(this.dataDir, 'standby.signal')),
+      frozen: running && procState(pid) === 'T',
     };
   }
 

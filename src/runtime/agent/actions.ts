@@ -63,12 +63,16 @@ export function actionFor(d: AgentDecision, c: ActionContext): (() => Promise<vo
       return async () => {
         await recheck(c, d.epoch, d.primary);
         // fenced before it is stopped: sessions that write now would be lost by the rewind
-        let unfenced = false;
-        if (d.fenceFirst)
+        // a demoted primary that does not answer (frozen, hung) cannot be fenced over SQL:
+        // waiting for that attempt to time out would leave it able to wake and commit
+        let unfenced = d.fenceFirst && !c.reachable;
+        if (d.fenceFirst && c.reachable)
           await fence(c, d.epoch, d.evidence).catch((err: Error) => {
             unfenced = true;
             log.warn({ err: err.message }, 'fence before rejoin failed: stopping it at once');
           });
+        if (unfenced && !c.reachable)
+          log.warn('demoted primary does not answer: stopping it at once (no SQL fence)');
         const method = await rejoin(
           {
             process: local,

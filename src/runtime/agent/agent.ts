@@ -115,6 +115,7 @@ export class Agent {
     try {
       const t = (await store.readTopology(cluster.name)).value;
       if (t?.primary !== node || t.epoch < (this.#topology?.epoch ?? 0)) return;
+      if (this.#d.process.state().frozen) return; // see tick(): a frozen primary is not renewed
       this.#lastConfirmMono = Math.max(this.#lastConfirmMono, readStart);
       this.#watchdog.renew(this.#lastConfirmMono);
     } catch {
@@ -161,8 +162,13 @@ export class Agent {
       (this.#topology === null || topo.value.epoch >= this.#topology.epoch)
     )
       this.#topology = topo.value;
-    // the lease counts from when the confirming read was sent, not from its answer
-    if (topo.ok && this.#topology?.primary === this.#d.node)
+    // the lease counts from when the confirming read was sent, not from its answer. A frozen
+    // postmaster (SIGSTOP: /proc state T) is not renewed: the sentinels count it down from the
+    // moment it froze, so its lease must run out from then too, and the watchdog SIGKILLs it
+    // before they can promote another node; renewed until the failover, it would wake into a
+    // cluster with a new primary and acknowledge writes until this loop demoted it (the fault
+    // runner found 45-86 ms: seed 20261203, `stop-primary`).
+    if (topo.ok && this.#topology?.primary === this.#d.node && !this.#d.process.state().frozen)
       this.#lastConfirmMono = Math.max(this.#lastConfirmMono, readStart);
     this.#local = local;
     this.#watchdog.arm({
@@ -254,6 +260,7 @@ export class Agent {
       observer: this.#d.observer,
       self: this.#self,
       running: this.#local?.running ?? false,
+      reachable: this.#local?.reachable ?? false,
       log: this.#d.log.child({
         cluster: this.#d.cluster.name,
         node: this.#d.node,

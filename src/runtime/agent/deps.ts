@@ -44,6 +44,8 @@ export interface ActionContext extends Pick<
   self: NodeSpec;
   /** postgres ran at decision time */
   running: boolean;
+  /** its SQL session answered at decision time */
+  reachable: boolean;
   /** carries cluster, node and epoch */
   log: Logger;
 }

@@ -22,7 +22,11 @@ const cluster = aClusterConfig();
 const self = cluster.nodes[0]!; // pg1
 
 /** The store holds epochs 1..`epoch`; from epoch 2 on, `primary` is the primary. */
-async function setup(epoch: number, primary = 'pg2', o: { running?: boolean } = {}) {
+async function setup(
+  epoch: number,
+  primary = 'pg2',
+  o: { running?: boolean; reachable?: boolean } = {},
+) {
   const store = new FakeCoordinationStore();
   for (let e = 1; e <= epoch; e++) {
     const t: Topology = aTopology({ epoch: e, primary: e === 1 ? 'pg1' : primary });
@@ -48,6 +52,7 @@ async function setup(epoch: number, primary = 'pg2', o: { running?: boolean } = 
       observer: new FakeLocalObserver(pg, 'pg1', process),
       self,
       running: o.running ?? true,
+      reachable: o.reachable ?? o.running ?? true,
       log,
     });
   return { store, pg, process, events, work };
@@ -99,6 +104,19 @@ describe('actionFor', () => {
     expect(s.pg.calls).toEqual(['fence pg1', 'slot pg2 pg1']);
     expect(s.process.calls).toContain('rewind pg2');
     expect(s.events.map((e) => e.type)).toEqual(['node-fenced', 'node-rejoined']);
+  });
+
+  it('rejoin of a demoted primary that does not answer: no SQL fence to wait for, stopped at once', async () => {
+    const s = await setup(2, 'pg2', { reachable: false });
+    s.pg.set('pg1', { role: 'primary', upstream: null });
+    s.pg.hang('pg1'); // frozen: a SQL fence would wait out its timeouts
+    s.process.frozen = true;
+    const work = s.work(rejoin)!();
+    s.pg.up('pg1'); // what the rejoin finds once the instance is gone and restarted
+    await work;
+    expect(s.pg.calls).not.toContain('fence pg1');
+    expect(s.process.calls[0]).toBe('stop immediate');
+    expect(s.events.map((e) => e.type)).toEqual(['node-rejoined']);
   });
 
   const moved: [string, number, string][] = [

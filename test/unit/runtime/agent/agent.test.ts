@@ -155,6 +155,25 @@ describe('Agent.tick', () => {
     await stopped;
   });
 
+  it('a frozen primary (SIGSTOP) is not renewed: its lease runs out while Redis still names it', async () => {
+    // the sentinels count it down from the moment it froze; its lease must run out from then
+    // too, so that it is gone before they can promote another node, not woken into a cluster
+    // with a new primary
+    const a = await agentOf('pg1', {});
+    a.agent.start();
+    await a.time.advance(timing.agentIntervalMs);
+    a.pg.hang('pg1');
+    a.process.frozen = true;
+    await a.time.advance(timing.leaseMs - timing.agentIntervalMs - 10);
+    expect(a.process.calls).toEqual([]); // within the lease of the last confirmation
+    await a.time.advance(timing.agentIntervalMs + 20);
+    expect(a.process.calls).toEqual(['stop immediate']);
+    expect(a.events.map((e) => e.type)).toContain('node-fenced');
+    const stopped = a.agent.stop(0);
+    await a.time.advance(2 * timing.leaseMs);
+    await stopped;
+  });
+
   it('an unanswering node with standby.signal is a standby: no lease, never fenced by one', async () => {
     const a = await agentOf('pg2', {});
     a.agent.start();
