@@ -61,7 +61,7 @@ export async function runDemo(opts: { dir: string; fast?: boolean }): Promise<vo
     let text: string;
     try {
       const [t, p, pause] = await Promise.all([
-        store.readTopology(state.cluster),
+        store.readTopology(state.cluster, { every: true }),
         store.readPresence(state.cluster),
         store.readPause(state.cluster),
       ]);

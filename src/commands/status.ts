@@ -35,7 +35,7 @@ export async function runStatus(opts: {
     for (const c of selectClusters(config, opts.cluster)) {
       try {
         const [topology, presence, pause] = await Promise.all([
-          store.readTopology(c.name),
+          store.readTopology(c.name, { every: true }),
           store.readPresence(c.name),
           store.readPause(c.name),
         ]);

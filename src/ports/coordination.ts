@@ -64,8 +64,12 @@ export interface CoordinationStore {
    * Highest-epoch topology found on a majority (null when none stored yet). A server
    * that is behind is repaired by the next `casTopology`/`updateTopology`.
    * Throws CoordinationUnavailable without a majority.
+   *
+   * It answers once a majority has (any majority holds the newest committed topology: it
+   * overlaps the majority that committed it), so a server that drops packets in silence costs
+   * no timeout; `every: true` waits for every server, to report how many answered (status).
    */
-  readTopology(cluster: string): Promise<MajorityRead<Topology | null>>;
+  readTopology(cluster: string, o?: { every?: boolean }): Promise<MajorityRead<Topology | null>>;
 
   /**
    * Commit `next` (whose epoch must be `expectedEpoch + 1`) iff the stored epoch is

@@ -123,11 +123,17 @@ export function describeCoordinationContract(
 
     describe('topology epoch CAS', () => {
       it('reads null before anything is stored, then commits epoch 1 from 0', async () => {
-        expect(await store.readTopology(c)).toEqual({ value: null, answered: 3, total: 3 });
+        expect(await store.readTopology(c, { every: true })).toEqual({
+          value: null,
+          answered: 3,
+          total: 3,
+        });
         const result = await store.casTopology(c, 0, topology(c, 1), 'w1');
         expect(result).toEqual({ committed: true, accepted: 3, total: 3, seenEpoch: 0 });
         const read = await store.readTopology(c);
-        expect(read.answered).toBe(3);
+        // it answers once a majority has; the third may still be on its way
+        expect(read.answered).toBeGreaterThanOrEqual(2);
+        expect((await store.readTopology(c, { every: true })).answered).toBe(3);
         expect(read.value).toEqual({ ...topology(c, 1), committedBy: 'w1' });
       });
 

@@ -109,10 +109,16 @@ export class MajorityStore<
 
   // ---- topology -------------------------------------------------------------------------
 
-  async readTopology(cluster: string): Promise<MajorityRead<Topology | null>> {
+  async readTopology(
+    cluster: string,
+    o: { every?: boolean } = {},
+  ): Promise<MajorityRead<Topology | null>> {
     const key = this.#keys.topology(cluster);
     const unreverted = await this.retryReverts();
-    const raws = this.#requireMajority(await this.onAll((s) => s.get(key)));
+    const read = (s: S) => s.get(key);
+    const raws = this.#requireMajority(
+      await (o.every === true ? this.onAll(read) : this.onMajority(read)),
+    );
     return {
       value: pickTopology(raws.map(parseTopology)),
       answered: raws.length,
@@ -375,6 +381,30 @@ export class MajorityStore<
   /** Run `op` on every server at once; one answer per server, in configuration order. */
   async onAll<T>(op: (server: S) => Promise<T>): Promise<Answer<T>[]> {
     return Promise.all(this.servers.map((server) => this.#on(server, op)));
+  }
+
+  /**
+   * Like onAll, but resolves as soon as a majority answered: the others are left to finish
+   * unseen (their slots answer `not awaited`). Without a majority it waits for every one, so
+   * the failure names each server's error.
+   */
+  async onMajority<T>(op: (server: S) => Promise<T>): Promise<Answer<T>[]> {
+    const answers: (Answer<T> | undefined)[] = this.servers.map(() => undefined);
+    const all = this.servers.map((server, i) =>
+      this.#on(server, op).then((a) => {
+        answers[i] = a;
+        return a;
+      }),
+    );
+    let ok = 0;
+    await new Promise<void>((resolve) => {
+      for (const p of all)
+        void p.then((a) => {
+          if (a.ok && ++ok >= this.majority) resolve();
+        });
+      void Promise.all(all).then(() => resolve());
+    });
+    return answers.map((a) => a ?? { ok: false, error: 'not awaited' });
   }
 
   async #on<T>(server: S, op: (server: S) => Promise<T>): Promise<Answer<T>> {
