@@ -211,12 +211,10 @@ export function checkLostWrites(o: {
       (a) => a.server === server && a.ackAt <= changeAt && a.lsn !== null,
     );
     const lastAck = before.length ? Math.max(...before.map((a) => a.ackAt)) : changeAt;
-    const cause = (o.faults ?? []).find(
-      (f) =>
-        KINDS[f.kind].justifiesFailover &&
-        changeAt >= f.startAt &&
-        changeAt <= f.endAt + (o.graceMs ?? 0),
-    );
+    // the fault behind it as for (e): a failover held by the cooldown (rule 6) comes long
+    // after the fault ended, and the sentinels lost sight of the server when the fault began
+    const behind = faultBehind(o.faults ?? [], changeAt, o.graceMs ?? 0);
+    const cause = behind && KINDS[behind.kind].justifiesFailover ? behind : undefined;
     const sightLost = (cause ? cause.startAt : lastAck) - o.staleMs;
     if (cause && o.fenceByMs !== undefined) {
       const late = ws.filter((a) => a.sendAt > cause.startAt + o.fenceByMs!);

@@ -201,6 +201,18 @@ describe('check (b) lost writes after an isolation (the sentinels lost sight of 
     expect(v).toHaveLength(1);
     expect(v[0]!.message).toMatch(/after the sentinels lost sight of pg1/);
   });
+  it('a failover held by the cooldown, long after the cut ended, is judged from the cut', () => {
+    // pg1 fenced by its lease, the cut healed at 4 s, the failover only at 40 s (rule 6)
+    const late: StampedEvent = { ...failover, at: at(40_000), id: '40000' };
+    const recovered: ExecutedFault = { ...cut, recoveredMs: 37_000 };
+    const r = checkLostWrites({
+      ...opts,
+      events: [late],
+      faults: [recovered],
+      present: lostFrom(26, 50),
+    });
+    expect(r.violations).toEqual([]);
+  });
   it('a lost write sent after the lease must have fenced pg1 is a violation', () => {
     const v = checkLostWrites({ ...opts, present: lostFrom(26, 50), fenceByMs: 300 }).violations;
     expect(v.some((x) => /must have fenced it/.test(x.message))).toBe(true);
