@@ -14,25 +14,67 @@
  * Percentiles are nearest-rank over every trial of a profile; a failed trial counts as
  * +infinity (shown as `>15000`), so failures can only make the figures worse.
  *
+ * `--mode async|sync|both` (default async): replication.mode of the cluster (localUp's
+ * replicationMode); in sync mode the crash waits until the topology records the synchronous
+ * standby (before that automatic failover is off), and lost acknowledged writes must be 0.
+ *
+ * `--load` (issue 12): the same trials while pgbench writes as fast as the machine allows
+ * (bench/pgbench.ts: `pgbench -n -c 4 -j 2 -P 1` from the server's bindir, a custom script of one
+ * single-row INSERT per transaction into its own table, `--clients`/`--jobs` to change it),
+ * started on the primary once the bench table is everywhere (and, in sync mode, the sync standby
+ * recorded) and given 2 s of progress reports before the writer's warm-up; its clients abort at
+ * the crash and it is started again on whichever node accepts writes (multi-host conninfo,
+ * target_session_attrs=read-write), so the new primary is loaded too. pgbench is the load, the
+ * measurement stays the writer above. Reported per trial: pgbench's mean tps before the crash
+ * (its 1 s reports), after it (the restarted runs), the 1-minute load average at the crash.
+ * Defaults with `--load`: 5 trials, `--profile default`, `--mode both`; after the crashes, as
+ * many switchovers per mode (bench/load.ts: a fresh cluster, the same load and writer, then
+ * bench/lib.ts's runSwitchoverOp pg1 -> pg2: outage = first ack on pg2 - last ack on pg1).
+ * Every trial stops pgbench, the writer and the cluster and removes its temp dir, also when
+ * it fails. `--load` refuses `--tls` (pgbench connects without TLS).
+ *
  * Exit 0 whatever the figures (it is a measurement); 1 only when the harness itself failed.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 
-import { RedisCoordinationStore } from '../src/adapters/redis/store.js';
-import { PgvigilClient } from '../src/client/index.js';
+import type { RedisCoordinationStore } from '../src/adapters/redis/store.js';
+import type { PgvigilClient } from '../src/client/index.js';
 import type { StampedEvent } from '../src/core/events.js';
 import { localDown, localKill, localUp } from '../src/local/cluster.js';
-import { localSecrets, type LocalState } from '../src/local/state.js';
-import { nearestRank, onNode } from './lib.js';
-
-type Profile = 'default' | 'fast';
+import type { LocalState } from '../src/local/state.js';
+import {
+  type Ack,
+  benchClient,
+  benchStore,
+  nearestRank,
+  onNode,
+  presentIds,
+  startWriter,
+  table,
+  waitSyncRecorded,
+  type Writer,
+} from './lib.js';
+import {
+  type LoadArgs,
+  type LoadFailoverRow,
+  loadReport,
+  loadSuffix,
+  type LoadSwitchover,
+  type Mode,
+  type Profile,
+  startTrialLoad,
+  switchoverLine,
+  switchoverUnderLoad,
+  type TrialLoad,
+  trialLoadFigures,
+} from './load.js';
+import type { Load } from './pgbench.js';
 
 const CLUSTER = 'local';
-const PREFIX = 'pgvigil';
 const WARMUP_MS = 1000;
 const TRIAL_TIMEOUT_MS = 15_000;
 const CONSECUTIVE_OK = 20;
@@ -41,6 +83,8 @@ const EVENT_SETTLE_MS = 1500;
 
 interface Trial {
   profile: Profile;
+  /** replication.mode of the cluster */
+  mode: Mode;
   trial: number;
   ok: boolean;
   /** harness error (the trial measured nothing) */
@@ -59,10 +103,14 @@ interface Trial {
   exactlyOneFailover: boolean;
   /** failover-started seen before the crash: a false failover of a healthy primary */
   falseFailovers: number;
+  /** `--load`: pgbench's figures and the 1-minute load average at the crash */
+  load?: TrialLoad;
 }
 
 interface Summary {
   profile: Profile;
+  mode: Mode;
+  loaded: boolean;
   trials: number;
   failed: number;
   harnessErrors: number;
@@ -79,22 +127,31 @@ interface Summary {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function args(): {
+interface Args {
   trials: number;
   profiles: Profile[];
+  modes: Mode[];
   nodes: number;
   intervalMs: number;
   json: boolean;
   tls: boolean;
-} {
+  /** `--load`: pgbench's shape; null without it */
+  load: LoadArgs | null;
+}
+
+function args(): Args {
   const { values } = parseArgs({
     options: {
-      trials: { type: 'string', default: '10' },
-      profile: { type: 'string', default: 'both' },
+      trials: { type: 'string' },
+      profile: { type: 'string' },
+      mode: { type: 'string' },
       nodes: { type: 'string', default: '2' },
       'interval-ms': { type: 'string', default: '10' },
       json: { type: 'boolean', default: false },
       tls: { type: 'boolean', default: false },
+      load: { type: 'boolean', default: false },
+      clients: { type: 'string', default: '4' },
+      jobs: { type: 'string', default: '2' },
     },
     strict: true,
   });
@@ -104,16 +161,31 @@ function args(): {
       throw new Error(`--${name} ${v}: expected an integer >= ${min}`);
     return n;
   };
-  const profile = values.profile;
+  const load = values.load;
+  // --load defaults: 5 trials per mode, the default profile, both replication modes
+  const profile = values.profile ?? (load ? 'default' : 'both');
   if (profile !== 'default' && profile !== 'fast' && profile !== 'both')
     throw new Error(`--profile ${profile}: use default, fast or both`);
+  const mode = values.mode ?? (load ? 'both' : 'async');
+  if (mode !== 'async' && mode !== 'sync' && mode !== 'both')
+    throw new Error(`--mode ${mode}: use async, sync or both`);
+  if (load && values.tls)
+    throw new Error('--load with --tls: pgbench is started without TLS; run them apart');
+  if (Number(values.jobs) > Number(values.clients))
+    throw new Error(`--jobs ${values.jobs}: at most --clients (${values.clients})`);
+  if (!load && (values.clients !== '4' || values.jobs !== '2'))
+    throw new Error('--clients/--jobs shape the pgbench load: add --load');
   return {
-    trials: int('trials', values.trials, 1),
+    trials: int('trials', values.trials ?? (load ? '5' : '10'), 1),
     profiles: profile === 'both' ? ['default', 'fast'] : [profile],
+    modes: mode === 'both' ? ['async', 'sync'] : [mode],
     nodes: int('nodes', values.nodes, 2),
     intervalMs: int('interval-ms', values['interval-ms'], 1),
     json: values.json,
     tls: values.tls,
+    load: load
+      ? { clients: int('clients', values.clients, 1), jobs: int('jobs', values.jobs, 1) }
+      : null,
   };
 }
 
@@ -133,16 +205,22 @@ async function waitTableEverywhere(state: LocalState): Promise<void> {
   }
 }
 
-async function runTrial(
-  profile: Profile,
-  trial: number,
-  nodes: number,
-  intervalMs: number,
-  tls: boolean,
-): Promise<Trial> {
+interface TrialOptions {
+  profile: Profile;
+  mode: Mode;
+  trial: number;
+  nodes: number;
+  intervalMs: number;
+  tls: boolean;
+  load: LoadArgs | null;
+}
+
+async function runTrial(o: TrialOptions): Promise<Trial> {
+  const { profile, mode, trial } = o;
   const dir = mkdtempSync(join(tmpdir(), 'pgvigil-bench-'));
   const result: Trial = {
     profile,
+    mode,
     trial,
     ok: false,
     oldPrimary: 'pg1',
@@ -161,93 +239,64 @@ async function runTrial(
   let client: PgvigilClient | undefined;
   let store: RedisCoordinationStore | undefined;
   let unsubscribe: (() => Promise<void>) | undefined;
-  let writing = false;
-  let writer: Promise<void> = Promise.resolve();
+  let writer: Writer | undefined;
+  let load: Load | undefined;
   try {
     state = await localUp({
       dir,
-      nodes,
+      nodes: o.nodes,
       sentinels: 3,
       apiPort: 0,
       profile,
-      tls,
+      tls: o.tls,
+      replicationMode: mode,
       progress: () => undefined,
     });
     const portToName = new Map(state.nodes.map((n) => [n.port, n.name]));
 
     let t0: number | null = null;
     const events: { event: StampedEvent; atMono: number }[] = [];
-    const secrets = localSecrets(state);
-    const redisAuth = {
-      password: secrets.redisPassword,
-      ...(state.tls ? { tls: { ca: state.tls.ca } } : {}),
-    };
-    store = new RedisCoordinationStore({
-      urls: state.redis,
-      prefix: PREFIX,
-      commandTimeoutMs: 500,
-      auth: redisAuth,
-    });
-    await store.ready(2000);
+    store = await benchStore(state);
     unsubscribe = await store.subscribe(CLUSTER, (event) => {
       events.push({ event, atMono: performance.now() });
       if (event.type === 'failover-started' && t0 === null) result.falseFailovers++;
     });
 
-    client = await PgvigilClient.connect({
-      redis: state.redis,
-      redisAuth,
-      prefix: PREFIX,
-      cluster: CLUSTER,
-      pg: { ...state.client, password: secrets.superPassword, tls: state.tls?.superuser },
-      poolSize: 4,
-    });
+    client = await benchClient(state, 4);
     await client.query('CREATE TABLE bench (id bigint PRIMARY KEY, at timestamptz NOT NULL)');
     await waitTableEverywhere(state);
     const oldPrimary = client.primary;
     const oldPort = state.nodes.find((n) => n.name === oldPrimary)!.port;
     result.oldPrimary = oldPrimary;
+    // sync: automatic failover is off until a synchronous standby is recorded
+    if (mode === 'sync') await waitSyncRecorded(store, CLUSTER, oldPrimary);
+    if (o.load) load = await startTrialLoad(state, dir, client, o.load);
 
     // The writer: one INSERT at a time, `intervalMs` between attempts, a new id every attempt.
-    const acked: { id: number; port: number; atMono: number }[] = [];
-    let nextId = 1;
     let consecutiveOnNew = 0;
     let firstAckOnNew: { atMono: number; port: number } | null = null;
-    writing = true;
-    const c = client;
-    writer = (async () => {
-      while (writing) {
-        const id = nextId++;
-        try {
-          const r = await c.query<{ port: number }>(
-            'INSERT INTO bench(id, at) VALUES ($1, now()) RETURNING inet_server_port() AS port',
-            [id],
-          );
-          const atMono = performance.now();
-          const port = Number(r.rows[0]?.port);
-          acked.push({ id, port, atMono });
-          if (t0 !== null && port !== oldPort) {
-            firstAckOnNew ??= { atMono, port };
-            consecutiveOnNew++;
-          } else consecutiveOnNew = 0;
-        } catch {
-          result.notAcknowledged++;
-          consecutiveOnNew = 0;
-        }
-        await sleep(intervalMs);
-      }
-    })();
+    writer = startWriter(client, o.intervalMs, {
+      onAck: ({ port, atMono }) => {
+        if (t0 !== null && port !== oldPort) {
+          firstAckOnNew ??= { atMono, port };
+          consecutiveOnNew++;
+        } else consecutiveOnNew = 0;
+      },
+      onFail: () => void (consecutiveOnNew = 0),
+    });
 
     await sleep(WARMUP_MS);
+    const avgAtCrash = loadavg()[0]!;
     t0 = performance.now();
     await localKill({ dir, name: oldPrimary, signal: 'KILL' });
     const start = t0;
     while (consecutiveOnNew < CONSECUTIVE_OK && performance.now() - start < TRIAL_TIMEOUT_MS)
       await sleep(5);
-    writing = false;
-    await writer;
+    await writer.stop();
 
+    const acked: Ack[] = writer.acked;
     result.acknowledged = acked.length;
+    result.notAcknowledged = writer.notAcknowledged();
     const first = firstAckOnNew as { atMono: number; port: number } | null;
     if (first) {
       result.newPrimary = portToName.get(first.port) ?? `port ${first.port}`;
@@ -263,11 +312,11 @@ async function runTrial(
     const checkName = result.newPrimary ?? oldPrimary;
     const checkNode = state.nodes.find((n) => n.name === checkName);
     if (checkNode && result.newPrimary) {
-      const ids = acked.map((a) => a.id);
-      const found = await onNode(state, checkNode, (db) =>
-        db.query<{ id: string }>('SELECT id FROM bench WHERE id = ANY($1::bigint[])', [ids]),
+      const present = await presentIds(
+        state,
+        checkNode,
+        acked.map((a) => a.id),
       );
-      const present = new Set(found.rows.map((r) => Number(r.id)));
       result.missing = acked
         .filter((a) => !present.has(a.id))
         .map((a) => ({
@@ -278,7 +327,7 @@ async function runTrial(
       result.missingAcknowledged = result.missing.length;
     }
 
-    // Let a late (or a second) failover-completed arrive.
+    // Let a late (or a second) failover-completed arrive (pgbench, restarted, loads the new primary).
     const settleUntil = performance.now() + EVENT_SETTLE_MS;
     while (performance.now() < settleUntil) await sleep(50);
     const completed = events.filter((e) => e.event.type === 'failover-completed');
@@ -286,11 +335,12 @@ async function runTrial(
     result.exactlyOneFailover = completed.length === 1;
     const c0 = completed[0]?.event;
     if (c0?.type === 'failover-completed') result.sentinelDurationMs = c0.durationMs;
+    if (load) result.load = trialLoadFigures(load, start, avgAtCrash);
   } catch (err) {
     result.error = (err as Error).message.split('\n')[0];
   } finally {
-    writing = false;
-    await writer.catch(() => undefined);
+    await writer?.stop().catch(() => undefined);
+    await load?.stop().catch(() => undefined);
     await client?.close().catch(() => undefined);
     await unsubscribe?.().catch(() => undefined);
     await store?.close().catch(() => undefined);
@@ -303,7 +353,12 @@ async function runTrial(
   return result;
 }
 
-function summarize(profile: Profile, trials: Trial[]): Summary {
+/** `default`, or `default, sync` when the mode is not the plain bench's async or under load. */
+function label(profile: Profile, mode: Mode, loaded: boolean): string {
+  return mode === 'async' && !loaded ? profile : `${profile}, ${mode}`;
+}
+
+function summarize(profile: Profile, mode: Mode, trials: Trial[]): Summary {
   const measured = trials.filter((t) => !t.error);
   const times = measured
     .map((t) =>
@@ -315,6 +370,8 @@ function summarize(profile: Profile, trials: Trial[]): Summary {
     .sort((a, b) => a - b);
   return {
     profile,
+    mode,
+    loaded: trials.some((t) => t.load !== undefined),
     trials: trials.length,
     failed: measured.filter((t) => !t.ok).length,
     harnessErrors: trials.length - measured.length,
@@ -341,9 +398,10 @@ const ms = (v: number | null): string =>
       : `>${TRIAL_TIMEOUT_MS} ms`;
 
 function trialLine(t: Trial): string {
-  if (t.error) return `  [${t.profile} #${t.trial}] HARNESS ERROR: ${t.error}`;
+  const name = label(t.profile, t.mode, t.load !== undefined);
+  if (t.error) return `  [${name} #${t.trial}] HARNESS ERROR: ${t.error}`;
   return (
-    `  [${t.profile} #${t.trial}] ${t.ok ? 'ok    ' : 'FAILED'} ${t.oldPrimary} -> ${t.newPrimary ?? '?'}` +
+    `  [${name} #${t.trial}] ${t.ok ? 'ok    ' : 'FAILED'} ${t.oldPrimary} -> ${t.newPrimary ?? '?'}` +
     `  crash->first-ack ${ms(t.crashToFirstAckMs).padStart(8)}` +
     `  sentinel started->completed ${ms(t.sentinelDurationMs).padStart(8)}` +
     `  acked ${t.acknowledged}, not acked ${t.notAcknowledged}, missing acked ${t.missingAcknowledged ?? 'n/a'}` +
@@ -352,31 +410,24 @@ function trialLine(t: Trial): string {
       : '') +
     `  failover-completed x${t.failoversCompleted}${t.exactlyOneFailover ? '' : ' (NOT exactly one)'}` +
     (t.falseFailovers ? `  FALSE FAILOVERS ${t.falseFailovers}` : '') +
-    (t.failureReason ? `  (${t.failureReason})` : '')
+    (t.failureReason ? `  (${t.failureReason})` : '') +
+    loadSuffix(t.load)
   );
 }
 
 function summaryLines(s: Summary): string[] {
   return [
-    `profile ${s.profile}: ${s.trials} trials, ${s.failed} failed, ${s.harnessErrors} harness errors`,
+    `profile ${label(s.profile, s.mode, s.loaded)}: ${s.trials} trials, ${s.failed} failed, ${s.harnessErrors} harness errors`,
     `  crash -> first acknowledged write on the new primary (nearest-rank):`,
     `    p50 ${ms(s.p50)}   p95 ${ms(s.p95)}   p99 ${ms(s.p99)}   max ${ms(s.max)}`,
     `  sentinel-reported failover duration (failover-started -> completed, from the event) p50: ${ms(s.sentinelP50)}`,
     `  missing acknowledged writes (total): ${s.missingAcknowledged}` +
       (s.missingAcknowledged
-        ? ` (${s.missingAckedByOld} of them acknowledged by the crashed primary; replication mode async)`
+        ? ` (${s.missingAckedByOld} of them acknowledged by the crashed primary; replication mode ${s.mode})`
         : ''),
     `  false failovers (failover-started before the crash): ${s.falseFailovers}`,
     `  trials without exactly one failover-completed: ${s.notExactlyOne}`,
   ];
-}
-
-function table(rows: string[][]): string[] {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r, j) => {
-    const line = '  ' + r.map((c, i) => c.padEnd(widths[i]!)).join('   ');
-    return j === 0 ? `${line}\n  ${widths.map((w) => '-'.repeat(w)).join('   ')}` : line;
-  });
 }
 
 function comparison(summaries: Summary[]): string[] {
@@ -423,30 +474,88 @@ function comparison(summaries: Summary[]): string[] {
 async function main(): Promise<number> {
   const a = args();
   const out = (line: string): void => void process.stdout.write(line + '\n');
+  const per = a.modes.length > 1 || a.modes[0] !== 'async' ? 'profile and mode' : 'profile';
   out(
-    `pgvigil failover bench: ${a.trials} trial(s) per profile (${a.profiles.join(', ')}), ${a.nodes} nodes, 3 sentinels, 1 Redis, ` +
+    `pgvigil failover bench: ${a.trials} trial(s) per ${per} (${a.profiles.join(', ')}` +
+      `${per === 'profile' ? '' : `; ${a.modes.join(', ')} replication`}), ${a.nodes} nodes, 3 sentinels, 1 Redis, ` +
       `${a.tls ? 'TLS (local up --tls: verify-full, rediss://), ' : ''}write every ${a.intervalMs} ms, crash = SIGKILL of the primary's postmaster`,
   );
+  if (a.load)
+    out(
+      `load: pgbench -n -c ${a.load.clients} -j ${a.load.jobs} -P 1, one single-row INSERT per transaction, ` +
+        `restarted on the new primary when it aborts; then ${a.trials} switchover(s) pg1 -> pg2 per mode under the same load`,
+    );
   out(
-    `machine: ${cpus().length} x ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, Node ${process.version}`,
+    `machine: ${cpus().length} x ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, Node ${process.version}, ` +
+      `load average ${loadavg()
+        .map((v) => v.toFixed(2))
+        .join(' ')} at start`,
   );
   const all: Trial[] = [];
   const summaries: Summary[] = [];
   for (const profile of a.profiles) {
-    out(`\nprofile ${profile}:`);
-    const trials: Trial[] = [];
-    for (let i = 1; i <= a.trials; i++) {
-      const t = await runTrial(profile, i, a.nodes, a.intervalMs, a.tls);
-      trials.push(t);
-      out(trialLine(t));
+    for (const mode of a.modes) {
+      out(
+        `\nprofile ${label(profile, mode, a.load !== null)}${mode === 'async' && !a.load ? '' : ' replication'}` +
+          `${a.load ? ', under load' : ''}:`,
+      );
+      const trials: Trial[] = [];
+      for (let i = 1; i <= a.trials; i++) {
+        const t = await runTrial({ ...a, profile, mode, trial: i });
+        trials.push(t);
+        out(trialLine(t));
+      }
+      all.push(...trials);
+      summaries.push(summarize(profile, mode, trials));
     }
-    all.push(...trials);
-    summaries.push(summarize(profile, trials));
+  }
+  const switchovers: LoadSwitchover[] = [];
+  if (a.load) {
+    for (const profile of a.profiles) {
+      for (const mode of a.modes) {
+        out(`\nswitchover, profile ${label(profile, mode, true)} replication, under load:`);
+        for (let i = 1; i <= a.trials; i++) {
+          const t = await switchoverUnderLoad({
+            trial: i,
+            profile,
+            mode,
+            intervalMs: a.intervalMs,
+            load: a.load,
+          });
+          switchovers.push(t);
+          out(switchoverLine(t, i));
+        }
+      }
+    }
   }
   out('');
   for (const s of summaries) for (const line of summaryLines(s)) out(line);
   out('');
-  for (const line of comparison(summaries)) out(line);
+  if (a.load) {
+    const rows: LoadFailoverRow[] = summaries.map((s) => {
+      const ts = all.filter((t) => t.profile === s.profile && t.mode === s.mode && !t.error);
+      return {
+        mode: s.mode,
+        trials: s.trials,
+        failed: s.failed + s.harnessErrors,
+        p50: ms(s.p50),
+        p95: ms(s.p95),
+        max: ms(s.max),
+        lost: s.missingAcknowledged,
+        sentinelP50: ms(s.sentinelP50),
+        tpsBefore: ts.flatMap((t) => (t.load?.tpsBefore == null ? [] : [t.load.tpsBefore])),
+        tpsAfter: ts.flatMap((t) => (t.load?.tpsAfter == null ? [] : [t.load.tpsAfter])),
+        loadAvg: ts.flatMap((t) => (t.load ? [t.load.loadAvg1] : [])),
+        falseFailovers: s.falseFailovers,
+      };
+    });
+    for (const line of loadReport(rows, switchovers)) out(line);
+    out(
+      `  load average at the end: ${loadavg()
+        .map((v) => v.toFixed(2))
+        .join(' ')}`,
+    );
+  } else for (const line of comparison(summaries)) out(line);
   if (a.json) {
     const finite = (v: number): number | null =>
       Number.isFinite(v) ? Math.round(v * 10) / 10 : null;
@@ -456,6 +565,8 @@ async function main(): Promise<number> {
           params: {
             trials: a.trials,
             profiles: a.profiles,
+            modes: a.modes,
+            load: a.load,
             nodes: a.nodes,
             intervalMs: a.intervalMs,
           },
@@ -467,6 +578,7 @@ async function main(): Promise<number> {
             max: finite(s.max),
           })),
           trials: all,
+          ...(a.load ? { switchovers } : {}),
           references: {
             note: 'reference figures from DESIGN.md, same machine kind, same crash; not re-measured by this script',
             patroni_3_0_2: { defaultsS: 24.6, minimumTimingsS: 20.1 },
@@ -478,7 +590,7 @@ async function main(): Promise<number> {
       ),
     );
   }
-  return all.some((t) => t.error) ? 1 : 0;
+  return all.some((t) => t.error) || switchovers.some((t) => t.error) ? 1 : 0;
 }
 
 main().then(

@@ -18,34 +18,19 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 
 import { PgvigilClient } from '../src/client/index.js';
 import { localDown, localUp } from '../src/local/cluster.js';
-import { type LocalNodeState, localSecrets, type LocalState } from '../src/local/state.js';
-import { nearestRank, onNode } from './lib.js';
+import { localSecrets, type LocalState } from '../src/local/state.js';
+import {
+  nearestRank,
+  runSwitchoverOp,
+  startWriter,
+  type SwitchoverResult,
+  type Writer,
+} from './lib.js';
 
-type Op = 'switchover' | 'failback';
-interface Ack {
-  id: number;
-  port: number;
-  atMono: number;
-}
-interface Result {
-  op: Op;
-  trial: number;
-  from: string;
-  to: string;
-  ok: boolean;
-  error?: string;
-  outageMs: number | null;
-  sentinelMs: number | null;
-  retries409: number;
-  lost: number;
-}
-
-const OP_TIMEOUT_MS = 20_000;
 const METHOD = [
   'method: one local cluster; a PgvigilClient writer INSERTs every interval for the whole run (a failed',
   '  write is not acknowledged, the next attempt uses the next id); each trial = POST /switchover {"to":"pg2"}',
@@ -53,104 +38,8 @@ const METHOD = [
   '  outage = first ack on the new primary - last ack on the old one; after each operation every id',
   '  acknowledged so far is looked up on the new primary (missing = lost); percentiles nearest-rank.',
 ];
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function streamsFrom(
-  state: LocalState,
-  standby: LocalNodeState,
-  primary: LocalNodeState,
-): Promise<boolean> {
-  return onNode(state, primary, (c) =>
-    c.query<{ n: string }>(
-      "SELECT count(*) AS n FROM pg_stat_replication WHERE application_name = $1 AND state = 'streaming'",
-      [standby.name],
-    ),
-  )
-    .then((r) => Number(r.rows[0]?.n) > 0)
-    .catch(() => false);
-}
-
-async function post(api: string, path: string, body?: unknown) {
-  const res = await fetch(`${api}${path}`, {
-    method: 'POST',
-    ...(body === undefined
-      ? {}
-      : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
-    signal: AbortSignal.timeout(60_000),
-  });
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-}
-
 const ms = (v: number | null): string =>
   v === null || Number.isNaN(v) ? 'n/a' : Number.isFinite(v) ? `${Math.round(v)} ms` : 'FAILED';
-
-async function runOp(state: LocalState, op: Op, trial: number, acked: Ack[]): Promise<Result> {
-  const from = op === 'switchover' ? state.nodes[0]! : state.nodes[1]!;
-  const to = op === 'switchover' ? state.nodes[1]! : state.nodes[0]!;
-  const r: Result = {
-    op,
-    trial,
-    from: from.name,
-    to: to.name,
-    ok: false,
-    outageMs: null,
-    sentinelMs: null,
-    retries409: 0,
-    lost: 0,
-  };
-  const ready = performance.now() + 60_000;
-  while (!(await streamsFrom(state, to, from))) {
-    if (performance.now() > ready) throw new Error(`${to.name} never streamed from ${from.name}`);
-    await sleep(200);
-  }
-  await sleep(1000); // a few sentinel ticks see it streaming; warm writes on the old primary
-  const startMono = performance.now();
-  let res = await post(
-    state.api,
-    op === 'switchover' ? '/switchover' : '/failback',
-    op === 'switchover' ? { to: to.name } : undefined,
-  );
-  while (
-    res.status === 409 &&
-    performance.now() - startMono < OP_TIMEOUT_MS &&
-    /not|rejoin|streaming/.test(String(res.body.message))
-  ) {
-    r.retries409++;
-    await sleep(300);
-    res = await post(
-      state.api,
-      op === 'switchover' ? '/switchover' : '/failback',
-      op === 'switchover' ? { to: to.name } : undefined,
-    );
-  }
-  if (res.status !== 200) {
-    r.error = `${res.status} ${String(res.body.message)}`;
-    return r;
-  }
-  r.sentinelMs = Number(res.body.durationMs);
-  const deadline = performance.now() + OP_TIMEOUT_MS;
-  let first: Ack | undefined;
-  while (
-    !(first = acked.find((a) => a.port === to.port && a.atMono > startMono)) &&
-    performance.now() < deadline
-  )
-    await sleep(10);
-  if (!first) {
-    r.error = `no acknowledged write on ${to.name} within ${OP_TIMEOUT_MS} ms`;
-    return r;
-  }
-  const lastOld = acked.filter((a) => a.port === from.port && a.atMono < first.atMono).at(-1);
-  r.outageMs = lastOld ? first.atMono - lastOld.atMono : null;
-  await sleep(300);
-  const ids = acked.map((a) => a.id);
-  const found = await onNode(state, to, (c) =>
-    c.query<{ id: string }>('SELECT id FROM bench WHERE id = ANY($1::bigint[])', [ids]),
-  );
-  const present = new Set(found.rows.map((x) => Number(x.id)));
-  r.lost = ids.filter((id) => !present.has(id)).length;
-  r.ok = true;
-  return r;
-}
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -178,11 +67,9 @@ async function main(): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'pgvigil-bench-so-'));
   let state: LocalState | undefined;
   let client: PgvigilClient | undefined;
-  let writing = false;
-  let writer: Promise<void> = Promise.resolve();
-  const results: Result[] = [];
+  let writer: Writer | undefined;
+  const results: SwitchoverResult[] = [];
   let harnessError: string | undefined;
-  let notAcked = 0;
   try {
     state = await localUp({ dir, nodes: 2, sentinels: 3, apiPort: 0, progress: () => undefined });
     const secrets = localSecrets(state);
@@ -196,28 +83,10 @@ async function main(): Promise<number> {
     await client.query(
       'CREATE TABLE bench (id bigint PRIMARY KEY, at timestamptz NOT NULL DEFAULT now())',
     );
-    const acked: Ack[] = [];
-    let nextId = 1;
-    writing = true;
-    const c = client;
-    writer = (async () => {
-      while (writing) {
-        const id = nextId++;
-        try {
-          const q = await c.query<{ port: number }>(
-            'INSERT INTO bench(id) VALUES ($1) RETURNING inet_server_port() AS port',
-            [id],
-          );
-          acked.push({ id, port: Number(q.rows[0]?.port), atMono: performance.now() });
-        } catch {
-          notAcked++;
-        }
-        await sleep(intervalMs);
-      }
-    })();
+    writer = startWriter(client, intervalMs);
     for (let i = 1; i <= trials; i++) {
       for (const op of ['switchover', 'failback'] as const) {
-        const r = await runOp(state, op, i, acked);
+        const r = await runSwitchoverOp(state, op, i, writer.acked);
         results.push(r);
         out(
           `  [${op} #${i}] ${r.ok ? 'ok    ' : 'FAILED'} ${r.from} -> ${r.to}  outage ${ms(r.outageMs).padStart(8)}  sentinel-reported ${ms(r.sentinelMs).padStart(8)}  lost acked ${r.lost}  409 retries ${r.retries409}${r.error ? `  (${r.error})` : ''}`,
@@ -226,13 +95,12 @@ async function main(): Promise<number> {
       }
     }
     out(
-      `  writes: ${acked.length} acknowledged, ${notAcked} not acknowledged (errors during the outages)`,
+      `  writes: ${writer.acked.length} acknowledged, ${writer.notAcknowledged()} not acknowledged (errors during the outages)`,
     );
   } catch (err) {
     harnessError = (err as Error).message.split('\n')[0];
   } finally {
-    writing = false;
-    await writer.catch(() => undefined);
+    await writer?.stop().catch(() => undefined);
     await client?.close().catch(() => undefined);
     if (state) await localDown({ dir, quiet: true }).catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
