@@ -146,7 +146,7 @@ export async function runAgent(opts: AgentOptions): Promise<void> {
     observer: new LocalObserver(process_, session),
     observeTimeoutMs: session.queryTimeoutMs,
   });
-  let backups: ReturnType<typeof startBackupSchedule>;
+  const backups = startBackupSchedule(config, cluster.name, node.name, store, log);
   const api = buildAgentApi({
     token,
     metrics: agentMetrics(agent, bus, cluster.name, node.name, session).registry,
@@ -156,14 +156,7 @@ export async function runAgent(opts: AgentOptions): Promise<void> {
     status: () => agent.status(),
     stop: (epoch) => agent.stopForSwitchover(epoch),
     start: (epoch) => agent.startAfterAbort(epoch),
-    ...(config.backup.enabled
-      ? {
-          backup: (type: BackupType) =>
-            backups
-              ? backups.start(type)
-              : Promise.resolve({ elsewhere: 'the backup schedule is not started yet: retry' }),
-        }
-      : {}),
+    ...(backups ? { backup: (type: BackupType) => backups.start(type) } : {}),
   });
   await listenOn(api, {
     what: `agent API of ${node.name}`,
@@ -172,7 +165,6 @@ export async function runAgent(opts: AgentOptions): Promise<void> {
     hint: `free it or change clusters[${cluster.name}].nodes[${node.name}].agent.url`,
   });
   agent.start();
-  backups = startBackupSchedule(config, cluster.name, node.name, store, log);
   log.info(
     { cluster: cluster.name, node: node.name, api: node.agent.url, dataDir: node.dataDir },
     'agent started',

@@ -207,7 +207,9 @@ export function startBackupSchedule(
   registry?: Registry,
 ):
   | {
-      start(type: BackupType): Promise<{ started: true } | { busy: string } | { elsewhere: string }>;
+      start(
+        type: BackupType,
+      ): Promise<{ started: true } | { busy: string } | { elsewhere: string }>;
       stop(): Promise<void>;
     }
   | undefined {
@@ -244,7 +246,9 @@ export function startBackupSchedule(
   });
   const busy = (): { busy: string } | undefined =>
     parts.runner.running
-      ? { busy: `a ${parts.runner.running} backup of ${cluster.name} is running: wait for it to finish` }
+      ? {
+          busy: `a ${parts.runner.running} backup of ${cluster.name} is running: wait for it to finish`,
+        }
       : undefined;
   return {
     start: async (type) => {
