@@ -118,7 +118,9 @@ export function buildBackup(
       `backup.localOnly: no node of cluster ${cluster.name} is on this machine (hostname ${hostname()}): run the backup on the primary's machine, or POST /backups to a sentinel`,
     );
   const all = nodesOf(cluster);
-  const nodes = local ? all.filter((n) => local.includes(n.name)) : all;
+  const nodes = local
+    ? all.filter((n) => local.includes(n.name)).map((n) => ({ ...n, local: true }))
+    : all;
   const b = config.backup;
   const engine = new PgBackRest({
     stanza: cluster.name,
