@@ -5,6 +5,10 @@
 # Then it becomes the pgvigil agent, which starts and supervises postgres.
 set -eu
 : "${PGDATA:=/var/lib/postgresql/data}"
+# the pgBackRest repository (./backups on the host): a bind mount keeps the host's owner
+if [ -d /var/lib/pgbackrest ] && [ ! -w /var/lib/pgbackrest ]; then
+  echo "pgvigil-node: /var/lib/pgbackrest (./backups) is not writable by uid $(id -u): on the host, chown $(id -u):$(id -g) ./backups; backups fail until then" >&2
+fi
 if [ "${INIT_PRIMARY:-false}" = true ] && [ ! -s "$PGDATA/PG_VERSION" ]; then
   : "${PGVIGIL_CLUSTERS__MAIN__PASSWORD:?set PGVIGIL_CLUSTERS__MAIN__PASSWORD (.env)}"
   pwfile=$(mktemp)
@@ -23,7 +27,8 @@ wal_keep_size = '256MB'
 wal_sender_timeout = '2s'
 wal_receiver_status_interval = '1s'
 archive_mode = on
-archive_command = 'pgbackrest --stanza=main archive-push %p || true'
+# archive_command is the agent's (backup.enabled: ALTER SYSTEM with its own --pg1-path); until
+# it is set, postgres keeps the WAL for it
 CONF
   cat >"$PGDATA/pg_hba.conf" <<HBA
 local all all scram-sha-256

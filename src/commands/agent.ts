@@ -14,6 +14,7 @@ import { AgentNodeProcess, LocalPostgres, usePgBinDir } from '../adapters/proces
 import { loadConfigWithWarnings, resolveConfigPath } from '../config/load.js';
 import { clusterSpec } from '../config/slices.js';
 import type { ClusterConfig, Config, NodeConfig } from '../config/types.js';
+import type { BackupType } from '../core/backup/types.js';
 import { ConfigError } from '../core/errors.js';
 import { redactSecrets } from '../core/redact.js';
 import type { Logger } from '../ports/logger.js';
@@ -145,6 +146,7 @@ export async function runAgent(opts: AgentOptions): Promise<void> {
     observer: new LocalObserver(process_, session),
     observeTimeoutMs: session.queryTimeoutMs,
   });
+  const backups = startBackupSchedule(config, cluster.name, node.name, store, log);
   const api = buildAgentApi({
     token,
     metrics: agentMetrics(agent, bus, cluster.name, node.name, session).registry,
@@ -154,6 +156,7 @@ export async function runAgent(opts: AgentOptions): Promise<void> {
     status: () => agent.status(),
     stop: (epoch) => agent.stopForSwitchover(epoch),
     start: (epoch) => agent.startAfterAbort(epoch),
+    ...(backups ? { backup: (type: BackupType) => backups.start(type) } : {}),
   });
   await listenOn(api, {
     what: `agent API of ${node.name}`,
@@ -162,7 +165,6 @@ export async function runAgent(opts: AgentOptions): Promise<void> {
     hint: `free it or change clusters[${cluster.name}].nodes[${node.name}].agent.url`,
   });
   agent.start();
-  const backups = startBackupSchedule(config, cluster.name, node.name, store, log);
   log.info(
     { cluster: cluster.name, node: node.name, api: node.agent.url, dataDir: node.dataDir },
     'agent started',

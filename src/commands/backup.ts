@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 
 import { createLogger } from '../adapters/logging/logger.js';
 import { loadConfig, resolveConfigPath } from '../config/load.js';
-import type { BackupType } from '../core/backup/types.js';
+import { type BackupType, tipoOf } from '../core/backup/types.js';
 import { EventBus } from '../runtime/events.js';
 import { redisStoreFor } from './adapters.js';
 import { backupCluster, type BackupParts, buildBackup } from './backup-deps.js';
@@ -47,7 +47,8 @@ export async function runBackupRun(
         process.stderr.write(`  [${((Date.now() - t0) / 1000).toFixed(1)}s] ${l}\n`),
     });
     if (r.kind !== 'done') return;
-    const key = `backup:${r.record.type === 'full' ? 'completo' : r.record.type === 'incr' ? 'incremental' : 'diferencial'}:${r.key.day}`;
+    // the key of the slot the record went to (an incr pgBackRest made a full stays under it)
+    const key = `backup:${tipoOf(r.key.type)}:${r.key.day}`;
     if (opts.json) process.stdout.write(`${JSON.stringify({ key, ...r.record })}\n`);
     else
       process.stdout.write(

@@ -237,6 +237,7 @@ function backupConfig(b: ParsedConfig['backup'], baseDir: string): CoordinationC
     options: { ...b.options },
     retentionFull: b.retentionFull,
     fromStandby: b.fromStandby,
+    localOnly: b.localOnly,
     archiveTimeoutS: b.archiveTimeoutS,
     schedule: { ...b.schedule },
   };

@@ -55,6 +55,11 @@ export function crossFieldIssues(c: CoordinationConfig): ConfigIssue[] {
     clusterIssues(cl, p, c.sentinels, add);
   });
   nodeAddressIssues(c.clusters, add);
+  if (c.backup.localOnly && c.backup.fromStandby)
+    add(
+      'backup.fromStandby',
+      'backup.fromStandby needs the standby listed beside the primary: it cannot go with backup.localOnly (set one of them false)',
+    );
   return out;
 }
 

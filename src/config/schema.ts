@@ -218,6 +218,8 @@ const BackupSchema = z.strictObject({
   options: z.record(z.string(), z.union([z.string(), z.number()]).transform(String)).default({}),
   retentionFull: int(1).default(2),
   fromStandby: bool.default(false),
+  /** pgBackRest gets only this machine's nodes (no SSH/TLS between hosts): backups run on the primary's machine */
+  localOnly: bool.default(false),
   archiveTimeoutS: int(1).default(60),
   schedule: z
     .strictObject({

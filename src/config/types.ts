@@ -86,6 +86,12 @@ export interface BackupConfig {
   options: Readonly<Record<string, string>>;
   retentionFull: number;
   fromStandby: boolean;
+  /**
+   * pgBackRest is given only the nodes on this machine (loopback hosts, a host equal to this
+   * machine's hostname, an agent's own node): a backup runs on the primary's machine, whose
+   * agent runs the schedule; a sentinel with no local node relays POST /backups to the agents
+   */
+  localOnly: boolean;
   archiveTimeoutS: number;
   schedule: { full: string; incr: string; diff: string };
 }

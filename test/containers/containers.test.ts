@@ -5,13 +5,24 @@
  * docker-compose.yml name as local stand-ins (Debian bookworm + the host's Node 20, or the
  * Debian package of redis/haproxy/prometheus); build pgvigil's images (build network host);
  * `docker-compose up` (Grafana left out: no Debian package of it exists to stand in); a writer
- * through HAProxy; `docker kill postgres_master`; writes continue on postgres_slave;
- * POST /failback; Prometheus has scraped every target. Published ports are stripped from a
+ * through HAProxy; `docker kill postgres_master`; writes continue on postgres_slave, which
+ * then backs up into ./backups itself (`docker exec postgres_slave pgvigil backup run`);
+ * POST /failback; Prometheus has scraped every target; a full backup through POST
+ * :8088/backups (relayed to the primary's agent) and `redis-cli KEYS backup:*` lists it. Published ports are stripped from a
  * copy of docker-compose.yml (the host's ports may be taken by other tests): the test reaches
  * each container at its link-local address instead. Tears down what it started.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
@@ -120,6 +131,29 @@ describe.runIf(isRoot)('docker-compose stack for real', () => {
       ])
       .trim();
 
+  const redisCli = (args: string[]) =>
+    e!.docker([
+      'exec',
+      '-e',
+      `REDISCLI_AUTH=${env.PGVIGIL_COORDINATION__PASSWORD}`,
+      'redis',
+      'redis-cli',
+      '--no-auth-warning',
+      ...args,
+    ]);
+  /** HGETALL as an object (redis-cli prints field and value on alternate lines) */
+  const hgetall = (key: string): Record<string, string> => {
+    const lines = redisCli(['HGETALL', key]).split('\n');
+    const out: Record<string, string> = {};
+    for (let i = 0; i + 1 < lines.length; i += 2) out[lines[i]!] = lines[i + 1]!;
+    return out;
+  };
+  /** the backup sets pgBackRest wrote into the stack's ./backups (stanza main) */
+  const backupLabels = (): string[] => {
+    const dir = join(work, 'backups', 'backup', 'main');
+    return existsSync(dir) ? readdirSync(dir).filter((f) => /^\d{8}-\d{6}F/.test(f)) : [];
+  };
+
   beforeAll(async () => {
     await step('install docker.io, docker-compose, debootstrap', () => installPackages());
     e = await step('start dockerd', () => startEngine());
@@ -132,11 +166,23 @@ describe.runIf(isRoot)('docker-compose stack for real', () => {
     }) as {
       services: Record<
         string,
-        { ports?: unknown; build?: { context: string }; healthcheck?: { timeout?: string } }
+        {
+          ports?: unknown;
+          build?: { context: string };
+          healthcheck?: { timeout?: string };
+          volumes?: string[];
+        }
       >;
     };
+    // ./backups of the stack, here a directory of the test's own (a developer's ./backups stays
+    // untouched), owned by the node image's postgres as README says to do
+    mkdirSync(join(work, 'backups'));
+    chownSync(join(work, 'backups'), 999, 999);
     for (const s of Object.values(doc.services)) {
       delete s.ports;
+      s.volumes = s.volumes?.map((v) =>
+        v.startsWith('./backups:') ? v.replace('./backups', join(work, 'backups')) : v,
+      );
       // No upstream DNS answers inside this engine (iptables off, no NAT), so Docker 20.10's
       // embedded DNS never answers the name of a stopped container: each lookup of
       // postgres_master after docker kill hangs 10 s (EAI_AGAIN). Left so on purpose: the
@@ -277,6 +323,24 @@ describe.runIf(isRoot)('docker-compose stack for real', () => {
     }
   });
 
+  it('the promoted postgres_slave backs up into ./backups (docker exec ... pgvigil backup run)', async () => {
+    const out = await step('docker exec postgres_slave pgvigil backup run --type incr', () =>
+      e!.docker(
+        ['exec', 'postgres_slave', 'pgvigil', 'backup', 'run', '--type', 'incr', '--json'],
+        {
+          timeoutMs: 300_000,
+        },
+      ),
+    );
+    const r = JSON.parse(out.trim().split('\n').pop()!) as Record<string, string>;
+    console.log(`[containers] backup run on postgres_slave: ${JSON.stringify(r)}`);
+    // the first backup of the repository: pgBackRest makes the incr a full
+    expect(r).toMatchObject({ status: 'ok', node: 'pg2', role: 'primary' });
+    expect(r.key).toMatch(/^backup:incremental:\d{4}-\d{2}-\d{2}$/);
+    expect(backupLabels()).toContain(r.label);
+    expect(hgetall(r.key!).label).toBe(r.label);
+  });
+
   it('POST :8088/failback brings the role back once postgres_master rejoins', async () => {
     e!.docker(['start', 'postgres_master']);
     const api = `http://${ip('sentinel1')}:8088`;
@@ -318,19 +382,49 @@ describe.runIf(isRoot)('docker-compose stack for real', () => {
     ]);
   });
 
-  it('redis-cli KEYS backup:* in redis (needs the backup runner)', () => {
-    const keys = e!.docker([
-      'exec',
-      '-e',
-      `REDISCLI_AUTH=${env.PGVIGIL_COORDINATION__PASSWORD}`,
-      'redis',
-      'redis-cli',
-      '--no-auth-warning',
-      'KEYS',
-      'pgvigil:*',
-    ]);
-    // the backup runner (another issue) writes backup:<type>:<date>; here only the stack's keys
-    expect(keys).toContain('pgvigil:');
+  it("a full through POST :8088/backups (relayed to the primary's agent); redis-cli KEYS backup:* lists it", async () => {
+    const api = `http://${ip('sentinel1')}:8088`;
+    const auth = { authorization: `Bearer ${env.PGVIGIL_SENTINEL__API__TOKEN}` };
+    const before = backupLabels();
+    // right after the failback the relay may find no primary yet (503): retried
+    await step('POST /backups {"type":"full"}', () =>
+      eventually(
+        async () => {
+          const r = await fetch(`${api}/backups`, {
+            method: 'POST',
+            headers: { ...auth, 'content-type': 'application/json' },
+            body: JSON.stringify({ type: 'full' }),
+          });
+          return r.status === 200 ? true : undefined;
+        },
+        60_000,
+        2000,
+      ),
+    );
+    const key = `backup:completo:${new Date().toISOString().slice(0, 10)}`;
+    const record = await step(`${key} status ok`, () =>
+      eventually(
+        async () => {
+          const h = hgetall(key);
+          return h.status === 'ok' && !before.includes(h.label ?? '') ? h : undefined;
+        },
+        240_000,
+        2000,
+      ),
+    );
+    console.log(`[containers] ${key}: ${JSON.stringify(record)}`);
+    expect(record).toMatchObject({ type: 'full', node: 'pg1', role: 'primary', cluster: 'main' });
+    expect(Number(record.size)).toBeGreaterThan(0);
+    // the backup is in the host's ./backups, beside the one postgres_slave took
+    expect(backupLabels()).toContain(record.label);
+    const keys = redisCli(['KEYS', 'backup:*']).split('\n').filter(Boolean).sort();
+    console.log(`[containers] redis-cli KEYS backup:* -> ${keys.join(' ')}`);
+    expect(keys).toContain(key);
+    // GET /backups shows the same record
+    const list = (await (await fetch(`${api}/backups`)).json()) as {
+      records: Record<string, Record<string, string>>;
+    };
+    expect(list.records[key]?.label).toBe(record.label);
   });
 
   it('sigkill-failover scenario with PGVIGIL_TEST_PROVIDER=containers (testcontainers, these images)', async () => {

@@ -17,6 +17,8 @@ export interface BackupNode {
   dataDir: string;
   /** unix socket directory of the node (pgBackRest connects over the socket) */
   socketDir: string;
+  /** on this machine whatever its host says (backup.localOnly): no pgN-host */
+  local?: boolean;
 }
 
 export interface PgBackRestLayout {
@@ -65,7 +67,7 @@ export function renderConfig(l: PgBackRestLayout): string {
     lines.push(`${p}-path=${n.dataDir}`, `${p}-port=${n.port}`, `${p}-socket-path=${n.socketDir}`);
     lines.push(`${p}-user=${l.user}`);
     // a node on another host is reached over pgBackRest's own transport (SSH or TLS server)
-    if (!LOOPBACK.has(n.host)) lines.push(`${p}-host=${n.host}`);
+    if (!n.local && !LOOPBACK.has(n.host)) lines.push(`${p}-host=${n.host}`);
   });
   return `${lines.join('\n')}\n`;
 }

@@ -10,6 +10,8 @@
  *   POST /stop  {epoch}      clean stop for a switchover; answers the final checkpoint LSN
  *                            (StopResultSchema in src/ports/records.ts, shared with the client)
  *   POST /start {epoch}      restart after an aborted switchover; answers once it accepts connections
+ *   POST /backups {type}     start a backup here (backup.localOnly: what a sentinel relays); 200
+ *                            started, 409 one runs, 503 this node is not the primary
  *
  * The edge is common.ts, shared with the sentinel's API: errors are `{"status":"error","message"}`
  * (400 bad body or query, 401 token, 404/405 route, 409 refused by the topology or busy, 413
@@ -21,7 +23,7 @@ import { z } from 'zod';
 
 import type { StopResult } from '../../ports/agent-control.js';
 import { StopResultSchema } from '../../ports/records.js';
-import { httpApp, integerParam, readBody, readQuery } from './common.js';
+import { ApiError, httpApp, integerParam, readBody, readQuery } from './common.js';
 
 /** A check's answer: `ok` picks 200/503, the whole object is the body. */
 export interface AgentCheck {
@@ -38,7 +40,13 @@ export interface AgentApiDeps {
   metrics?: { contentType: string; metrics(): Promise<string> };
   stop(epoch: number): Promise<StopResult>;
   start(epoch: number): Promise<Record<string, unknown>>;
+  /** start a backup on this machine (absent: backups are not enabled here) */
+  backup?: (
+    type: 'full' | 'incr' | 'diff',
+  ) => Promise<{ started: true } | { busy: string } | { elsewhere: string }>;
 }
+
+const BackupBody = z.strictObject({ type: z.enum(['full', 'incr', 'diff']) });
 
 const EpochBody = z.strictObject({
   epoch: z.number().int().min(1, 'must be an epoch (a whole number from 1)'),
@@ -54,7 +62,7 @@ export function buildAgentApi(deps: AgentApiDeps): FastifyInstance {
   const app = httpApp({
     bodyLimit: 16 * 1024,
     token: deps.token,
-    routesHint: 'GET /primary, /replica, /health, /status, /metrics; POST /stop, /start',
+    routesHint: 'GET /primary, /replica, /health, /status, /metrics; POST /stop, /start, /backups',
   });
 
   const check = (reply: FastifyReply, c: AgentCheck) => reply.code(c.ok ? 200 : 503).send(c);
@@ -97,6 +105,15 @@ export function buildAgentApi(deps: AgentApiDeps): FastifyInstance {
     readQuery(req, {});
     const { epoch } = readBody(req, EpochBody, EPOCH_SHAPE);
     return { status: 'success', ...(await deps.start(epoch)) };
+  });
+  app.post('/backups', async (req) => {
+    readQuery(req, {});
+    const { type } = readBody(req, BackupBody, '{"type": "full|incr|diff"}');
+    if (!deps.backup) throw new ApiError(501, 'backups are not enabled here: set backup.enabled');
+    const r = await deps.backup(type);
+    if ('busy' in r) throw new ApiError(409, r.busy);
+    if ('elsewhere' in r) throw new ApiError(503, r.elsewhere);
+    return { status: 'success', message: `${type} backup started on this node's machine` };
   });
   return app;
 }

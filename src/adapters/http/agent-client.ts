@@ -1,6 +1,7 @@
 /**
  * The agent control port (src/ports/agent-control.ts) over the agents' HTTP API:
- * `POST /stop {epoch}` and `POST /start {epoch}`, with `Authorization: Bearer
+ * `POST /stop {epoch}` and `POST /start {epoch}` (and `POST /backups {type}`, which a sentinel
+ * relays under backup.localOnly), with `Authorization: Bearer
  * <sentinel.api.token>` when a token is set. A fetch failure is `AgentUnreachable`, a 4xx/5xx
  * answer `AgentRefused`.
  */
@@ -69,5 +70,14 @@ export class AgentClient implements AgentControl {
 
   async start(node: AgentTarget, epoch: number, timeoutMs: number): Promise<void> {
     await this.#post(node, '/start', { epoch }, timeoutMs);
+  }
+
+  /** `POST /backups {type}`: the agent starts a backup on its machine (backup.localOnly). */
+  async backup(
+    node: AgentTarget,
+    type: 'full' | 'incr' | 'diff',
+    timeoutMs: number,
+  ): Promise<void> {
+    await this.#post(node, '/backups', { type }, timeoutMs);
   }
 }

@@ -11,7 +11,10 @@ import { ApiError, type QueryParam, readBody, readQuery } from './common.js';
 export interface BackupApi {
   list(cluster: string): Promise<unknown>;
   /** start a backup; `busy` when one runs */
-  start(cluster: string, type: 'full' | 'incr' | 'diff'): { started: true } | { busy: string };
+  start(
+    cluster: string,
+    type: 'full' | 'incr' | 'diff',
+  ): Promise<{ started: true } | { busy: string }>;
 }
 
 const BODY = z.strictObject({ type: z.enum(['full', 'incr', 'diff']) });
@@ -37,7 +40,7 @@ export function backupRoutes(
     const q = readQuery(req, { cluster: cluster.param });
     const body = readBody(req, BODY, '{"type": "full|incr|diff"}');
     const c = cluster.named(q.cluster);
-    const r = need().start(c, body.type);
+    const r = await need().start(c, body.type);
     if ('busy' in r) throw new ApiError(409, r.busy);
     return reply.code(200).send({
       status: 'success',

@@ -4,6 +4,7 @@
 import pg from 'pg';
 
 import type { ArchiverStats } from '../../core/backup/window.js';
+import { lookupSocket } from './lookup.js';
 
 export interface ArchivingConn {
   host: string;
@@ -29,6 +30,8 @@ async function withClient<T>(
     password: o.password,
     database: o.database,
     connectionTimeoutMillis: timeout,
+    // the shared lookup: a dead node whose name hangs must not queue the live one's (lookup.ts)
+    stream: lookupSocket,
     ...(queryTimeout ? { query_timeout: timeout } : {}),
   });
   c.on('error', () => undefined);
@@ -124,6 +127,7 @@ export class SqlBackupNodes {
           password: o.password,
           database: o.database,
           connectionTimeoutMillis: 2000,
+          stream: lookupSocket,
         });
         c.on('error', () => undefined);
         try {

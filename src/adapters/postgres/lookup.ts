@@ -17,7 +17,7 @@
  * says does not exist (ENOTFOUND) is forgotten.
  */
 import dns, { type LookupAddress, type LookupOptions } from 'node:dns';
-import { isIP } from 'node:net';
+import { isIP, Socket, type TcpSocketConnectOpts } from 'node:net';
 
 type Answer = (
   err: NodeJS.ErrnoException | null,
@@ -110,3 +110,24 @@ function notFound(hostname: string): NodeJS.ErrnoException {
 
 /** the lookup of every session of this process: one in-flight lookup per name process-wide */
 export const nodeLookup: LookupFn = sharedLookup();
+
+/**
+ * A socket for node-postgres's `stream` option that dials names through `nodeLookup`
+ * (node-postgres calls stream.connect(port, host), or (path) for a socket directory).
+ */
+export function lookupSocket(): Socket {
+  const socket = new Socket();
+  const dial = Socket.prototype.connect as (
+    this: Socket,
+    o: TcpSocketConnectOpts | { path: string },
+  ) => Socket;
+  socket.connect = ((port: number | string, host?: string) =>
+    typeof port === 'string'
+      ? dial.call(socket, { path: port })
+      : dial.call(socket, {
+          port,
+          host: host ?? 'localhost',
+          lookup: nodeLookup,
+        })) as Socket['connect'];
+  return socket;
+}

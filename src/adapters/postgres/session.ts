@@ -2,12 +2,12 @@
  * One connection to one node, with a socket we own so it can always be destroyed:
  * `client.end()` waits for the server, and a SIGSTOPped server never answers.
  */
-import { Socket, type TcpSocketConnectOpts } from 'node:net';
+import type { Socket } from 'node:net';
 
 import pg from 'pg';
 
 import type { PgTls } from '../../core/tls.js';
-import { nodeLookup } from './lookup.js';
+import { lookupSocket } from './lookup.js';
 import { pgSslOptions } from './tls.js';
 
 export interface SessionParams {
@@ -30,23 +30,9 @@ export class Session {
   #dead = false;
 
   private constructor(p: SessionParams) {
-    this.#socket = new Socket();
-    // node-postgres dials with stream.connect(port, host), or (path) for a socket directory:
     // a name goes through the shared lookup (lookup.ts), so a node whose name hangs cannot
     // queue the lookups of the others
-    const socket = this.#socket;
-    const dial = Socket.prototype.connect as (
-      this: Socket,
-      o: TcpSocketConnectOpts | { path: string },
-    ) => Socket;
-    socket.connect = ((port: number | string, host?: string) =>
-      typeof port === 'string'
-        ? dial.call(socket, { path: port })
-        : dial.call(socket, {
-            port,
-            host: host ?? 'localhost',
-            lookup: nodeLookup,
-          })) as Socket['connect'];
+    this.#socket = lookupSocket();
     this.#client = new pg.Client({
       host: p.host,
       port: p.port,

@@ -40,6 +40,11 @@ export interface BackupRunnerDeps {
   /** minutes east of UTC of the runner's zone (the `<date>` of the key is local) */
   utcOffsetMin: () => number;
   fromStandby: boolean;
+  /**
+   * backup.localOnly: the nodes pgBackRest is given here. A run goes ahead only when the
+   * primary is one of them: a scheduled one is skipped elsewhere, a manual one refused.
+   */
+  localNodes?: readonly string[];
   publish: (e: PgvigilEvent) => Promise<void>;
   metrics?: BackupMetricsPort;
   logger?: Logger;
@@ -51,7 +56,11 @@ export class BackupBusy extends UserError {}
 
 export type RunOutcome =
   | { kind: 'done'; key: SlotId; record: Record<string, string> }
-  | { kind: 'skipped'; key: SlotId; reason: 'already-done' | 'claimed-elsewhere' };
+  | {
+      kind: 'skipped';
+      key: SlotId;
+      reason: 'already-done' | 'claimed-elsewhere' | 'primary-elsewhere';
+    };
 
 export class BackupRunner {
   readonly #d: BackupRunnerDeps;
@@ -63,6 +72,21 @@ export class BackupRunner {
 
   get running(): BackupType | null {
     return this.#running;
+  }
+
+  /**
+   * With `localNodes`: why this machine cannot take the backup (the primary is another
+   * machine's node, or none answers as primary); undefined when it can.
+   */
+  async primaryElsewhere(): Promise<string | undefined> {
+    const local = this.#d.localNodes;
+    if (!local) return undefined;
+    const roles = await this.#d.nodes.roles().catch(() => ({ primary: null }));
+    if (roles.primary !== null && local.includes(roles.primary)) return undefined;
+    const here = local.join(', ');
+    return roles.primary === null
+      ? `backup.localOnly: no node answers as the primary of ${this.#d.cluster}: no backup until one does`
+      : `backup.localOnly: the primary of ${this.#d.cluster} is ${roles.primary}, this machine has ${here}: run the backup on ${roles.primary}'s machine, or POST /backups to a sentinel`;
   }
 
   /** Today's slot of `type` (manual runs). */
@@ -82,6 +106,11 @@ export class BackupRunner {
     try {
       if (o.scheduled && (await d.catalog.get(slot))?.status === 'ok')
         return { kind: 'skipped', key: slot, reason: 'already-done' };
+      const elsewhere = await this.primaryElsewhere();
+      if (elsewhere !== undefined) {
+        if (o.scheduled) return { kind: 'skipped', key: slot, reason: 'primary-elsewhere' };
+        throw new UserError(elsewhere);
+      }
       if (!(await d.catalog.claim(d.cluster, slot, d.owner, d.claimTtlMs ?? 6 * 3_600_000))) {
         if (o.scheduled) return { kind: 'skipped', key: slot, reason: 'claimed-elsewhere' };
         throw new BackupBusy(

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 
+import { localNodeNames } from '../../../src/commands/backup-deps.js';
 import { LEASE_FACTOR, TIMING_DEFAULTS } from '../../../src/config/defaults.js';
 import { loadConfig, loadConfigWithWarnings } from '../../../src/config/load.js';
 import { crossFieldIssues } from '../../../src/config/rules.js';
@@ -315,5 +316,38 @@ describe('postgresSecrets: false (the commands that only talk to Redis)', () => 
     });
     const c = loadConfig({ file, env: {}, postgresSecrets: false });
     expect(c.coordination.redis).toEqual(['redis://u:p@r1:6379']);
+  });
+});
+
+describe('backup.localOnly', () => {
+  it('is refused beside backup.fromStandby (the standby would not be listed)', () => {
+    const msg = errorOf(() =>
+      loadConfig({
+        file: write(base({ backup: { localOnly: true, fromStandby: true } })),
+        env: PW,
+      }),
+    );
+    expect(msg).toMatch(/backup\.fromStandby.*cannot go with backup\.localOnly/);
+  });
+  it("gives pgBackRest this machine's nodes only: loopback, this hostname, an agent's own", () => {
+    const raw = {
+      backup: { localOnly: true },
+      clusters: [
+        {
+          name: 'main',
+          nodes: [
+            node('pg1', 5432, { host: os.hostname() }),
+            node('pg2', 5432, { host: 'db-elsewhere.example' }),
+            node('pg3', 5433),
+            node('pg4', 5432, { host: 'db-four.example' }),
+          ],
+        },
+      ],
+    };
+    const c = loadConfig({ file: write(raw), env: PW });
+    expect(localNodeNames(c, c.clusters[0]!)).toEqual(['pg1', 'pg3']);
+    expect(localNodeNames(c, c.clusters[0]!, 'pg4')).toEqual(['pg1', 'pg3', 'pg4']);
+    const all = loadConfig({ file: write({ ...raw, backup: {} }), env: PW });
+    expect(localNodeNames(all, all.clusters[0]!)).toBeUndefined();
   });
 });

@@ -76,7 +76,7 @@ function sentinelFake(behave: Behaviour = fine): Fake {
     },
     backups: {
       list: async (c) => rec(`backups ${c}`, { records: {} }),
-      start: (c, type) => rec(`backup ${c} ${type}`, { started: true as const }),
+      start: async (c, type) => rec(`backup ${c} ${type}`, { started: true as const }),
     },
   });
   return { app, calls };
@@ -94,6 +94,7 @@ function agentFake(behave: Behaviour = fine): Fake {
     stop: async (epoch) =>
       rec(`stop ${epoch}`, { checkpointLsn: 4096, checkpointLsnText: '0/1000' }),
     start: async (epoch) => rec(`start ${epoch}`, {}),
+    backup: async (type) => rec(`backup ${type}`, { started: true as const }),
   });
   return { app, calls };
 }
@@ -220,6 +221,14 @@ const ROUTES: Route[] = [
     good: { body: '{"epoch":3}', calls: ['start 3'] },
     wrongType: '{"epoch": 1.5}',
     empty: { says: /^POST \/start: epoch is missing/ },
+  },
+  {
+    api: 'agent',
+    method: 'POST',
+    path: '/backups',
+    good: { body: '{"type":"incr"}', calls: ['backup incr'] },
+    wrongType: '{"type": 2}',
+    empty: { says: /^POST \/backups: type is missing: expected \{"type": "full\|incr\|diff"\}$/ },
   },
 ];
 

@@ -26,7 +26,7 @@ describe('GET/POST /backups', () => {
       cluster: c,
       records: { 'backup:completo:2026-12-02': { status: 'ok' } },
     }),
-    start: (_c: string, type: 'full' | 'incr' | 'diff') => {
+    start: async (_c: string, type: 'full' | 'incr' | 'diff') => {
       if (running) return { busy: 'a full backup of c1 is running: wait for it to finish' };
       running = true;
       started.push(type);
