@@ -53,6 +53,9 @@ export class Agent {
   #renewal: NodeJS.Timeout | undefined;
   /** the renewal read in flight (the watchdog awaits it after a pause) */
   #renewing: Promise<void> | null = null;
+  /** when the renewal timer last ran, and when it last ran after a pause (clock.mono) */
+  #beatMono = 0;
+  #wokeMono = Number.NEGATIVE_INFINITY;
 
   constructor(d: AgentDeps) {
     this.#d = d;
@@ -70,6 +73,7 @@ export class Agent {
       // after a pause of this process, one renewal read before a fence (lease-watchdog.ts)
       recheck: () => this.#renewLease(),
       pauseMs: d.timing.agentIntervalMs,
+      pausedSince: (mono) => this.#pausedSince(mono),
       bus: d.bus,
       log: d.log,
     });
@@ -87,8 +91,26 @@ export class Agent {
 
   start(): void {
     this.#timer.start();
-    this.#renewal ??= setInterval(() => void this.#renewLease(), this.#d.timing.agentIntervalMs);
+    this.#beatMono = this.#d.clock.mono();
+    this.#renewal ??= setInterval(() => {
+      this.#beat();
+      void this.#renewLease();
+    }, this.#d.timing.agentIntervalMs);
     this.#renewal.unref?.();
+  }
+
+  /** The renewal timer ran: a gap of two intervals or more means this process was paused. */
+  #beat(): void {
+    const now = this.#d.clock.mono();
+    if (now - this.#beatMono >= 2 * this.#d.timing.agentIntervalMs) this.#wokeMono = now;
+    this.#beatMono = now;
+  }
+
+  /** Paused after `mono`: it woke since then, or its renewal timer is overdue right now. */
+  #pausedSince(mono: number): boolean {
+    if (this.#renewal === undefined) return false;
+    const overdue = this.#d.clock.mono() - this.#beatMono >= 2 * this.#d.timing.agentIntervalMs;
+    return overdue || this.#wokeMono > mono;
   }
 
   /**

@@ -19,7 +19,10 @@
  * healthy primary that a Redis majority still names (found by the fault runner, `npm run chaos
  * -- --seed 1 --duration 1s --faults stop-agent`: a failover of a live primary). So it first
  * awaits one confirming read (`recheck`, at most one Redis timeout): if a majority still names
- * us at our epoch the lease is renewed; otherwise, or if the read fails, it fences.
+ * us at our epoch the lease is renewed; otherwise, or if the read fails, it fences. The same
+ * holds for a pause that ended shortly before the lease was due (the agent's renewal timer ran
+ * late, `pausedSince`): the reads it missed were its own silence (chaos seed 7: `stop-agent`
+ * of the primary's agent for 1.1 s, its healthy primary fenced and failed over).
  */
 import type { Clock } from '../../ports/clock.js';
 import type { Logger } from '../../ports/logger.js';
@@ -38,6 +41,11 @@ export interface LeaseWatchdogDeps {
   recheck?: () => Promise<void>;
   /** a timer firing later than this (ms) means this process was paused */
   pauseMs?: number;
+  /**
+   * This process was paused after `mono` (its own timers ran late), though the lease timer
+   * itself did not fire late: a pause that ended just before the lease was due.
+   */
+  pausedSince?: (mono: number) => boolean;
 }
 
 export interface LeaseView {
@@ -105,7 +113,9 @@ export class LeaseWatchdog {
     if (!this.#d.process.state().running) return;
     const lateMs = this.#d.clock.mono() - this.#dueMono;
     const recheck = this.#d.recheck;
-    if (recheck && lateMs > (this.#d.pauseMs ?? 0) && this.#recheckedDue !== this.#dueMono) {
+    const paused =
+      lateMs > (this.#d.pauseMs ?? 0) || (this.#d.pausedSince?.(v.lastConfirmMono) ?? false);
+    if (recheck && paused && this.#recheckedDue !== this.#dueMono) {
       // we were paused (see the header): one read decides; a renewal re-arms the timer
       this.#recheckedDue = this.#dueMono;
       this.#d.log.warn(
