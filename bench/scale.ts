@@ -22,9 +22,18 @@
  * - connections on each PostgreSQL server (pg_stat_activity) against its max_connections.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
 import { Redis } from 'ioredis';
@@ -43,6 +52,11 @@ const PER_GROUP = 50;
 /** per server: the sentinel's probe sessions of one group, its control sessions, replication */
 const MAX_CONNECTIONS = 2 * PER_GROUP + 50;
 
+/** bench/loop-lag.ts, built beside this file */
+const LOOP_LAG_MODULE = pathToFileURL(
+  join(dirname(fileURLToPath(import.meta.url)), 'loop-lag.js'),
+).href;
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Histogram {
@@ -50,11 +64,10 @@ interface Histogram {
   buckets: Map<number, number>;
 }
 
-/** The pgvigil_probe_duration_seconds buckets and a few gauges from one /metrics scrape. */
-async function scrape(api: string): Promise<{ probe: Histogram; gauges: Map<string, number> }> {
+/** The pgvigil_probe_duration_seconds buckets from one /metrics scrape. */
+async function scrape(api: string): Promise<{ probe: Histogram }> {
   const text = await (await fetch(`${api}/metrics`)).text();
   const buckets = new Map<number, number>();
-  const gauges = new Map<string, number>();
   for (const line of text.split('\n')) {
     const b = /^pgvigil_probe_duration_seconds_bucket\{.*le="([^"]+)".*\} (\S+)$/.exec(line);
     if (b) {
@@ -62,10 +75,34 @@ async function scrape(api: string): Promise<{ probe: Histogram; gauges: Map<stri
       buckets.set(le, (buckets.get(le) ?? 0) + Number(b[2]));
       continue;
     }
-    const g = /^(pgvigil_nodejs_eventloop_lag_\w+_seconds) (\S+)$/.exec(line);
-    if (g) gauges.set(g[1]!, Number(g[2]));
   }
-  return { probe: { buckets }, gauges };
+  return { probe: { buckets } };
+}
+
+interface LoopLag {
+  resolutionMs: number;
+  samples: number;
+  p50Ms: number;
+  p99Ms: number;
+  p999Ms: number;
+  maxMs: number;
+}
+
+/** The sentinel's event-loop delay since the last call (bench/loop-lag.ts, SIGUSR2). */
+async function loopLag(pid: number, file: string): Promise<LoopLag> {
+  rmSync(file, { force: true });
+  process.kill(pid, 'SIGUSR2');
+  for (let i = 0; i < 100; i++) {
+    await sleep(50);
+    if (existsSync(file)) {
+      try {
+        return JSON.parse(readFileSync(file, 'utf8')) as LoopLag;
+      } catch {
+        // half written: read again
+      }
+    }
+  }
+  throw new Error(`the sentinel (pid ${pid}) wrote no event-loop figures to ${file} within 5 s`);
 }
 
 /** Quantile q of the observations between two cumulative histograms (histogram_quantile). */
@@ -111,12 +148,15 @@ async function main(): Promise<void> {
       seconds: { type: 'string', default: '60' },
       warmup: { type: 'string', default: '15' },
       json: { type: 'boolean', default: false },
+      'cpu-prof': { type: 'string' },
     },
   });
   const sizes = values.nodes.split(',').map(Number);
   if (sizes.some((n) => !Number.isInteger(n) || n < 3))
     throw new Error(`--nodes ${values.nodes}: a comma-separated list of node counts >= 3`);
   const seconds = Number(values.seconds);
+  const profileDir = values['cpu-prof'] ? resolve(values['cpu-prof']) : undefined;
+  if (profileDir) mkdirSync(profileDir, { recursive: true });
   const maxClusters = Math.ceil(Math.max(...sizes) / 3);
   const dir = mkdtempSync(join(tmpdir(), 'pgvigil-bench-scale-'));
   chmodSync(dir, 0o755);
@@ -139,7 +179,8 @@ async function main(): Promise<void> {
     } catch {
       return;
     }
-    for (let i = 0; i < 30; i++) {
+    // a profile is written on exit: give it time
+    for (let i = 0; i < (profileDir ? 300 : 30); i++) {
       await sleep(100);
       try {
         process.kill(pid, 0);
@@ -223,7 +264,19 @@ async function main(): Promise<void> {
       const apiPort = await freePort();
       const api = `http://127.0.0.1:${apiPort}`;
       const logFile = join(dir, `s1-${n}.log`);
-      sentinelPid = spawnSentinel({ config: configFile, id: 's1', apiPort, logFile });
+      const lagFile = join(dir, `loop-lag-${n}.json`);
+      const nodeOptions = [
+        process.env.NODE_OPTIONS ?? '',
+        `--import=${LOOP_LAG_MODULE}`,
+      ];
+      sentinelPid = spawnSentinel({
+        config: configFile,
+        id: 's1',
+        apiPort,
+        logFile,
+        env: { NODE_OPTIONS: nodeOptions.join(' ').trim(), BENCH_LOOP_LAG_FILE: lagFile },
+        nodeFlags: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+      });
 
       const store = new RedisCoordinationStore({
         urls: [redis.url],
@@ -236,8 +289,15 @@ async function main(): Promise<void> {
           config.clusters.map(async (c) => (await store.readTopology(c.name)).value !== null),
         );
         if (committed.every(Boolean)) break;
+        try {
+          process.kill(sentinelPid, 0);
+        } catch {
+          throw new Error(`the sentinel exited before every topology was committed: see ${logFile}`);
+        }
         if (Date.now() - startedAt > 180_000)
-          throw new Error(`not every topology committed in 180 s: see ${logFile}`);
+          throw new Error(
+            `${committed.filter(Boolean).length} of ${clusters} topologies committed in 180 s (load average ${loadavg()[0]!.toFixed(1)}): see ${logFile}`,
+          );
         await sleep(1000);
       }
       await store.close();
@@ -245,13 +305,21 @@ async function main(): Promise<void> {
       await sleep(Number(values.warmup) * 1000);
 
       const m0 = await scrape(api);
+      await loopLag(sentinelPid, lagFile); // starts the window
       const calls0 = await redisCalls(redisClient);
       const cpu0 = cpuTicks(sentinelPid);
       const t0 = Date.now();
-      await sleep(seconds * 1000);
+      // the machine's load over the window (other work shares the cores): sampled every 5 s
+      const loads: number[] = [];
+      for (let i = 0; i < seconds / 5; i++) {
+        await sleep(5000);
+        loads.push(loadavg()[0]!);
+      }
+      await sleep(Math.max(0, t0 + seconds * 1000 - Date.now()));
       const elapsed = (Date.now() - t0) / 1000;
       const cpu = ((cpuTicks(sentinelPid) - cpu0) / CLOCK_TICKS / elapsed) * 100;
       const calls1 = await redisCalls(redisClient);
+      const lag = await loopLag(sentinelPid, lagFile);
       const m1 = await scrape(api);
       const rss = rssMb(sentinelPid);
       const peak = peakRssMb(sentinelPid);
@@ -290,17 +358,20 @@ async function main(): Promise<void> {
         probesPerSec: p99.count / elapsed,
         probeP50Ms: p50.value * 1000,
         probeP99Ms: p99.value * 1000,
-        loopLagP99Ms: (m1.gauges.get('pgvigil_nodejs_eventloop_lag_p99_seconds') ?? NaN) * 1000,
-        loopLagMaxMs: (m1.gauges.get('pgvigil_nodejs_eventloop_lag_max_seconds') ?? NaN) * 1000,
+        loopLagP50Ms: lag.p50Ms,
+        loopLagP99Ms: lag.p99Ms,
+        loopLagMaxMs: lag.maxMs,
+        loopLagSamples: lag.samples,
         // the bench's own INFO (the first one) is one call
         redisCommandsPerSec: (calls1 - calls0 - 1) / elapsed,
         sentinelConnsPerServerMax: Math.max(...conns),
         maxConnections: MAX_CONNECTIONS,
+        loadAverage: loads.length ? Math.max(...loads) : loadavg()[0]!,
       };
       results.push(result);
       const ok = cpu <= 25 && rss <= 150;
       console.log(
-        `  ${String(result.nodes).padStart(4)} nodes (${clusters} clusters, all committed ${readyS.toFixed(0)} s after start): cpu ${cpu.toFixed(1)} % of one core, rss ${rss.toFixed(0)} MB (peak ${peak.toFixed(0)}), ${result.probesPerSec.toFixed(0)} probes/s, probe p50 ${result.probeP50Ms.toFixed(1)} ms p99 ${result.probeP99Ms.toFixed(1)} ms, event-loop delay p99 ${result.loopLagP99Ms.toFixed(0)} ms max ${result.loopLagMaxMs.toFixed(0)} ms, Redis ${result.redisCommandsPerSec.toFixed(0)} commands/s, sentinel sessions per server <= ${result.sentinelConnsPerServerMax} of max_connections ${MAX_CONNECTIONS}${n >= 1000 ? `   (target <= 25 %, <= 150 MB: ${ok ? 'PASS' : 'MISS'})` : ''}`,
+        `  ${String(result.nodes).padStart(4)} nodes (${clusters} clusters, all committed ${readyS.toFixed(0)} s after start): cpu ${cpu.toFixed(1)} % of one core, rss ${rss.toFixed(0)} MB (peak ${peak.toFixed(0)}), ${result.probesPerSec.toFixed(0)} probes/s, probe p50 ${result.probeP50Ms.toFixed(1)} ms p99 ${result.probeP99Ms.toFixed(1)} ms, event-loop delay p50 ${result.loopLagP50Ms.toFixed(1)} ms p99 ${result.loopLagP99Ms.toFixed(1)} ms max ${result.loopLagMaxMs.toFixed(0)} ms, Redis ${result.redisCommandsPerSec.toFixed(0)} commands/s, sentinel sessions per server <= ${result.sentinelConnsPerServerMax} of max_connections ${MAX_CONNECTIONS}, machine load average <= ${result.loadAverage.toFixed(1)}${n >= 1000 ? `   (target <= 25 %, <= 150 MB: ${ok ? 'PASS' : 'MISS'})` : ''}`,
       );
       await stopSentinel();
     }
