@@ -1,25 +1,34 @@
 /**
- * `npm run bench:scale -- [--nodes 100,300,1000] [--seconds 60] [--warmup 15] [--json]`: one
- * sentinel watching many node entries at 1 Hz (issue 12 target: 1000 nodes within 25 % of one
- * core and 150 MB RSS).
+ * `npm run bench:scale -- [--nodes 100,300,1000] [--seconds 60] [--warmup 15] [--json]
+ * [--cpu-prof DIR]`: one sentinel watching many node entries at 1 Hz (issue 12 target: 1000
+ * nodes within 25 % of one core and 150 MB RSS).
  *
  * Method: real PostgreSQL servers shared by the entries: per 50 clusters a primary and two
  * streaming standbys, each listening on 50 loopback addresses 127.0.k.j (Linux routes all of
  * 127/8 to lo; PostgreSQL listens on at most 64 sockets), so that cluster c of a group has 3
  * distinct endpoints (node i = its address on server i's port), each with its own persistent
  * probe connection, its heartbeat write on the primary, its own cluster loop and Redis keys,
- * as separate clusters would; what they share is the servers' CPU, each server's
- * max_connections and its pgvigil schema (the heartbeat row of sentinel s1 is written by every
- * cluster of the group, once a second each, and the epoch stamp is the group's). For each size, in order, a fresh `pgvigil sentinel` (quorum 1 of
- * 1, probeIntervalMs 1000, one Redis, log level warn) watches ceil(N/3) clusters; once every
- * topology is committed and after a warm-up, over `--seconds`:
+ * and its own database (`clusters[].database`, created on the group's primary): its own
+ * pgvigil schema, heartbeat rows and epoch stamp, as separate clusters would have. What they
+ * share is the servers' CPU and each server's max_connections (per server: the probe
+ * sessions of 50 clusters, the primary's kept slot-check sessions, replication; 1000 nodes =
+ * 334 clusters = 7 groups, 21 servers, 1000 sentinel sockets). For each size, in order, a
+ * fresh `pgvigil sentinel` (quorum 1 of 1, probeIntervalMs 1000, one Redis, log level warn)
+ * watches ceil(N/3) clusters; once every topology is committed and after a warm-up, over
+ * `--seconds`:
  * - CPU % of one core (utime+stime from /proc/<pid>/stat), RSS at the end and its peak;
  * - probe latency p50/p99: `pgvigil_probe_duration_seconds` bucket deltas between two scrapes
  *   of /metrics, interpolated within the bucket (as PromQL's histogram_quantile);
- * - event-loop delay p99 and max: prom-client's monitorEventLoopDelay figures at the end
- *   (reset by the scrape at the start, so they cover the window);
+ * - event-loop delay p50/p99/max measured inside the sentinel by bench/loop-lag.ts (preloaded
+ *   with NODE_OPTIONS=--import; a 20 ms monitorEventLoopDelay, each sample minus 20 ms), not
+ *   the sentinel's `pgvigil_nodejs_eventloop_lag_*`: prom-client samples those every 1000 ms
+ *   (EVENT_LOOP_SAMPLE_MS, idle cost), and its histogram holds the interval between samples,
+ *   ~1000 ms plus the delay, once a second;
  * - Redis commands per second: INFO commandstats deltas, minus the bench's own INFO calls;
- * - connections on each PostgreSQL server (pg_stat_activity) against its max_connections.
+ * - connections on each PostgreSQL server (pg_stat_activity) against its max_connections;
+ * - the machine's 1-minute load average (highest of the samples every 5 s): the cores are
+ *   shared, and a sentinel starved of CPU falls behind (timeouts, TILT).
+ * `--cpu-prof DIR`: the sentinel runs with `--cpu-prof` (written when it stops).
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -161,6 +170,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'pgvigil-bench-scale-'));
   chmodSync(dir, 0o755);
   // cluster k (0-based) of group g = k div 50: address 127.0.(g+1).(k mod 50 + 1)
+  const dbOf = (k: number) => `c${k + 1}`;
   const address = (k: number) => `127.0.${Math.floor(k / PER_GROUP) + 1}.${(k % PER_GROUP) + 1}`;
   const superPassword = randomBytes(12).toString('base64url');
   const replPassword = randomBytes(12).toString('base64url');
@@ -230,9 +240,35 @@ async function main(): Promise<void> {
       nodes.push(...group);
       groupNodes.push(group);
     }
+    // one database per cluster on its group's primary (streamed to the standbys): each cluster
+    // has a pgvigil schema of its own, its heartbeat rows and its epoch stamp, as separate
+    // servers would give it (one shared schema made every cluster after the first of a group
+    // re-seed above the group's stamp, its sessions queue on one heartbeat row, and a deferred
+    // stamp retry fail for ever against a sibling's higher epoch)
+    const createdAt = Date.now();
+    await Promise.all(
+      groupNodes.map(async (group, g) => {
+        const c = new pg.Client({
+          host: '127.0.0.1',
+          port: group[0]!.port,
+          user: 'postgres',
+          password: superPassword,
+          database: 'postgres',
+        });
+        await c.connect();
+        try {
+          const count = Math.min(PER_GROUP, maxClusters - g * PER_GROUP);
+          for (let j = 0; j < count; j++)
+            await c.query(`CREATE DATABASE ${dbOf(g * PER_GROUP + j)}`);
+        } finally {
+          await c.end();
+        }
+      }),
+    );
+    const createS = (Date.now() - createdAt) / 1000;
     const servers = groups * 3;
     console.log(
-      `pgvigil scale bench: ${servers} PostgreSQL 15 servers (${groups} groups of a primary and 2 standbys, each listening on ${PER_GROUP} loopback addresses, max_connections ${MAX_CONNECTIONS}); node entries share them: up to ${PER_GROUP} entries per server; 1 Redis; probe every 1000 ms; ${seconds} s measured per size`,
+      `pgvigil scale bench: ${servers} PostgreSQL 15 servers (${groups} groups of a primary and 2 standbys, each listening on ${PER_GROUP} loopback addresses, max_connections ${MAX_CONNECTIONS}); node entries share them: up to ${PER_GROUP} entries per server, each cluster in a database of its own (${maxClusters} created in ${createS.toFixed(0)} s); 1 Redis; probe every 1000 ms; ${seconds} s measured per size`,
     );
     writeFileSync(join(dir, 'pw'), superPassword, { mode: 0o600 });
 
@@ -252,6 +288,7 @@ async function main(): Promise<void> {
           name: `c${k + 1}`,
           quorum: 1,
           passwordFile: 'pw',
+          database: dbOf(k),
           nodes: groupNodes[Math.floor(k / PER_GROUP)]!.map((node) => ({
             name: node.name,
             host: address(k),
@@ -265,10 +302,7 @@ async function main(): Promise<void> {
       const api = `http://127.0.0.1:${apiPort}`;
       const logFile = join(dir, `s1-${n}.log`);
       const lagFile = join(dir, `loop-lag-${n}.json`);
-      const nodeOptions = [
-        process.env.NODE_OPTIONS ?? '',
-        `--import=${LOOP_LAG_MODULE}`,
-      ];
+      const nodeOptions = [process.env.NODE_OPTIONS ?? '', `--import=${LOOP_LAG_MODULE}`];
       sentinelPid = spawnSentinel({
         config: configFile,
         id: 's1',
@@ -292,7 +326,9 @@ async function main(): Promise<void> {
         try {
           process.kill(sentinelPid, 0);
         } catch {
-          throw new Error(`the sentinel exited before every topology was committed: see ${logFile}`);
+          throw new Error(
+            `the sentinel exited before every topology was committed: see ${logFile}`,
+          );
         }
         if (Date.now() - startedAt > 180_000)
           throw new Error(
