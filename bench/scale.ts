@@ -158,6 +158,10 @@ async function main(): Promise<void> {
       warmup: { type: 'string', default: '15' },
       json: { type: 'boolean', default: false },
       'cpu-prof': { type: 'string' },
+      /** timing.connectTimeoutMs and queryTimeoutMs (default: the default profile's 1000) */
+      'pg-timeout-ms': { type: 'string' },
+      /** timing.redisTimeoutMs (default: the default profile's 500) */
+      'redis-timeout-ms': { type: 'string' },
     },
   });
   const sizes = values.nodes.split(',').map(Number);
@@ -268,7 +272,7 @@ async function main(): Promise<void> {
     const createS = (Date.now() - createdAt) / 1000;
     const servers = groups * 3;
     console.log(
-      `pgvigil scale bench: ${servers} PostgreSQL 15 servers (${groups} groups of a primary and 2 standbys, each listening on ${PER_GROUP} loopback addresses, max_connections ${MAX_CONNECTIONS}); node entries share them: up to ${PER_GROUP} entries per server, each cluster in a database of its own (${maxClusters} created in ${createS.toFixed(0)} s); 1 Redis; probe every 1000 ms; ${seconds} s measured per size`,
+      `pgvigil scale bench: ${servers} PostgreSQL 15 servers (${groups} groups of a primary and 2 standbys, each listening on ${PER_GROUP} loopback addresses, max_connections ${MAX_CONNECTIONS}); node entries share them: up to ${PER_GROUP} entries per server, each cluster in a database of its own (${maxClusters} created in ${createS.toFixed(0)} s); 1 Redis; probe every 1000 ms, PostgreSQL timeouts ${values['pg-timeout-ms'] ?? 1000} ms, Redis timeout ${values['redis-timeout-ms'] ?? 500} ms; ${seconds} s measured per size`,
     );
     writeFileSync(join(dir, 'pw'), superPassword, { mode: 0o600 });
 
@@ -282,6 +286,15 @@ async function main(): Promise<void> {
           downAfterMs: 5000,
           refusedAfterMs: 2000,
           lockTtlMs: 5000,
+          ...(values['pg-timeout-ms']
+            ? {
+                connectTimeoutMs: Number(values['pg-timeout-ms']),
+                queryTimeoutMs: Number(values['pg-timeout-ms']),
+              }
+            : {}),
+          ...(values['redis-timeout-ms']
+            ? { redisTimeoutMs: Number(values['redis-timeout-ms']) }
+            : {}),
         },
         log: { level: 'warn' },
         clusters: Array.from({ length: clusters }, (_, k) => ({

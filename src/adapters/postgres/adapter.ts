@@ -9,6 +9,7 @@ import type { PostgresPort, ProbeOptions } from '../../ports/postgres.js';
 import type { SlotControl } from '../../ports/slots.js';
 import * as control from './control.js';
 import { controlError, errMessage, probeFailure } from './errors.js';
+import { PROBE_HANDSHAKES } from './handshakes.js';
 import { hardFence, hardUnfence } from './hard-fence.js';
 import { type NodeMemo, probeNode, WriteFailed } from './probe.js';
 import { Session } from './session.js';
@@ -75,7 +76,8 @@ export class PgAdapter implements PostgresPort, SlotControl {
     const open = this.#sessions.get(key);
     if (open && !open.dead) return open;
     this.#sessions.delete(key);
-    const s = await Session.open(this.#params(node, this.#opts.queryTimeoutMs));
+    const params = this.#params(node, this.#opts.queryTimeoutMs);
+    const s = await PROBE_HANDSHAKES.run(() => Session.open(params));
     this.#sessions.set(key, s);
     return s;
   }
@@ -176,8 +178,7 @@ export class PgAdapter implements PostgresPort, SlotControl {
     const where = `${op} ${node.name} (${key})`;
     const kept = this.#readers.get(key);
     this.#readers.delete(key);
-    const s =
-      kept && !kept.dead ? kept : await this.#open(node, where, this.#controlTimeout);
+    const s = kept && !kept.dead ? kept : await this.#open(node, where, this.#controlTimeout);
     try {
       await fn(controlQuery(s, where), where);
     } catch (err) {
