@@ -331,25 +331,28 @@ async function main(): Promise<void> {
         commandTimeoutMs: 2000,
       });
       const startedAt = Date.now();
-      for (;;) {
-        const committed = await Promise.all(
-          config.clusters.map(async (c) => (await store.readTopology(c.name)).value !== null),
-        );
-        if (committed.every(Boolean)) break;
-        try {
-          process.kill(sentinelPid, 0);
-        } catch {
-          throw new Error(
-            `the sentinel exited before every topology was committed: see ${logFile}`,
+      try {
+        for (;;) {
+          const committed = await Promise.all(
+            config.clusters.map(async (c) => (await store.readTopology(c.name)).value !== null),
           );
+          if (committed.every(Boolean)) break;
+          try {
+            process.kill(sentinelPid, 0);
+          } catch {
+            throw new Error(
+              `the sentinel exited before every topology was committed: see ${logFile}`,
+            );
+          }
+          if (Date.now() - startedAt > 180_000)
+            throw new Error(
+              `${committed.filter(Boolean).length} of ${clusters} topologies committed in 180 s (load average ${loadavg()[0]!.toFixed(1)}): see ${logFile}`,
+            );
+          await sleep(1000);
         }
-        if (Date.now() - startedAt > 180_000)
-          throw new Error(
-            `${committed.filter(Boolean).length} of ${clusters} topologies committed in 180 s (load average ${loadavg()[0]!.toFixed(1)}): see ${logFile}`,
-          );
-        await sleep(1000);
+      } finally {
+        await store.close(); // an open store would keep a failed run from exiting
       }
-      await store.close();
       const readyS = (Date.now() - startedAt) / 1000;
       await sleep(Number(values.warmup) * 1000);
 
