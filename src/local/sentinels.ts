@@ -22,10 +22,13 @@ export function spawnSentinel(o: {
   env?: NodeJS.ProcessEnv | undefined;
   /** run inside this network namespace (`local up --netns`) */
   netns?: string | undefined;
+  /** node flags after DAEMON_NODE_FLAGS (benches: `--cpu-prof`, refused in NODE_OPTIONS) */
+  nodeFlags?: readonly string[] | undefined;
 }): number {
   const log = openSync(o.logFile, 'a');
   const argv = [
     ...DAEMON_NODE_FLAGS,
+    ...(o.nodeFlags ?? []),
     cliEntry(),
     'sentinel',
     '--config',

@@ -25,10 +25,11 @@ export class LoopTimer {
     this.#o = o;
   }
 
-  start(): void {
+  /** The first run after `firstDelayMs` (default: now). */
+  start(firstDelayMs = 0): void {
     if (this.#running || this.#stopped) return;
     this.#running = true;
-    this.#schedule(0);
+    this.#schedule(firstDelayMs);
   }
 
   async stop(): Promise<void> {

@@ -50,4 +50,21 @@ describe('slots on a real primary', () => {
     if (active) expect(await adapter.dropSlot(p, active.name)).toBe(false);
     expect((await adapter.listSlots(p)).map((s) => s.name)).not.toContain('gone');
   });
+
+  it('listSlots keeps one session per node between checks instead of a new one each time', async () => {
+    const p = specOf(primary);
+    const sessions = async () =>
+      (
+        await sqlOn(
+          primary,
+          "SELECT pid FROM pg_stat_activity WHERE application_name = 'pgvigil-it' ORDER BY pid",
+        )
+      ).map((r) => Number(r.pid));
+    await adapter.listSlots(p);
+    const first = await sessions();
+    expect(first).toHaveLength(1);
+    await adapter.listSlots(p);
+    await adapter.listSlots(p);
+    expect(await sessions()).toEqual(first);
+  });
 });

@@ -9,6 +9,7 @@ import type { PostgresPort, ProbeOptions } from '../../ports/postgres.js';
 import type { SlotControl } from '../../ports/slots.js';
 import * as control from './control.js';
 import { controlError, errMessage, probeFailure } from './errors.js';
+import { PROBE_HANDSHAKES } from './handshakes.js';
 import { hardFence, hardUnfence } from './hard-fence.js';
 import { type NodeMemo, probeNode, WriteFailed } from './probe.js';
 import { Session } from './session.js';
@@ -42,6 +43,14 @@ export class PgAdapter implements PostgresPort, SlotControl {
   readonly #memos = new Map<string, NodeMemo>();
   /** probes of one node never overlap (one session, one query at a time) */
   readonly #queues = new Map<string, Promise<unknown>>();
+  /**
+   * listSlots' idle session per node, kept between two slot checks (SLOT_CHECK_EVERY_MS): a new
+   * session per check cost each cluster a connect and a SCRAM exchange on both sides every few
+   * seconds, the largest steady cost of a sentinel watching hundreds of nodes (bench:scale).
+   * Read-only queries only; every other control call keeps its own short-lived session.
+   */
+  readonly #readers = new Map<string, Session>();
+  #closed = false;
 
   constructor(opts: PgAdapterOptions) {
     this.#opts = opts;
@@ -67,7 +76,8 @@ export class PgAdapter implements PostgresPort, SlotControl {
     const open = this.#sessions.get(key);
     if (open && !open.dead) return open;
     this.#sessions.delete(key);
-    const s = await Session.open(this.#params(node, this.#opts.queryTimeoutMs));
+    const params = this.#params(node, this.#opts.queryTimeoutMs);
+    const s = await PROBE_HANDSHAKES.run(() => Session.open(params));
     this.#sessions.set(key, s);
     return s;
   }
@@ -146,26 +156,44 @@ export class PgAdapter implements PostgresPort, SlotControl {
     fn: (q: control.Q, where: string) => Promise<void>,
   ): Promise<void> {
     const where = `${op} ${node.name} (${keyOf(node)})`;
-    let s: Session;
+    const s = await this.#open(node, where, queryTimeoutMs);
     try {
-      s = await Session.open(this.#params(node, queryTimeoutMs));
-    } catch (err) {
-      throw controlError(`${where}: connect`, err);
-    }
-    const q: control.Q = async (sql) => {
-      try {
-        const rs = await s.query(sql);
-        return rs[rs.length - 1]!;
-      } catch (err) {
-        // the step's first words name it; a repoint's conninfo carries a password: redacted
-        const step = redactSecrets(sql.split('\n')[0]!).slice(0, 60);
-        throw controlError(`${where}: ${step}`, err);
-      }
-    };
-    try {
-      await fn(q, where);
+      await fn(controlQuery(s, where), where);
     } finally {
       await s.close();
+    }
+  }
+
+  /**
+   * A read-only control call on the node's kept session (`#readers`), opened when there is
+   * none or it died; kept after a success, closed after any failure. A call that finds the
+   * session in use (another caller of the same node) opens one of its own.
+   */
+  async #read(
+    node: NodeSpec,
+    op: string,
+    fn: (q: control.Q, where: string) => Promise<void>,
+  ): Promise<void> {
+    const key = keyOf(node);
+    const where = `${op} ${node.name} (${key})`;
+    const kept = this.#readers.get(key);
+    this.#readers.delete(key);
+    const s = kept && !kept.dead ? kept : await this.#open(node, where, this.#controlTimeout);
+    try {
+      await fn(controlQuery(s, where), where);
+    } catch (err) {
+      await s.close();
+      throw err;
+    }
+    if (this.#closed || this.#readers.has(key)) await s.close();
+    else this.#readers.set(key, s);
+  }
+
+  async #open(node: NodeSpec, where: string, queryTimeoutMs: number): Promise<Session> {
+    try {
+      return await Session.open(this.#params(node, queryTimeoutMs));
+    } catch (err) {
+      throw controlError(`${where}: connect`, err);
     }
   }
 
@@ -234,7 +262,7 @@ export class PgAdapter implements PostgresPort, SlotControl {
 
   listSlots(node: NodeSpec): Promise<SlotView[]> {
     let out: SlotView[] = [];
-    return this.#control(node, 'listSlots', this.#controlTimeout, async (q) => {
+    return this.#read(node, 'listSlots', async (q) => {
       out = await slots.listSlots(q);
     }).then(() => out);
   }
@@ -254,8 +282,24 @@ export class PgAdapter implements PostgresPort, SlotControl {
   }
 
   async close(): Promise<void> {
-    const all = [...this.#sessions.values()];
+    this.#closed = true;
+    const all = [...this.#sessions.values(), ...this.#readers.values()];
     this.#sessions.clear();
+    this.#readers.clear();
     await Promise.all(all.map((s) => s.close()));
   }
+}
+
+/** One control statement string on `s`; a failure names the node and the step. */
+function controlQuery(s: Session, where: string): control.Q {
+  return async (sql) => {
+    try {
+      const rs = await s.query(sql);
+      return rs[rs.length - 1]!;
+    } catch (err) {
+      // the step's first words name it; a repoint's conninfo carries a password: redacted
+      const step = redactSecrets(sql.split('\n')[0]!).slice(0, 60);
+      throw controlError(`${where}: ${step}`, err);
+    }
+  };
 }

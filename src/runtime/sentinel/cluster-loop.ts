@@ -151,8 +151,9 @@ export class ClusterLoop {
     return this.#lastTickMono;
   }
 
-  start(): void {
-    this.#timer.start();
+  /** Start ticking; the first tick after `firstTickDelayMs` (Sentinel.start staggers its loops). */
+  start(firstTickDelayMs = 0): void {
+    this.#timer.start(firstTickDelayMs);
     const { probeIntervalMs, tiltGapMs } = this.#d.timing;
     this.#pulse ??= setInterval(() => this.#beat(), Math.min(probeIntervalMs, tiltGapMs / 4));
     this.#pulse.unref?.();

@@ -17,6 +17,7 @@ import type { ProbeResult, Topology } from '../../core/model.js';
 import type { CoordinationStore } from '../../ports/coordination.js';
 import type { BootstrapDeps } from './deps.js';
 import { nodeOf } from './deps.js';
+import { stampEpoch } from './stamps.js';
 
 export interface ReseedDeps extends BootstrapDeps {
   store: Pick<CoordinationStore, 'casTopology' | 'updateTopology' | 'readTopology'>;
@@ -32,7 +33,7 @@ export async function reseedTopology(
   probes: readonly ProbeResult[],
   known: Topology | null,
 ): Promise<Topology | null> {
-  const { cluster, store, sentinelId, clock, log, pg, bus } = deps;
+  const { cluster, store, sentinelId, clock, log, bus } = deps;
   const stamp = highestStamp(probes);
   const ctx = { cluster: cluster.name, stampedEpoch: stamp, knownEpoch: known?.epoch ?? 0 };
   if (known && known.epoch >= stamp) {
@@ -79,10 +80,9 @@ export async function reseedTopology(
   if (again?.value) return again.value;
   const res = await store.casTopology(cluster.name, stamp, next, sentinelId).catch(() => null);
   if (!res?.committed) return null;
-  const node = nodeOf(cluster, primary.node);
-  await pg
-    .stampEpoch(node, epoch, node.name)
-    .catch((err: Error) => log.warn({ ...ctx, epoch, err: err.message }, 'epoch stamp failed'));
+  // a failed stamp is retried by the loop (stamps.ts): a node left stamped below the committed
+  // epoch would let a later re-seed commit this epoch number a second time
+  await stampEpoch(deps, nodeOf(cluster, primary.node), epoch, primary.node);
   log.warn(
     { ...ctx, epoch, primary: primary.node },
     'coordination servers came back empty: re-seeded at a new epoch above every stamp',

@@ -128,8 +128,15 @@ export class Sentinel {
     );
   }
 
+  /**
+   * Start every loop, their first ticks spread evenly over one probe interval (loop i of n after
+   * i/n of it): started together, hundreds of loops would open every connection and send every
+   * Redis read in the same instant, and stay in phase; each loop's own cadence is unchanged.
+   */
   start(): void {
-    for (const l of this.loops) l.start();
+    const n = this.loops.length;
+    const every = this.#d.timing.probeIntervalMs;
+    this.loops.forEach((l, i) => l.start(Math.floor((i * every) / n)));
   }
 
   /** Stop ticking and release leader locks. The adapters stay open (the root closes them). */

@@ -12,6 +12,7 @@ import {
   type ReseedDeps,
   reseedTopology,
 } from '../../../../src/runtime/sentinel/reseed.js';
+import { EpochStamps } from '../../../../src/runtime/sentinel/stamps.js';
 import {
   aClusterConfig,
   aProbe,
@@ -95,5 +96,23 @@ describe('reseedTopology', () => {
     expect(await reseedTopology(s.deps, probes, aTopology({ epoch: 3 }))).toBeNull();
     expect((await s.store.readTopology('c1')).value).toBeNull();
     expect(s.pg.calls).toEqual([]);
+  });
+
+  it('a failed stamp after the re-seed commit is kept and retried, so the node ends stamped with the committed epoch', async () => {
+    const s = setup();
+    s.pg.set('pg1', { role: 'standby' });
+    s.pg.set('pg2', { role: 'primary' });
+    s.deps.stamps = new EpochStamps(s.deps);
+    s.pg.fail('stampEpoch', { node: 'pg2', times: 1 });
+    const probes = [
+      stamped(aProbe('pg1').standby().build(), 2),
+      stamped(aProbe('pg2').primary().build(), 2),
+    ];
+    const t = await reseedTopology(s.deps, probes, null);
+    expect(t).toMatchObject({ epoch: 3, primary: 'pg2' });
+    expect(s.pg.node('pg2').stampedEpoch).not.toBe(3);
+    expect(s.deps.stamps.pending).toEqual([{ node: 'pg2', epoch: 3, attempts: 1 }]);
+    expect(await s.deps.stamps.retry(t!)).toEqual([{ node: 'pg2', epoch: 3 }]);
+    expect(s.pg.node('pg2').stampedEpoch).toBe(3);
   });
 });
