@@ -30,6 +30,8 @@ describe('HandshakeLimiter', () => {
         return i;
       }),
     );
+    // observed now: the rejection of run 0 comes several turns before allSettled below
+    for (const r of runs) r.catch(() => undefined);
     await flush();
     expect(started).toEqual([0, 1]);
     expect(limiter.load).toEqual({ active: 2, waiting: 2 });
