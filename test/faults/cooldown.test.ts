@@ -4,26 +4,10 @@
  * with a `failover-held` event (reason cooldown); once the cooldown has passed, it fails over.
  * Three nodes, no agents (a killed node stays down), cooldown 20 s.
  */
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { localKill } from '../../src/local/cluster.js';
-import { eventually, type LocalHandle, sleep, startLocal } from '../helpers/local.js';
-
-async function sqlAs(
-  h: LocalHandle,
-  node: string,
-  text: string,
-): Promise<Record<string, unknown>[]> {
-  const c = new pg.Client({ ...h.node(node).conn, connectionTimeoutMillis: 2000 });
-  c.on('error', () => undefined);
-  await c.connect();
-  try {
-    return (await c.query(text)).rows;
-  } finally {
-    await c.end().catch(() => undefined);
-  }
-}
+import { eventually, type LocalHandle, sleep, sql, startLocal } from '../helpers/local.js';
 
 const COOLDOWN_MS = 20_000;
 
@@ -55,10 +39,9 @@ describe('a second crash inside cooldownMs', () => {
     // 00000002..." at the page of its replay point), which is not what this test is about
     const third = first.nodes.find((n) => n.name !== second && n.name !== 'pg1')!.name;
     await eventually(async () => {
-      const [target] = await sqlAs(h, second, 'SELECT pg_current_wal_lsn()::text AS lsn');
-      const [r] = await sqlAs(
-        h,
-        third,
+      const [target] = await sql(h.node(second), 'SELECT pg_current_wal_lsn()::text AS lsn');
+      const [r] = await sql(
+        h.node(third),
         `SELECT s.status, s.sender_port, pg_last_wal_receive_lsn() >= '${target!.lsn}'::pg_lsn AS caught
            FROM pg_stat_wal_receiver s`,
       );
