@@ -11,6 +11,9 @@
  * Each command body is imported when that command runs, so a long-running sentinel or agent does
  * not keep the embedded cluster, the demo or the other commands in its heap (`bench:idle`).
  */
+// first: pg loads without undici (see load-pg.ts), before any module below imports it
+import './adapters/postgres/load-pg.js';
+
 import { Command, Option } from 'commander';
 
 import { addBackupCommands } from './commands/backup-cli.js';
