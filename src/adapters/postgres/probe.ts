@@ -10,7 +10,7 @@
 import type { ProbeResult, ReplicaStat, WalReceiverStat } from '../../core/model.js';
 import { errCode, errMessage, isStatementError } from './errors.js';
 import type { Session } from './session.js';
-import { heartbeatSql, SCHEMA_SQL, statusSql } from './sql.js';
+import { heartbeatSql, heartbeatStatusSql, SCHEMA_SQL, statusSql } from './sql.js';
 
 /** What the adapter remembers about a node between probes. */
 export interface NodeMemo {
@@ -80,13 +80,16 @@ function parse(rs: { rows: Row[] }[], memo: NodeMemo): ProbeData {
   };
 }
 
-/** `prefix` statements run first in the same string; their results are skipped. */
-async function status(s: Session, memo: NodeMemo, prefix?: string): Promise<ProbeData> {
-  const skip = prefix ? 1 : 0;
+/** With `heartbeatOf`, that sentinel's heartbeat runs first in the same string (result skipped). */
+async function status(s: Session, memo: NodeMemo, heartbeatOf?: string): Promise<ProbeData> {
   try {
-    return parse((await s.query((prefix ?? '') + statusSql(memo.withEpoch))).slice(skip), memo);
+    if (heartbeatOf === undefined) return parse(await s.query(statusSql(memo.withEpoch)), memo);
+    return parse(
+      (await s.query(heartbeatStatusSql(heartbeatOf, memo.withEpoch))).slice(1),
+      memo,
+    );
   } catch (err) {
-    if (prefix || !memo.withEpoch || errCode(err) !== '42P01') throw err;
+    if (heartbeatOf !== undefined || !memo.withEpoch || errCode(err) !== '42P01') throw err;
     memo.withEpoch = false; // pgvigil.epoch is missing on this node
     return parse(await s.query(statusSql(false)), memo);
   }
@@ -126,7 +129,7 @@ export async function probeNode(
   let earlier: unknown;
   if (memo.role !== 'standby') {
     try {
-      return await status(s, memo, heartbeatSql(opts.sentinel));
+      return await status(s, memo, opts.sentinel);
     } catch (err) {
       if (s.dead || !isStatementError(err)) throw err;
       earlier = err; // a SQL error: read-only (maybe now a standby), disk full, schema missing

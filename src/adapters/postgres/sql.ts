@@ -12,11 +12,35 @@ export const SCHEMA_SQL = `CREATE SCHEMA IF NOT EXISTS pgvigil;
 CREATE TABLE IF NOT EXISTS pgvigil.heartbeat (sentinel text PRIMARY KEY, at timestamptz NOT NULL, epoch bigint);
 CREATE TABLE IF NOT EXISTS pgvigil.epoch (id int PRIMARY KEY DEFAULT 1 CHECK (id = 1), epoch bigint NOT NULL, primary_name text NOT NULL, at timestamptz NOT NULL DEFAULT now());`;
 
+/**
+ * The probe's SQL texts are built once and reused: a sentinel sends one every probe interval to
+ * every node, and rebuilding them (with escapeLiteral) and joining the heartbeat to the status
+ * each time was garbage for nothing (`npm run bench:idle`). Keys: sentinel ids, a handful.
+ */
+const heartbeats = new Map<string, string>();
+const heartbeatStatus = new Map<string, string>();
+
 /** Upsert this sentinel's heartbeat row; it carries the epoch stamped on the node. */
 export function heartbeatSql(sentinel: string): string {
-  return `INSERT INTO pgvigil.heartbeat (sentinel, at, epoch)
+  let sql = heartbeats.get(sentinel);
+  if (sql === undefined) {
+    sql = `INSERT INTO pgvigil.heartbeat (sentinel, at, epoch)
   VALUES (${escapeLiteral(sentinel)}, now(), (SELECT epoch FROM pgvigil.epoch WHERE id = 1))
   ON CONFLICT (sentinel) DO UPDATE SET at = EXCLUDED.at, epoch = EXCLUDED.epoch;`;
+    heartbeats.set(sentinel, sql);
+  }
+  return sql;
+}
+
+/** The heartbeat, then the status (statusSql), in one string: one round trip. */
+export function heartbeatStatusSql(sentinel: string, withEpoch: boolean): string {
+  const key = `${withEpoch ? 1 : 0}${sentinel}`;
+  let sql = heartbeatStatus.get(key);
+  if (sql === undefined) {
+    sql = heartbeatSql(sentinel) + statusSql(withEpoch);
+    heartbeatStatus.set(key, sql);
+  }
+  return sql;
 }
 
 const LSN = (expr: string): string => `pg_wal_lsn_diff(${expr}, '0/0')`;
@@ -30,6 +54,10 @@ const HEAD = `CASE WHEN ${IN_RECOVERY} THEN pg_last_wal_replay_lsn() ELSE pg_cur
  * which fails to parse when the table is missing: the caller keeps it off until `has_epoch`.
  */
 export function statusSql(withEpoch: boolean): string {
+  return withEpoch ? STATUS_WITH_EPOCH : STATUS_WITHOUT_EPOCH;
+}
+
+function buildStatusSql(withEpoch: boolean): string {
   const epoch = withEpoch ? '(SELECT epoch FROM pgvigil.epoch WHERE id = 1)' : 'NULL::bigint';
   return `SELECT ${IN_RECOVERY} AS in_recovery,
   ${LSN(HEAD)} AS head_lsn,
@@ -49,6 +77,8 @@ SELECT status, sender_host, sender_port,
   ${LSN('flushed_lsn')} AS flushed_lsn
   FROM pg_stat_wal_receiver;`;
 }
+const STATUS_WITH_EPOCH = buildStatusSql(true);
+const STATUS_WITHOUT_EPOCH = buildStatusSql(false);
 
 /** libpq conninfo value: bare when safe, else single-quoted with \ and ' escaped. */
 function conninfoValue(v: string): string {

@@ -35,7 +35,8 @@ async function fence(c: ActionContext, epoch: number, reason: string): Promise<v
 
 /** The work for `d`, or null when there is nothing to do. */
 export function actionFor(d: AgentDecision, c: ActionContext): (() => Promise<void>) | null {
-  const { pg, bus, cluster, node, process: local, log } = c;
+  // c.log only where there is work: the agent passes it as a getter (a pino child)
+  const { pg, bus, cluster, node, process: local } = c;
   const spec = (name: string): NodeSpec => {
     const n = cluster.nodes.find((x) => x.name === name);
     if (!n) throw new UserError(`${name} is not a node of cluster ${cluster.name}`);
@@ -50,14 +51,14 @@ export function actionFor(d: AgentDecision, c: ActionContext): (() => Promise<vo
     case 'unfence':
       return async () => {
         await pg.unfence(c.self);
-        log.warn({ evidence: d.evidence }, 'unfenced: writable again');
+        c.log.warn({ evidence: d.evidence }, 'unfenced: writable again');
       };
     case 'repoint':
       return async () => {
         await recheck(c, d.epoch, d.primary);
         await pg.ensureSlot(spec(d.primary), node);
         await pg.repoint(c.self, spec(d.primary), node);
-        log.warn({ primary: d.primary, evidence: d.evidence }, 'standby re-pointed');
+        c.log.warn({ primary: d.primary, evidence: d.evidence }, 'standby re-pointed');
       };
     case 'rejoin':
       return async () => {
@@ -69,10 +70,10 @@ export function actionFor(d: AgentDecision, c: ActionContext): (() => Promise<vo
         if (d.fenceFirst && c.reachable)
           await fence(c, d.epoch, d.evidence).catch((err: Error) => {
             unfenced = true;
-            log.warn({ err: err.message }, 'fence before rejoin failed: stopping it at once');
+            c.log.warn({ err: err.message }, 'fence before rejoin failed: stopping it at once');
           });
         if (unfenced && !c.reachable)
-          log.warn('demoted primary does not answer: stopping it at once (no SQL fence)');
+          c.log.warn('demoted primary does not answer: stopping it at once (no SQL fence)');
         const method = await rejoin(
           {
             process: local,
@@ -80,7 +81,7 @@ export function actionFor(d: AgentDecision, c: ActionContext): (() => Promise<vo
             observer: c.observer,
             self: c.self,
             keepOldDataDirs: c.keepOldDataDirs,
-            log,
+            log: c.log,
             clock: c.clock,
             streamingWaitMs: STREAMING_WAIT_MS,
           },
@@ -105,7 +106,7 @@ export function actionFor(d: AgentDecision, c: ActionContext): (() => Promise<vo
         // the dangerous one: a second writable primary if a failover committed meanwhile
         if (d.as === 'primary') await recheck(c, d.epoch, node);
         await local.start();
-        log.warn({ as: d.as, evidence: d.evidence }, `postgres restarted as ${d.as}`);
+        c.log.warn({ as: d.as, evidence: d.evidence }, `postgres restarted as ${d.as}`);
       };
     default: {
       const never: never = d;

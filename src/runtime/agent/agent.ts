@@ -270,6 +270,9 @@ export class Agent {
   }
 
   #act(d: AgentDecision): void {
+    const epoch = this.#topology?.epoch;
+    const log = () =>
+      this.#d.log.child({ cluster: this.#d.cluster.name, node: this.#d.node, epoch });
     const work = actionFor(d, {
       cluster: this.#d.cluster,
       node: this.#d.node,
@@ -283,11 +286,10 @@ export class Agent {
       self: this.#self,
       running: this.#local?.running ?? false,
       reachable: this.#local?.reachable ?? false,
-      log: this.#d.log.child({
-        cluster: this.#d.cluster.name,
-        node: this.#d.node,
-        epoch: this.#topology?.epoch,
-      }),
+      // a getter: most ticks have nothing to do, and a pino child per tick was idle garbage
+      get log() {
+        return log();
+      },
     });
     if (work) void this.#run(`${d.kind}:${d.reason}`, work).catch(() => undefined);
   }
