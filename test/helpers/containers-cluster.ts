@@ -28,6 +28,7 @@ import YAML from 'yaml';
 import { RedisCoordinationStore } from '../../src/adapters/redis/store.js';
 import type { StampedEvent } from '../../src/core/events.js';
 import type { ClusterHandle, ClusterOptions } from './cluster.js';
+import { eventually } from './pg.js';
 
 const root = join(import.meta.dirname, '../..');
 export const IMAGES = {
@@ -164,6 +165,15 @@ export async function startContainersCluster(o: ClusterOptions): Promise<Cluster
     const events: StampedEvent[] = [];
     unsubscribe = await store.subscribe(cluster, (e) => events.push(e));
     const s = store;
+    // as the native provider (localUp): the handle is returned once the first topology is
+    // committed. The sentinels bootstrap only when every node answers, and the standbys start
+    // cloning after them, so a scenario that read the topology at once could find none (it
+    // did in one CI run: "expected undefined to be 'pg1'")
+    await eventually(
+      async () => ((await s.readTopology(cluster)).value ? true : undefined),
+      120_000,
+      250,
+    );
     return {
       provider: 'containers',
       cluster,
