@@ -95,7 +95,16 @@ describe('aborted switchover, then a manual failover of a dead primary (2 nodes)
     const epochBefore = (await h.topology())!.epoch;
     await localKill({ dir: h.state.dir, name: 'agent-pg1', signal: 'KILL' });
     await localKill({ dir: h.state.dir, name: 'pg1', signal: 'KILL' });
+    // A call before the leader's next probe would find pg1 healthy and be planned as a
+    // switchover, whose stop through the dead agent fails (one CI run got that error, not a
+    // 409). So wait until the leader sees pg1 down first, then:
     // 409 (primary not down yet) until the leader's probes have refused for refusedAfterMs
+    await eventually(async () => {
+      const st = (await (await fetch(`${h.state.api}/status`)).json()) as {
+        nodes: Record<string, { up: boolean }>;
+      };
+      return st.nodes.pg1?.up === false ? true : undefined;
+    }, 10_000);
     let r = await post(h.state.api, '/failover');
     const deadline = Date.now() + 20_000;
     while (r.status === 409 && Date.now() < deadline) {
