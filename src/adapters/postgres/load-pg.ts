@@ -12,8 +12,8 @@
  * Node's lazy getter is then put back untouched, so a later `fetch()` (agent-client.ts) still
  * works. Later `import pg from 'pg'` statements get this same cached module.
  *
- * src/cli.ts imports this module first. test/unit/adapters/postgres/load-pg.test.ts checks that a
- * sentinel's whole import graph loads pg and never loads undici.
+ * src/cli.ts imports this module first. test/unit/adapters/postgres/load-pg.test.ts checks
+ * that a sentinel's whole import graph loads pg and never loads undici.
  */
 import { createRequire } from 'node:module';
 
