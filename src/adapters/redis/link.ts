@@ -2,7 +2,8 @@
  * One configured Redis server as a CoordinationServer (server.ts): a thin wrapper over one
  * ioredis client that fails fast (no offline queue, a command timeout, one retry per request,
  * reconnecting every 200-500 ms forever), so a down server costs a rejected promise and a hung
- * one (SIGSTOP, blackhole) at most the command timeout.
+ * one (SIGSTOP, blackhole) at most the command timeout. A command that times out drops its
+ * connection (`#reconnect`): after a silent partition heals, a fresh connection answers at once.
  *
  * - Right after construction the first connection is still being made: a command waits for
  *   it once (`firstConnect`) instead of failing every server on the first tick.
@@ -29,6 +30,8 @@ export interface CoordinationLogger {
 }
 
 const SCAN_COUNT = 1000;
+/** ioredis's rejection when `commandTimeout` runs out (ioredis/built/Command.js) */
+const COMMAND_TIMED_OUT = 'Command timed out';
 
 /**
  * PUBLISH the event, and XADD it with the publisher's id unless the stream already holds that
@@ -218,9 +221,29 @@ export class RedisLink implements CoordinationServer {
       this.#note(true);
       return value;
     } catch (err) {
-      this.#note(false, redactSecrets(err instanceof Error ? err.message : String(err)));
+      const message = err instanceof Error ? err.message : String(err);
+      if (message === COMMAND_TIMED_OUT) this.#reconnect();
+      this.#note(false, redactSecrets(message));
       throw err;
     }
+  }
+
+  /**
+   * A command timed out on a connection that still looks open: the server hangs, or packets
+   * are dropped in silence (a partition). While they are dropped, TCP backs off its
+   * retransmissions (0.2, 0.4, 0.8 ... 3.2 s apart), and everything written later waits behind
+   * them, so after the network heals the old connection can stay silent for seconds more: the
+   * fault runner saw every client miss a healed server for 5 s, and a second Redis fault in
+   * that window took the majority away and fenced a healthy primary (`false-failover`, seed
+   * 20261204). The socket is dropped instead (as a reset would), and ioredis connects anew
+   * after its retry delay (200-500 ms) with a fresh handshake, which gets through as soon as
+   * the network does. A hung server costs a reconnect per timeout; its commands fail fast
+   * ("not connected") until it answers again.
+   */
+  #reconnect(): void {
+    if (this.#closed || this.client.status !== 'ready') return;
+    this.#lastError = 'command timed out: reconnecting';
+    this.client.stream?.destroy();
   }
 
   /** Log the server's health only when it changes. */
