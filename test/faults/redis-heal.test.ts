@@ -2,10 +2,10 @@
  * A silent partition between the host and one Redis server (root: a network namespace, packets
  * dropped, not refused), healed after 8 s: a RedisLink answers again within 2 s of the heal.
  * While packets are dropped, TCP backs off its retransmissions, so the connection the link had
- * stays silent for about 4 s after the heal (the next retransmission): without the reconnect
- * on a command timeout (link.ts `#reconnect`) this test measures that and fails. In the fault
- * runner that window, plus a second Redis fault, took the majority away and fenced a healthy
- * primary (seed 20261204, #29 split-redis then #30 kill-redis).
+ * stays silent for about 5 s after the heal (the next retransmission): without the reconnect
+ * of a connection silent for two command timeouts (link.ts `#reconnectIfSilent`) this test
+ * measures that and fails. In the fault runner that window, plus a second Redis fault, took the
+ * majority away and fenced a healthy primary (seed 20261204, #29 split-redis, #30 kill-redis).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -2,8 +2,8 @@
  * One configured Redis server as a CoordinationServer (server.ts): a thin wrapper over one
  * ioredis client that fails fast (no offline queue, a command timeout, one retry per request,
  * reconnecting every 200-500 ms forever), so a down server costs a rejected promise and a hung
- * one (SIGSTOP, blackhole) at most the command timeout. A command that times out drops its
- * connection (`#reconnect`): after a silent partition heals, a fresh connection answers at once.
+ * one (SIGSTOP, blackhole) at most the command timeout. A connection silent for two timeouts is
+ * dropped (`#reconnectIfSilent`): after a silent partition heals, a fresh one answers at once.
  *
  * - Right after construction the first connection is still being made: a command waits for
  *   it once (`firstConnect`) instead of failing every server on the first tick.
@@ -92,9 +92,13 @@ export class RedisLink implements CoordinationServer {
   /** why the connection last failed (shown when a command finds it down) */
   #lastError: string | null = null;
   #closed = false;
+  readonly #timeoutMs: number;
+  /** performance.now() of the last command this link saw answered (or of its creation) */
+  #lastAnswerMs = performance.now();
 
   constructor(url: string, timeoutMs: number, logger?: CoordinationLogger, auth?: RedisAuth) {
     this.url = url;
+    this.#timeoutMs = timeoutMs;
     this.label = redactSecrets(url);
     this.#logger = logger;
     this.client = new Redis(url, clientOptions(url, timeoutMs, auth));
@@ -218,31 +222,33 @@ export class RedisLink implements CoordinationServer {
       if (this.client.status !== 'ready' && this.#lastError !== null)
         throw new Error(`not connected: ${this.#lastError}`);
       const value = await op(this.client);
+      this.#lastAnswerMs = performance.now();
       this.#note(true);
       return value;
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      if (message === COMMAND_TIMED_OUT) this.#reconnect();
+      if (message === COMMAND_TIMED_OUT) this.#reconnectIfSilent();
       this.#note(false, redactSecrets(message));
       throw err;
     }
   }
 
   /**
-   * A command timed out on a connection that still looks open: the server hangs, or packets
-   * are dropped in silence (a partition). While they are dropped, TCP backs off its
-   * retransmissions (0.2, 0.4, 0.8 ... 3.2 s apart), and everything written later waits behind
-   * them, so after the network heals the old connection can stay silent for seconds more: the
-   * fault runner saw every client miss a healed server for 5 s, and a second Redis fault in
-   * that window took the majority away and fenced a healthy primary (`false-failover`, seed
-   * 20261204). The socket is dropped instead (as a reset would), and ioredis connects anew
-   * after its retry delay (200-500 ms) with a fresh handshake, which gets through as soon as
-   * the network does. A hung server costs a reconnect per timeout; its commands fail fast
-   * ("not connected") until it answers again.
+   * A command timed out and nothing has answered on this connection for two timeouts: the server
+   * hangs, or packets are dropped in silence (a partition). While they are dropped, TCP backs
+   * off its retransmissions (0.2, 0.4, 0.8 ... 3.2 s apart), and everything written later waits
+   * behind them, so after the network heals the old connection can stay silent for seconds
+   * more: the fault runner saw every client miss a healed server for 5 s, and a second Redis
+   * fault in that window took the majority away and fenced a healthy primary (`false-failover`,
+   * seed 20261204). The socket is dropped instead (as a reset would), and ioredis connects anew
+   * after its retry delay (200-500 ms) with a fresh handshake, which gets through as soon as the
+   * network does. One slow answer (a loaded machine) does not drop it: only a connection silent
+   * for two timeouts, so a single-server setup does not trade one late read for a reconnect.
    */
-  #reconnect(): void {
+  #reconnectIfSilent(): void {
     if (this.#closed || this.client.status !== 'ready') return;
-    this.#lastError = 'command timed out: reconnecting';
+    if (performance.now() - this.#lastAnswerMs < 2 * this.#timeoutMs) return;
+    this.#lastError = 'no answer for two command timeouts: reconnecting';
     this.client.stream?.destroy();
   }
 
