@@ -7,7 +7,7 @@
  * objects live for one round trip, long enough to survive two scavenges at 1000 probes a second,
  * so they are promoted and die in the old generation. With V8's factor the old generation then
  * held 4x its live data between full GCs: one sentinel watching 1000 node entries kept 42 MB
- * alive and 177 MB of heap, 250 MB RSS. With 60 %: 142 MB RSS and no more CPU
+ * alive and 177 MB of heap, 250 MB RSS. With 60 %: 142 MB RSS, CPU within the run-to-run spread
  * (`npm run bench:scale -- --nodes 1000`, README). An idle sentinel or agent does not change.
  *
  * Set at start-up with `v8.setFlagsFromString`, because Node refuses this flag in NODE_OPTIONS
