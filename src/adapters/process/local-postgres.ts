@@ -13,7 +13,7 @@ import { libpqTlsParams } from '../postgres/tls.js';
 import { type ControlData, readControlData } from './controldata.js';
 import { startNode, stopNode } from './pg-ctl.js';
 import { readPostmasterPid, removeStaleLocks } from './postmaster.js';
-import { isLive, nodeProcesses, procState, signalPids } from './procfs.js';
+import { nodeProcesses, procState, signalPids } from './procfs.js';
 import { lookupUser, type RunAs, writeOwned } from './run-as.js';
 import { dropAutoConfSettings, writeNodeSettings } from './settings.js';
 
@@ -67,12 +67,14 @@ export class LocalPostgres {
 
   state(): ProcessState {
     const pid = readPostmasterPid(this.dataDir);
-    const running = pid !== null && isLive(pid);
+    // one read of /proc/<pid>/stat for both (isLive reads it too): the agent asks every tick
+    const st = pid === null ? undefined : procState(pid);
+    const running = st !== undefined && st !== 'Z' && st !== 'X';
     return {
       running,
       pid,
       standbySignal: existsSync(join(this.dataDir, 'standby.signal')),
-      frozen: running && procState(pid) === 'T',
+      frozen: st === 'T',
     };
   }
 

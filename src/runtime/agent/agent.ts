@@ -30,6 +30,8 @@ import { type AgentStatus, agentStatus, type Check, primaryCheck, replicaCheck }
 /** After a failed action, wait this long before acting again (a broken rejoin must not spin). */
 const RETRY_AFTER_MS = 5000;
 const FAST_INTERVAL_MS = 50;
+/** the guard (`#armGuard`) beats after this many intervals without a beat */
+const GUARD_INTERVALS = 1.2;
 /** health: the loop completed within this many intervals */
 const HEALTH_INTERVALS = 3;
 
@@ -49,11 +51,12 @@ export class Agent {
   #lastTickMono: number | null = null;
   readonly #timer: LoopTimer;
   readonly #watchdog: LeaseWatchdog;
-  /** renews the lease while a tick waits on the local postgres (`#renewLease`) */
-  #renewal: NodeJS.Timeout | undefined;
+  /** beats and renews the lease while a tick waits on the local postgres (`#armGuard`) */
+  #guard: NodeJS.Timeout | undefined;
+  #running = false;
   /** the renewal read in flight (the watchdog awaits it after a pause) */
   #renewing: Promise<void> | null = null;
-  /** when the renewal timer last ran, and when it last ran after a pause (clock.mono) */
+  /** when the loop last beat (a tick start or the guard), and when it beat after a pause (clock.mono) */
   #beatMono = 0;
   #wokeMono = Number.NEGATIVE_INFINITY;
 
@@ -80,7 +83,9 @@ export class Agent {
     this.#timer = new LoopTimer({
       clock: d.clock,
       tick: () => this.tick(),
-      nextDelayMs: () => this.#interval(),
+      // from the start of the tick, so that the next tick is due before the Redis command
+      // timers of this one (redisTimeoutMs, the interval by default) would wake the process
+      nextDelayMs: (elapsed) => this.#interval() - elapsed,
       onError: (err) => d.log.error({ ...this.#ctx, err }, 'agent tick failed (bug): loop goes on'),
     });
   }
@@ -90,25 +95,41 @@ export class Agent {
   }
 
   start(): void {
-    this.#timer.start();
+    if (this.#running) return;
+    this.#running = true;
     this.#beatMono = this.#d.clock.mono();
-    this.#renewal ??= setInterval(() => {
-      this.#beat();
-      void this.#renewLease();
-    }, this.#d.timing.agentIntervalMs);
-    this.#renewal.unref?.();
+    this.#armGuard();
+    this.#timer.start();
   }
 
-  /** The renewal timer ran: a gap of two intervals or more means this process was paused. */
+  /** A beat (tick start, guard): a gap of two intervals or more means this process was paused. */
   #beat(): void {
     const now = this.#d.clock.mono();
     if (now - this.#beatMono >= 2 * this.#d.timing.agentIntervalMs) this.#wokeMono = now;
     this.#beatMono = now;
+    this.#armGuard();
   }
 
-  /** Paused after `mono`: it woke since then, or its renewal timer is overdue right now. */
+  /**
+   * The guard fires when no beat came for GUARD_INTERVALS intervals: inside a tick that waits
+   * on the local postgres (it beats and renews the lease), never between ticks, which start
+   * every interval. It is re-armed on every beat; a free-running renewal timer woke an idle
+   * agent a second time per tick (`bench:idle`). Not unref'd: Node keeps the timer list of an
+   * unref'd timer after clearTimeout, with its old due time, and that list wakes the process
+   * for nothing; stop() clears it.
+   */
+  #armGuard(): void {
+    clearTimeout(this.#guard);
+    if (!this.#running) return;
+    this.#guard = setTimeout(() => {
+      this.#beat();
+      void this.#renewLease();
+    }, GUARD_INTERVALS * this.#d.timing.agentIntervalMs);
+  }
+
+  /** Paused after `mono`: it woke since then, or its beats are overdue right now. */
   #pausedSince(mono: number): boolean {
-    if (this.#renewal === undefined) return false;
+    if (!this.#running) return false;
     const overdue = this.#d.clock.mono() - this.#beatMono >= 2 * this.#d.timing.agentIntervalMs;
     return overdue || this.#wokeMono > mono;
   }
@@ -147,9 +168,10 @@ export class Agent {
 
   /** Stop looping; an action in flight may finish within `graceMs`. Postgres keeps running. */
   async stop(graceMs = 10_000): Promise<void> {
+    this.#running = false;
+    clearTimeout(this.#guard);
+    this.#guard = undefined;
     await this.#timer.stop();
-    if (this.#renewal) clearInterval(this.#renewal);
-    this.#renewal = undefined;
     await this.#watchdog.stop();
     // unref'd: a finished action must not keep the process alive for the rest of the grace
     await Promise.race([this.#actionDone, new Promise((r) => setTimeout(r, graceMs).unref())]);
@@ -169,6 +191,7 @@ export class Agent {
   /** One observe -> decide -> act cycle (the action is started, not awaited). Public for tests. */
   async tick(): Promise<AgentDecision> {
     const { store, clock, cluster, timing } = this.#d;
+    if (this.#running) this.#beat();
     const readStart = clock.mono();
     const [topo, local] = await Promise.all([
       store.readTopology(cluster.name).then(

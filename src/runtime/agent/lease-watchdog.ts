@@ -78,8 +78,10 @@ export class LeaseWatchdog {
     if (!view.primary || this.#stopped) return;
     const left = Math.max(0, view.lastConfirmMono + this.#d.leaseMs - this.#d.clock.mono());
     this.#dueMono = this.#d.clock.mono() + left;
+    // re-armed after every tick, so not unref'd: Node keeps the timer list of an unref'd timer
+    // after clearTimeout, with its old due time, and each such list woke an idle agent once for
+    // nothing (`bench:idle`); stop() clears it
     this.#timer = setTimeout(() => this.#fire(), left);
-    this.#timer.unref?.();
   }
 
   /** A confirming read outside the tick: re-arm the current view from `lastConfirmMono`. */

@@ -90,6 +90,9 @@ export interface TickOutcome {
   epoch: number | null;
 }
 
+/** the probe wait ends this long after the next tick is due (`#probeAll`) */
+const WAIT_SLACK_MS = 5;
+
 export class ClusterLoop {
   readonly #d: ClusterLoopDeps;
   readonly #executor: FailoverExecutor;
@@ -101,8 +104,11 @@ export class ClusterLoop {
   readonly #throttle: Throttle;
   readonly #verdict: VerdictPublisher;
   readonly #timer: LoopTimer;
-  /** beats between ticks for TILT (`#beat`) */
-  #pulse: NodeJS.Timeout | undefined;
+  /** beats for TILT while no tick beats (`#beat`); armed only while the loop runs */
+  #guard: NodeJS.Timeout | undefined;
+  #running = false;
+  /** this tick's period: when the next tick is due after its start (jittered, drawn per tick) */
+  #periodMs: number;
   #health = new Map<string, NodeHealth>();
   /** probes still running, by node (at most one per node) */
   readonly #inFlight = new Map<string, Promise<void>>();
@@ -124,6 +130,7 @@ export class ClusterLoop {
   constructor(loopDeps: ClusterLoopDeps) {
     const deps = { ...loopDeps, stamps: loopDeps.stamps ?? new EpochStamps(loopDeps) };
     this.#d = deps;
+    this.#periodMs = deps.timing.probeIntervalMs;
     for (const n of deps.cluster.nodes) this.#health.set(n.name, newNodeHealth(n.name));
     this.#executor = new FailoverExecutor(deps);
     this.#intents = new IntentRunner(deps);
@@ -136,7 +143,7 @@ export class ClusterLoop {
     this.#timer = new LoopTimer({
       clock: deps.clock,
       tick: () => this.tick(),
-      nextDelayMs: (elapsed) => deps.timing.probeIntervalMs * (0.9 + Math.random() * 0.2) - elapsed,
+      nextDelayMs: (elapsed) => this.#periodMs - elapsed,
       onError: (err) =>
         deps.log.error({ cluster: this.name, err }, 'tick failed (bug): loop goes on'),
     });
@@ -154,14 +161,14 @@ export class ClusterLoop {
   /** Start ticking; the first tick after `firstTickDelayMs` (Sentinel.start staggers its loops). */
   start(firstTickDelayMs = 0): void {
     this.#timer.start(firstTickDelayMs);
-    const { probeIntervalMs, tiltGapMs } = this.#d.timing;
-    this.#pulse ??= setInterval(() => this.#beat(), Math.min(probeIntervalMs, tiltGapMs / 4));
-    this.#pulse.unref?.();
+    this.#running = true;
+    this.#armGuard();
   }
 
   async stop(): Promise<void> {
-    if (this.#pulse) clearInterval(this.#pulse);
-    this.#pulse = undefined;
+    this.#running = false;
+    clearTimeout(this.#guard);
+    this.#guard = undefined;
     await this.#timer.stop();
     await Promise.all(this.#inFlight.values()); // bounded by the probe timeouts
     if (this.#leader) await this.#d.store.releaseLead(this.name).catch(() => undefined);
@@ -174,7 +181,7 @@ export class ClusterLoop {
     const [, coordinated] = await Promise.all([this.#probeAll(primary), this.#coordinate()]);
     this.#observe();
     const probes = this.#latestProbes();
-    // paused while we waited (the pulse may not have run yet after a SIGCONT)?
+    // paused while we waited (the guard may not have run yet after a SIGCONT)?
     if (this.#beat()) this.#observeOnly = true;
     const did: TickStep[] = [];
     if (coordinated && (this.#topology === null || this.#storeEmpty)) {
@@ -204,17 +211,19 @@ export class ClusterLoop {
   // ---- observe ------------------------------------------------------------------------
 
   #enterTick(): void {
+    this.#periodMs = this.#d.timing.probeIntervalMs * (0.9 + Math.random() * 0.2);
     this.#observeOnly = this.#beat();
   }
 
   /**
    * TILT: a gap between two beats far over the interval means this process was paused. A beat
-   * comes at the start of every tick, before every decision and from a pulse timer of its own
-   * (`start`), so the gap measures the process, not our own awaited I/O: a tick waiting up to
-   * connect + query timeouts on a hung primary is not a pause, and must not hold off that
+   * comes at the start of every tick, before every decision and from a guard timer of its own
+   * (`#armGuard`), so the gap measures the process, not our own awaited I/O: a tick waiting up
+   * to connect + query timeouts on a hung primary is not a pause, and must not hold off that
    * primary's failover by `tiltMs`. True while TILT lasts.
    */
   #beat(): boolean {
+    this.#armGuard();
     const tilt = tickTilt(this.#tilt, this.#d.clock.mono(), this.#d.timing);
     this.#tilt = tilt.state;
     if (tilt.entered)
@@ -226,10 +235,31 @@ export class ClusterLoop {
   }
 
   /**
+   * The guard beats when no tick has beaten for `min(tiltGapMs / 4, 1.5 x probeIntervalMs)`:
+   * inside a tick that waits on a hung node, never between ticks at the default timings
+   * (the next tick is due at most 1.1 intervals after a beat). A free-running pulse beat as
+   * often as the ticks and woke an idle sentinel a second time per tick (`bench:idle`); the
+   * guard is re-armed on every beat instead, and a cleared timer due after the next tick
+   * costs no wake-up (see `#probeAll`).
+   */
+  #armGuard(): void {
+    clearTimeout(this.#guard);
+    if (!this.#running) return;
+    const { probeIntervalMs, tiltGapMs } = this.#d.timing;
+    // not unref'd: Node keeps the timer list of an unref'd timer after clearTimeout, with the
+    // old due time, and that list woke the process once per tick for nothing (stop() clears it)
+    this.#guard = setTimeout(() => this.#beat(), Math.min(tiltGapMs / 4, 1.5 * probeIntervalMs));
+  }
+
+  /**
    * Start a probe of every node that has none in flight; each result is folded into its
    * node's health as soon as it arrives. Waits until every probe in flight has answered, or
-   * one probe interval, whichever comes first: a hung node's probe goes on in the background
-   * (bounded by connect + query timeouts) while the loop keeps judging it by its silence.
+   * this tick's period (one probe interval, jittered) is over, whichever comes first: a hung
+   * node's probe goes on in the background (bounded by connect + query timeouts) while the loop
+   * keeps judging it by its silence. The wait's timer is due a little after the next tick: a
+   * timer cleared before it is due still wakes the process at that time when nothing earlier
+   * was armed since (Node does not re-arm its one libuv timer on clearTimeout), and the next
+   * tick's timer, due first, re-arms it.
    */
   async #probeAll(primary: string): Promise<void> {
     const { pg, clock, sentinelId, log } = this.#d;
@@ -256,7 +286,7 @@ export class ClusterLoop {
     await Promise.race([
       Promise.all(this.#inFlight.values()),
       new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, this.#d.timing.probeIntervalMs);
+        timer = setTimeout(resolve, this.#periodMs + WAIT_SLACK_MS);
       }),
     ]);
     clearTimeout(timer);

@@ -124,7 +124,14 @@ describe('Agent.tick', () => {
     a.agent.start();
     await a.time.advance(timing.agentIntervalMs);
     a.observer.hangMs = 2 * timing.leaseMs;
-    await a.time.advance(3 * timing.leaseMs);
+    // renewed all along by the agent's guard timer, not only by the watchdog's one read at
+    // expiry: the health check never says "lease expired"
+    let oldest = 0;
+    for (let t = 0; t < 3 * timing.leaseMs; t += 100) {
+      await a.time.advance(100);
+      oldest = Math.max(oldest, a.agent.status().lastConfirmAgoMs);
+    }
+    expect(oldest).toBeLessThan(3 * timing.agentIntervalMs); // lease 10 intervals
     expect(a.process.calls).toEqual([]);
     expect(a.events).toEqual([]);
     // the same hang without a Redis majority: the lease runs out and the watchdog stops it

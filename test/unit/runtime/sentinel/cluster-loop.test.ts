@@ -225,7 +225,7 @@ describe('ClusterLoop.tick', () => {
 
   it('a tick waiting on a hung primary longer than tiltGapMs is not a pause: no TILT, it fails over', async () => {
     // each probe of the hung pg1 answers after 2.5 s, over tiltGapMs (2 s): the ticks are that
-    // far apart, but the process ran all along (the pulse timer beat in between)
+    // far apart, but the process ran all along (the guard timer beat in between)
     const s = sentinel({ pg: { probeTimeoutMs: 2500 } });
     s.loop.start();
     await s.time.advance(3 * timing.probeIntervalMs);
@@ -285,6 +285,25 @@ describe('ClusterLoop.tick', () => {
     const [again] = await s.tickUntil(() => true, 1);
     expect(steps(again!)).not.toContain('fenced-stray');
     expect(s.pg.calls.filter((c) => c === 'fence pg3')).toHaveLength(1);
+  });
+
+  it('a tick awaiting its own I/O longer than tiltGapMs is not a pause: the guard timer beats meanwhile, no TILT', async () => {
+    // the stray fence answers after 2.5 s (over tiltGapMs, 2 s) inside the leader's tick, with
+    // no bounded-work mark: only the guard's beats keep the next tick's gap short
+    const s = sentinel({ pg: { latencyMs: { fence: 2500 } } });
+    s.loop.start();
+    await s.time.advance(3 * timing.probeIntervalMs);
+    s.pg.set('pg3', { role: 'primary' });
+    let tilt = false;
+    for (let t = 0; t < 6000; t += 100) {
+      await s.time.advance(100);
+      tilt ||= s.loop.view().tilt;
+    }
+    const stopped = s.loop.stop();
+    await s.time.advance(3000);
+    await stopped;
+    expect(s.pg.calls).toContain('fence pg3');
+    expect(tilt).toBe(false);
   });
 });
 
